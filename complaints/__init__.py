@@ -1,0 +1,1 @@
+"""Application layer: settings, clock, intake and actions services, the command line."""

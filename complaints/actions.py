@@ -1,0 +1,118 @@
+"""A person acts on a waiting case from the command line or a script.
+
+Everything is checked before anything is written: the step name, the input against the
+step's model, the case, that the case waits at exactly this step, and that its flow run is
+suspended there. Only then is the run resumed with the input, which Prefect stores and
+the flow records in the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from complaints import casebook
+from complaints.clock import utc_now
+from complaints.settings import Settings
+from rules.enums import CaseStatus
+from rules.inputs import STEP_INPUTS, StepInput, timing_problems
+from rules.steps import HUMAN_STEPS, Step
+
+
+class ActionRefused(ValueError):
+    """The action cannot be taken; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Acted:
+    case_no: str
+    step: str
+    key: str
+    flow_run_id: str
+
+
+def parse_step(name: str) -> Step:
+    try:
+        step = Step(name)
+    except ValueError:
+        step = None
+    if step is None or step not in HUMAN_STEPS:
+        names = ", ".join(s.value for s in HUMAN_STEPS)
+        raise ActionRefused(f"unknown step {name!r}; the steps that take input are: {names}")
+    return step
+
+
+def validate_input(step: Step, raw: Any) -> StepInput:
+    if not isinstance(raw, dict):
+        raise ActionRefused(f"the input of {step.value} must be a JSON object")
+    try:
+        data = STEP_INPUTS[step].model_validate(raw)
+    except ValidationError as exc:
+        raise ActionRefused(f"invalid input for {step.value}: {format_errors(exc)}") from None
+    problems = timing_problems(data, utc_now())
+    if problems:
+        raise ActionRefused(f"invalid input for {step.value}: {'; '.join(problems)}")
+    return data
+
+
+def format_errors(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(message if message.startswith(f"{where}:") else f"{where}: {message}")
+    return "; ".join(parts)
+
+
+SCHEMA_RACE_SECONDS = 10
+
+
+def resume(run_id: UUID, run_input: dict[str, Any]) -> None:
+    """Resume with the input; Prefect marks a run suspended a moment before it stores the
+    form's schema, and refuses input until then, so that one refusal is retried briefly."""
+    from prefect.flow_runs import resume_flow_run
+
+    deadline = time.monotonic() + SCHEMA_RACE_SECONDS
+    while True:
+        try:
+            resume_flow_run(run_id, run_input=run_input)
+            return
+        except Exception as exc:
+            if "schema not found" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise ActionRefused(f"Prefect refused the input: {exc}") from None
+
+
+def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
+    from prefect.client.orchestration import get_client
+
+    step = parse_step(step_name)
+    data = validate_input(step, raw)
+    try:
+        view = casebook.load(settings, case_no)
+    except casebook.CaseNotFound:
+        raise ActionRefused(f"no case {case_no}") from None
+    if view.status is CaseStatus.CLOSED:
+        raise ActionRefused(f"{case_no} is closed")
+    if view.current_step != step.value or view.waiting_key is None:
+        raise ActionRefused(
+            f"{case_no} is not waiting at {step.value}; it is at {view.current_step}"
+            + ("" if view.waiting_key else " (not waiting for a person)")
+        )
+    if view.flow_run_id is None:
+        raise ActionRefused(f"{case_no} has no flow run yet; run `complaints reconcile`")
+    run_id = UUID(view.flow_run_id)
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    pause_key = state.state_details.pause_key if state else None
+    if state is None or not state.is_paused() or pause_key != view.waiting_key:
+        raise ActionRefused(
+            f"{case_no} is still moving to {step.value}; try again in a few seconds"
+        )
+    resume(run_id, data.model_dump(mode="json"))
+    return Acted(case_no, step.value, view.waiting_key, view.flow_run_id)

@@ -1,0 +1,410 @@
+"""Ledger operations of the case process, each one transaction.
+
+The flow's tasks and the command line both call these. Every write is idempotent: a
+retried task, a resumed run replaying its steps or a second submission of the same
+complaint changes nothing the first one did.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.ledger import AuditEntry, Case, CaseReport, StepDeadline, SurveyAnswer
+from models.repository import CaseRepository
+from rules.case_number import format_case_number, local_day
+from rules.enums import CaseStatus, Category, Department, Language, Scope, Severity
+from rules.inputs import (
+    ApprovalInput,
+    FeedbackInput,
+    GradeInput,
+    PlanInput,
+    ProgressInput,
+    StepInput,
+    SurveyInput,
+    VerifyInput,
+)
+from rules.intake import ComplaintIn
+from rules.routing import responsible_department
+from rules.sla import step_due_at
+from rules.steps import Step
+
+INVALID_SUFFIX = "-x"
+
+
+class CaseNotFound(LookupError):
+    def __init__(self, case_no: str) -> None:
+        super().__init__(f"no case {case_no}")
+        self.case_no = case_no
+
+
+class IdempotencyConflict(ValueError):
+    """The channel reference was already used for a different complaint."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    case_no: str
+    created: bool
+    flow_run_id: str | None
+
+
+class CaseView(BaseModel):
+    """What the flow needs to know about a case, read in one go at each (re)start."""
+
+    case_no: str
+    status: CaseStatus
+    current_step: str
+    waiting_key: str | None
+    cycle: int
+    severity: Severity
+    category: Category | None
+    department: Department | None
+    scope: Scope | None
+    channel: str
+    description: str
+    language: Language
+    answered_on_spot: bool
+    on_spot_answer: str | None
+    flow_run_id: str | None
+    decisions: dict[str, dict[str, Any]]
+    invalid_keys: list[str]
+
+    def decision(self, key: str) -> dict[str, Any] | None:
+        return self.decisions.get(key)
+
+    def done(self, key: str) -> bool:
+        return key in self.decisions
+
+
+# -- registration -----------------------------------------------------------------------
+def register(
+    complaint: ComplaintIn,
+    settings: Settings,
+    now: datetime,
+    flow_run_id: str | None = None,
+) -> Registration:
+    """Write the complaint to the ledger (committed before anything else happens)."""
+    key = complaint.idempotency_key() or f"none:{uuid.uuid4()}"
+    received_at = complaint.received_at or now
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        existing = repo.by_idempotency_key(key)
+        if existing is not None:
+            if existing.fingerprint != complaint.fingerprint():
+                raise IdempotencyConflict(
+                    f"{complaint.channel.value} 编号 {complaint.external_ref} 已登记为 "
+                    f"{existing.case_no}，内容不同 / reference already used by another complaint"
+                )
+            return Registration(existing.case_no, False, existing.flow_run_id)
+        day = local_day(received_at, settings.tz)
+        case_no = format_case_number(day, repo.next_sequence(f"{day:%Y%m%d}"))
+        case = Case(
+            case_no=case_no,
+            idempotency_key=key,
+            fingerprint=complaint.fingerprint(),
+            channel=complaint.channel,
+            external_ref=complaint.external_ref,
+            occurred_at=complaint.occurred_at,
+            received_at=received_at,
+            customer_name=complaint.customer_name,
+            customer_phone=complaint.customer_phone,
+            customer_email=str(complaint.customer_email) if complaint.customer_email else None,
+            description=complaint.description,
+            demand=complaint.demand,
+            demand_detail=complaint.demand_detail,
+            product=complaint.product,
+            order_no=complaint.order_no,
+            initial_severity=complaint.severity,
+            severity=complaint.severity,
+            category=complaint.category,
+            department=(
+                responsible_department(complaint.category, settings.routing)
+                if complaint.category
+                else None
+            ),
+            receiver=complaint.receiver,
+            language=complaint.language,
+            answered_on_spot=complaint.answered_on_spot,
+            on_spot_answer=complaint.on_spot_answer,
+            status=CaseStatus.REGISTERED,
+            current_step=Step.REGISTER.value,
+            cycle=0,
+            flow_run_id=flow_run_id,
+            created_at=now,
+            updated_at=now,
+        )
+        repo.add(case)
+        repo.record(
+            _entry(
+                case,
+                Step.REGISTER,
+                "register",
+                complaint.receiver,
+                now,
+                "registered",
+                {"channel": complaint.channel.value, "external_ref": complaint.external_ref},
+            )
+        )
+        return Registration(case_no, True, flow_run_id)
+
+
+def attach_run(settings: Settings, case_no: str, flow_run_id: str) -> str:
+    """Record the case's flow run; the first run recorded wins and is returned."""
+    with unit_of_work(settings.database_url) as session:
+        case = _get(CaseRepository(session), case_no)
+        if case.flow_run_id is None:
+            case.flow_run_id = flow_run_id
+        return case.flow_run_id
+
+
+# -- reading ----------------------------------------------------------------------------
+def load(settings: Settings, case_no: str) -> CaseView:
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        return _view(case, repo.audit(case.id))
+
+
+def find_by_run(settings: Settings, flow_run_id: str) -> str | None:
+    with unit_of_work(settings.database_url) as session:
+        case = CaseRepository(session).by_flow_run(flow_run_id)
+        return case.case_no if case else None
+
+
+def _view(case: Case, audit: Any) -> CaseView:
+    decisions = {e.key: e.payload for e in audit}
+    invalid = [e.key for e in audit if e.decision == "invalid_input"]
+    return CaseView(
+        case_no=case.case_no,
+        status=case.status,
+        current_step=case.current_step,
+        waiting_key=case.waiting_key,
+        cycle=case.cycle,
+        severity=case.severity,
+        category=case.category,
+        department=case.department,
+        scope=case.scope,
+        channel=case.channel.value,
+        description=case.description,
+        language=case.language,
+        answered_on_spot=case.answered_on_spot,
+        on_spot_answer=case.on_spot_answer,
+        flow_run_id=case.flow_run_id,
+        decisions=decisions,
+        invalid_keys=invalid,
+    )
+
+
+# -- the steps ---------------------------------------------------------------------------
+def record_event(
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    key: str,
+    now: datetime,
+    decision: str,
+    payload: dict[str, Any] | None = None,
+    actor: str = "system",
+) -> bool:
+    """An automatic step (acknowledged, explained, reopened...) in the audit trail, once."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        appended = repo.record(_entry(case, step, key, actor, now, decision, payload or {}))
+        if appended:
+            case.current_step = step.value
+            case.updated_at = now
+            if case.status is CaseStatus.REGISTERED:
+                case.status = CaseStatus.IN_PROGRESS
+        return appended
+
+
+def open_step(
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    key: str,
+    now: datetime,
+    plan_deadline: datetime | None = None,
+) -> datetime | None:
+    """Mark the case as waiting at `step` and record when that step is due."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        case.current_step = step.value
+        case.waiting_key = key
+        case.status = CaseStatus.IN_PROGRESS
+        case.updated_at = now
+        deadline = repo.deadline(case.id, step.value, case.cycle)
+        if deadline is None:
+            due = step_due_at(
+                step,
+                now,
+                settings.sla,
+                case.severity,
+                case.scope or Scope.DEPARTMENT,
+                plan_deadline,
+            )
+            deadline = repo.add_deadline(
+                StepDeadline(
+                    case_id=case.id, step=step.value, cycle=case.cycle, started_at=now, due_at=due
+                )
+            )
+        return deadline.due_at
+
+
+def record_invalid(
+    settings: Settings, case_no: str, step: Step, key: str, now: datetime, errors: str
+) -> None:
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        repo.record(
+            _entry(
+                case, step, key + INVALID_SUFFIX, "system", now, "invalid_input", {"errors": errors}
+            )
+        )
+
+
+def record_decision(
+    settings: Settings, case_no: str, step: Step, key: str, data: StepInput, now: datetime
+) -> bool:
+    """A person's decision: appended to the audit trail and applied to the case, once."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        payload = data.model_dump(mode="json")
+        appended = repo.record(
+            _entry(case, step, key, data.actor, now, _decision_word(data), payload)
+        )
+        if not appended:
+            return False
+        _apply(repo, case, step, data, settings, now)
+        if case.waiting_key == key:
+            case.waiting_key = None
+        case.updated_at = now
+        return True
+
+
+def _apply(
+    repo: CaseRepository,
+    case: Case,
+    step: Step,
+    data: StepInput,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    deadline = repo.deadline(case.id, step.value, case.cycle)
+    finishes_step = True
+    if isinstance(data, VerifyInput):
+        case.substantiated = data.substantiated
+    elif isinstance(data, GradeInput):
+        case.category = data.category
+        case.severity = data.severity
+        case.scope = data.scope
+        case.department = responsible_department(data.category, settings.routing, data.department)
+    elif isinstance(data, PlanInput):
+        case.root_cause = data.root_cause
+        case.attributed_department = data.attributed_department or case.department
+        case.attributed_employee = data.attributed_employee
+        case.improvement = data.improvement
+    elif isinstance(data, ProgressInput):
+        finishes_step = data.kind.code == "done"
+        if data.new_deadline is not None and deadline is not None:
+            deadline.due_at = data.new_deadline
+    elif isinstance(data, FeedbackInput):
+        case.result_summary = data.result
+    elif isinstance(data, SurveyInput):
+        repo.add_survey(
+            SurveyAnswer(
+                case_id=case.id,
+                cycle=case.cycle,
+                efficiency=data.efficiency,
+                resolution=data.resolution,
+                attitude=data.attitude,
+                fairness=data.fairness,
+                accepts_result=data.accepts_result,
+                comment=data.comment,
+                actor=data.actor,
+                at=now,
+            )
+        )
+    if finishes_step and deadline is not None and deadline.done_at is None:
+        deadline.done_at = now
+
+
+def _decision_word(data: StepInput) -> str:
+    if isinstance(data, ApprovalInput):
+        return "approved" if data.approved else "rejected"
+    if isinstance(data, VerifyInput):
+        return "substantiated" if data.substantiated else "not_substantiated"
+    if isinstance(data, ProgressInput):
+        return {"progress": "progress", "delay": "delayed", "done": "completed"}[data.kind.code]
+    if isinstance(data, SurveyInput):
+        return "satisfied" if data.satisfied else "not_satisfied"
+    return "submitted"
+
+
+def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> int:
+    """Start a new plan cycle after the customer did not accept the result."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        key = f"reopen-c{from_cycle}"
+        if repo.record(
+            _entry(case, Step.REOPEN, key, "system", now, "reopened", {"from_cycle": from_cycle})
+        ):
+            case.cycle = from_cycle + 1
+            case.current_step = Step.REOPEN.value
+            case.updated_at = now
+        return case.cycle
+
+
+def close(settings: Settings, case_no: str, now: datetime, report_markdown: str) -> None:
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        if repo.record(_entry(case, Step.CLOSE, "close", "system", now, "closed", {})):
+            case.status = CaseStatus.CLOSED
+            case.current_step = Step.CLOSE.value
+            case.waiting_key = None
+            case.closed_at = now
+            case.updated_at = now
+        if repo.report(case.id) is None:
+            repo.add_report(CaseReport(case_id=case.id, markdown=report_markdown, created_at=now))
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _get(repo: CaseRepository, case_no: str) -> Case:
+    case = repo.get(case_no)
+    if case is None:
+        raise CaseNotFound(case_no)
+    return case
+
+
+def _entry(
+    case: Case,
+    step: Step,
+    key: str,
+    actor: str,
+    now: datetime,
+    decision: str,
+    payload: dict[str, Any],
+) -> AuditEntry:
+    return AuditEntry(
+        case_id=case.id,
+        key=key,
+        step=step.value,
+        cycle=case.cycle,
+        actor=actor,
+        at=now,
+        decision=decision,
+        payload=payload,
+    )

@@ -1,0 +1,257 @@
+"""The case file as people read it: timeline artifact, report at closing, open-cases table.
+
+Reads the ledger and hands plain, already formatted and masked values to the templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from complaints.rendering import Renderer
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.ledger import AuditEntry, Case, CustomerMessage, StepDeadline, SurveyAnswer
+from models.repository import CaseRepository
+from rules.masking import mask_email, mask_name, mask_phone
+from rules.presentation import FormContext, form_description
+from rules.steps import Step
+
+DECISION_WORDS = {
+    "registered": "已登记",
+    "acknowledged": "已确认收到",
+    "answered_on_spot": "当场解答",
+    "substantiated": "属实",
+    "not_substantiated": "不属实",
+    "explained": "已向客户说明",
+    "submitted": "已提交",
+    "approved": "批准",
+    "rejected": "驳回",
+    "progress": "进展",
+    "delayed": "延期",
+    "completed": "完成",
+    "fed_back": "已反馈结果",
+    "satisfied": "满意",
+    "not_satisfied": "不满意",
+    "reopened": "重新处理",
+    "closed": "已关闭",
+    "invalid_input": "输入无效",
+}
+
+SUMMARY_FIELDS = (
+    "findings",
+    "basis",
+    "reason",
+    "measures",
+    "note",
+    "result",
+    "comment",
+    "errors",
+    "explanation_to_customer",
+    "answer",
+)
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    case: Case
+    audit: list[AuditEntry]
+    messages: list[CustomerMessage]
+    deadlines: list[StepDeadline]
+    surveys: list[SurveyAnswer]
+
+
+def read(settings: Settings, case_no: str) -> CaseFile:
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = repo.get(case_no)
+        if case is None:
+            raise LookupError(f"no case {case_no}")
+        return CaseFile(
+            case=case,
+            audit=list(repo.audit(case.id)),
+            messages=list(repo.messages(case.id)),
+            deadlines=list(repo.deadlines(case.id)),
+            surveys=list(repo.surveys(case.id)),
+        )
+
+
+def _when(value: datetime | None, settings: Settings) -> str | None:
+    return f"{value.astimezone(settings.tz):%Y-%m-%d %H:%M}" if value else None
+
+
+def _step_label(step: str) -> str:
+    try:
+        return Step(step).label
+    except ValueError:
+        return step
+
+
+def summary_of(payload: dict[str, Any]) -> str:
+    for field in SUMMARY_FIELDS:
+        if payload.get(field):
+            text = " ".join(str(payload[field]).split())
+            return text if len(text) <= 80 else text[:79] + "…"
+    return ""
+
+
+def current_due(file: CaseFile) -> datetime | None:
+    for deadline in reversed(file.deadlines):
+        if (
+            deadline.step == file.case.current_step
+            and deadline.cycle == file.case.cycle
+            and deadline.done_at is None
+        ):
+            return deadline.due_at
+    return None
+
+
+def case_fields(case: Case, settings: Settings) -> dict[str, Any]:
+    contact = " / ".join(
+        filter(None, [mask_phone(case.customer_phone), mask_email(case.customer_email)])
+    )
+    return {
+        "case_no": case.case_no,
+        "channel": case.channel.value,
+        "received_at": _when(case.received_at, settings),
+        "occurred_at": _when(case.occurred_at, settings),
+        "customer_name": mask_name(case.customer_name),
+        "customer_contact": contact or None,
+        "product": case.product,
+        "order_no": case.order_no,
+        "severity": case.severity.value,
+        "category": case.category.value if case.category else None,
+        "department": case.department.value if case.department else None,
+        "scope": case.scope.value if case.scope else None,
+        "receiver": case.receiver,
+        "description": case.description,
+        "demand": case.demand.value,
+        "demand_detail": case.demand_detail,
+        "status": case.status.value,
+        "current_step": _step_label(case.current_step),
+    }
+
+
+def timeline(file: CaseFile, settings: Settings) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": _when(entry.at, settings),
+            "step": _step_label(entry.step),
+            "actor": entry.actor,
+            "decision": DECISION_WORDS.get(entry.decision, entry.decision),
+            "summary": summary_of(entry.payload),
+        }
+        for entry in file.audit
+    ]
+
+
+def timeline_markdown(settings: Settings, file: CaseFile) -> str:
+    context = {
+        "case": {**case_fields(file.case, settings), "due_at": _when(current_due(file), settings)},
+        "timeline": timeline(file, settings),
+        "messages": [
+            {
+                "kind": m.kind,
+                "delivery": m.delivery,
+                "status": m.status,
+                "at": _when(m.sent_at or m.created_at, settings),
+            }
+            for m in file.messages
+        ],
+    }
+    return Renderer(settings.templates_dir).case_timeline(file.case.language.value, context)
+
+
+def report_markdown(settings: Settings, file: CaseFile, closed_at: datetime) -> str:
+    case = file.case
+    survey = file.surveys[-1] if file.surveys else None
+    survey_dict = None
+    if survey is not None:
+        scores = (survey.efficiency, survey.resolution, survey.attitude, survey.fairness)
+        survey_dict = {
+            "efficiency": survey.efficiency,
+            "resolution": survey.resolution,
+            "attitude": survey.attitude,
+            "fairness": survey.fairness,
+            "average": round(sum(scores) / 4, 2),
+            "comment": survey.comment,
+        }
+    reopen_count = sum(1 for e in file.audit if e.decision == "reopened")
+    hours = (closed_at - case.received_at).total_seconds() / 3600
+    resolved = bool(case.substantiated) and survey is not None and survey.accepts_result
+    context = {
+        "case": case_fields(case, settings),
+        "timeline": timeline(file, settings),
+        "result": {
+            "resolved": resolved or case.answered_on_spot or case.substantiated is False,
+            "satisfied": survey.accepts_result if survey else None,
+            "result_summary": case.result_summary or case.on_spot_answer or _explanation(file),
+            "survey": survey_dict,
+            "follow_up": None,
+        },
+        "improvement": {
+            "root_cause": case.root_cause,
+            "improvement": case.improvement,
+            "attributed_department": (
+                case.attributed_department.value if case.attributed_department else None
+            ),
+            "attributed_employee": case.attributed_employee,
+        },
+        "summary": {
+            "hours_taken": round(hours, 1),
+            "reopen_count": reopen_count,
+            "closed_at": _when(closed_at, settings),
+            "recommendations": case.improvement,
+        },
+    }
+    return Renderer(settings.templates_dir).case_report(case.language.value, context)
+
+
+def _explanation(file: CaseFile) -> str | None:
+    for entry in file.audit:
+        if entry.payload.get("explanation_to_customer"):
+            return str(entry.payload["explanation_to_customer"])
+    return None
+
+
+def open_cases_rows(settings: Settings, limit: int = 200) -> list[dict[str, Any]]:
+    with unit_of_work(settings.database_url) as session:
+        rows = CaseRepository(session).open_cases(limit)
+        return [
+            {
+                "案件编号 case": case.case_no,
+                "等级 severity": case.severity.value,
+                "类别 category": case.category.value if case.category else "待分类",
+                "当前步骤 step": _step_label(case.current_step),
+                "截止 due": _when(due, settings) or "—",
+                "责任部门 department": case.department.value if case.department else "—",
+                "受理人 receiver": case.receiver,
+            }
+            for case, due in rows
+        ]
+
+
+def form_markdown(
+    settings: Settings, file: CaseFile, step: Step, due: datetime | None, error: str | None
+) -> str:
+    """The case summary and its recent history, shown above the Resume form."""
+    recent = [
+        f"{item['at']} · {item['step']} · {item['actor']} · {item['decision']}"
+        + (f" · {item['summary']}" if item["summary"] else "")
+        for item in timeline(file, settings)[-8:]
+    ]
+    context = FormContext(
+        case_no=file.case.case_no,
+        severity=file.case.severity,
+        category=file.case.category,
+        customer_name=file.case.customer_name,
+        description=file.case.description,
+        demand=file.case.demand.value,
+        step=step,
+        cycle=file.case.cycle,
+        due_at=due,
+        history=tuple(recent),
+        error=error,
+    )
+    return form_description(context, settings.tz)

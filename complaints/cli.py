@@ -1,0 +1,289 @@
+"""The `complaints` command.
+
+    complaints up [--port 4200] [--no-demo]   run the product (server, deployments, worker)
+    complaints submit FILE|-                  register a complaint (JSON) and start its run
+    complaints act CASE STEP --input FILE|-   give a waiting step its input (JSON)
+    complaints show CASE                      one case: register, status, timeline, messages
+    complaints list [--status 处理中]          cases, newest first
+    complaints reconcile                      start runs of cases registered while Prefect was down
+    complaints deploy                         register the deployments on a running server
+    complaints db upgrade                     migrate the ledger's schema
+
+Every command takes --json for scripts. Bad input ends with exit status 2 and one line on
+stderr saying what is wrong; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def read_json(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"malformed JSON in {source}: {exc.msg} at line {exc.lineno}") from None
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_submit(args: argparse.Namespace) -> None:
+    from complaints import casebook, intake
+    from complaints.actions import format_errors
+    from complaints.clock import utc_now
+    from rules.intake import ComplaintIn
+
+    raw = read_json(args.file)
+    if not isinstance(raw, dict):
+        raise CliError("a complaint must be a JSON object")
+    try:
+        complaint = ComplaintIn.model_validate(raw)
+    except ValidationError as exc:
+        raise CliError(f"invalid complaint: {format_errors(exc)}") from None
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        result = intake.submit(complaint, settings, utc_now())
+    except casebook.IdempotencyConflict as exc:
+        raise CliError(str(exc)) from None
+    data = {
+        "case_no": result.case_no,
+        "created": result.created,
+        "flow_run_id": result.flow_run_id,
+        "start_error": result.start_error,
+    }
+    text = f"{result.case_no} {'registered' if result.created else 'already registered'}"
+    if result.flow_run_id:
+        text += f"; flow run {settings.ui_url}/runs/flow-run/{result.flow_run_id}"
+    else:
+        text += "; Prefect unreachable, its run starts at the next reconcile"
+    emit(args, data, text)
+
+
+def cmd_act(args: argparse.Namespace) -> None:
+    from complaints.actions import ActionRefused, act
+
+    raw = read_json(args.input)
+    try:
+        acted = act(_settings(), args.case, args.step, raw)
+    except ActionRefused as exc:
+        raise CliError(str(exc)) from None
+    emit(args, acted.__dict__, f"{acted.case_no}: {acted.step} recorded; the case moves on")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from complaints import casefile
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        file = casefile.read(settings, args.case)
+    except LookupError:
+        raise CliError(f"no case {args.case}") from None
+    fields = casefile.case_fields(file.case, settings)
+    fields["cycle"] = file.case.cycle
+    fields["flow_run_id"] = file.case.flow_run_id
+    due = casefile.current_due(file)
+    fields["due_at"] = due.astimezone(settings.tz).isoformat() if due else None
+    data: dict[str, Any] = {
+        "case": fields,
+        "timeline": casefile.timeline(file, settings),
+        "messages": [
+            {"kind": m.kind, "delivery": m.delivery, "status": m.status, "recipient": m.recipient}
+            for m in file.messages
+        ],
+    }
+    lines = [
+        f"{fields['case_no']}  {fields['status']}  {fields['severity']}  "
+        f"{fields['category'] or '待分类'}  step: {fields['current_step']}  due: {fields['due_at'] or '—'}",
+        f"  {fields['customer_name']} {fields['customer_contact'] or ''} · {fields['channel']} · "
+        f"{fields['demand']}",
+        f"  {fields['description']}",
+        "",
+        *[
+            f"  {t['at']}  {t['step']}  {t['actor']}  {t['decision']}  {t['summary']}"
+            for t in data["timeline"]
+        ],
+    ]
+    if file.messages:
+        lines += [
+            "",
+            *[f"  message {m['kind']}: {m['delivery']} {m['status']}" for m in data["messages"]],
+        ]
+    emit(args, data, "\n".join(lines))
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from models.db import unit_of_work
+    from models.repository import CaseRepository
+    from rules.enums import CaseStatus
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        status = CaseStatus(args.status) if args.status else None
+    except ValueError:
+        choices = ", ".join(f"{s.value} ({s.code})" for s in CaseStatus)
+        raise CliError(f"unknown status {args.status!r}; choose one of {choices}") from None
+    with unit_of_work(settings.database_url) as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "case_no": c.case_no,
+                "status": c.status.value,
+                "step": c.current_step,
+                "severity": c.severity.value,
+                "category": c.category.value if c.category else None,
+                "received_at": c.received_at.astimezone(settings.tz).isoformat(),
+                "description": c.description,
+            }
+            for c in CaseRepository(session).list(status, limit=args.limit)
+        ]
+    text = "\n".join(
+        f"{r['case_no']}  {r['status']}  {r['step']:<14} {r['severity']}  "
+        f"{r['category'] or '待分类'}  {r['description'][:24]}"
+        for r in rows
+    )
+    emit(args, rows, text or "no cases")
+
+
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    from complaints import intake
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        started = intake.reconcile(settings, args.limit)
+    except Exception as exc:
+        raise CliError(f"could not start runs: {exc}", EXIT_FAILED) from None
+    emit(args, started, f"started {len(started)} case run(s)")
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    from complaints.runtime import ensure_work_pool
+    from deployments.definitions import deploy_all
+
+    settings = _settings()
+    ensure_work_pool(settings.work_pool)
+    ids = deploy_all(settings.work_pool, settings.timezone)
+    emit(args, [str(i) for i in ids], f"registered {len(ids)} deployments on {settings.work_pool}")
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    settings = _settings()
+    _upgrade(settings)
+    emit(args, {"database": _safe_url(settings.database_url)}, "ledger schema is up to date")
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    from complaints.runtime import run_product
+
+    run_product(port=args.port, demo=not args.no_demo, workers=args.workers)
+
+
+# -- plumbing -------------------------------------------------------------------------------
+def _settings() -> Any:
+    from complaints.settings import SettingsError, get_settings
+
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _upgrade(settings: Any) -> None:
+    from models.db import upgrade
+
+    upgrade(settings.database_url)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="complaints", description="客户投诉处理 on Prefect")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], None], help_: str) -> Any:
+        command = sub.add_parser(name, help=help_)
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        command.set_defaults(func=func)
+        return command
+
+    up = add("up", cmd_up, "run the product: Prefect server + UI, deployments, worker")
+    up.add_argument("--port", type=int, default=4200)
+    up.add_argument("--workers", type=int, default=1)
+    up.add_argument("--no-demo", action="store_true", help="start without demo cases")
+
+    submit = add("submit", cmd_submit, "register a complaint from a JSON file (- for stdin)")
+    submit.add_argument("file")
+
+    act = add("act", cmd_act, "give a waiting step its input")
+    act.add_argument("case")
+    act.add_argument("step")
+    act.add_argument("--input", required=True, help="JSON file, or - for stdin")
+
+    show = add("show", cmd_show, "show one case")
+    show.add_argument("case")
+
+    listing = add("list", cmd_list, "list cases")
+    listing.add_argument(
+        "--status", help="已登记 / 处理中 / 已关闭 (or registered, in_progress, closed)"
+    )
+    listing.add_argument("--limit", type=int, default=50)
+
+    reconcile = add("reconcile", cmd_reconcile, "start runs of cases registered without one")
+    reconcile.add_argument("--limit", type=int, default=100)
+
+    add("deploy", cmd_deploy, "register the deployments on the Prefect server")
+
+    db = add("db", lambda a: None, "ledger schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade_cmd = db_sub.add_parser("upgrade", help="migrate the ledger to the newest schema")
+    upgrade_cmd.add_argument("--json", action="store_true")
+    upgrade_cmd.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CliError as exc:
+        print(f"complaints: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

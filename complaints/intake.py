@@ -1,0 +1,78 @@
+"""Intake: the complaint is committed to the ledger first, then its flow run is started.
+
+If the Prefect server cannot be reached, the complaint stays registered with no run and
+the reconciling flow (or `complaints reconcile`) starts it later. Runs are created with
+the idempotency key ``case-<case number>``, so however often a start is retried — after a
+crash between creating the run and recording it, say — one case has one run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from complaints import casebook
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.repository import CaseRepository
+from rules.intake import ComplaintIn
+from rules.presentation import run_name, run_tags
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    case_no: str
+    created: bool
+    flow_run_id: str | None
+    start_error: str | None = None
+
+
+def submit(complaint: ComplaintIn, settings: Settings, now: datetime) -> Submission:
+    registration = casebook.register(complaint, settings, now)
+    if registration.flow_run_id:
+        return Submission(registration.case_no, registration.created, registration.flow_run_id)
+    try:
+        run_id = start_run(settings, registration.case_no)
+    except Exception as exc:  # the server is down or unreachable: reconcile later
+        log.warning(
+            "registered %s; its flow run will be started later: %s", registration.case_no, exc
+        )
+        return Submission(registration.case_no, registration.created, None, str(exc))
+    return Submission(registration.case_no, registration.created, run_id)
+
+
+def start_run(settings: Settings, case_no: str) -> str:
+    """Create (or find) the case's flow run and record it in the ledger."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    with unit_of_work(settings.database_url) as session:
+        case = CaseRepository(session).get(case_no)
+        if case is None:
+            raise casebook.CaseNotFound(case_no)
+        name = run_name(case.case_no, case.severity, case.category, case.description)
+        tags = run_tags(case.severity, case.category, case.channel, case.department)
+    run: FlowRun = run_deployment(  # type: ignore[assignment]
+        settings.lifecycle_deployment,
+        parameters={"case_no": case_no},
+        flow_run_name=name,
+        tags=tags,
+        idempotency_key=f"case-{case_no}",
+        timeout=0,
+        as_subflow=False,
+    )
+    return casebook.attach_run(settings, case_no, str(run.id))
+
+
+def reconcile(settings: Settings, limit: int = 100) -> list[str]:
+    """Start the runs of registered cases that have none; returns the case numbers started."""
+    with unit_of_work(settings.database_url) as session:
+        waiting = [case.case_no for case in CaseRepository(session).unstarted(limit)]
+    started = []
+    for case_no in waiting:
+        start_run(settings, case_no)
+        started.append(case_no)
+    return started

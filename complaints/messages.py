@@ -1,0 +1,130 @@
+"""Messages to the customer: rendered from templates, recorded once, then delivered.
+
+The ledger row (unique per case, kind and plan cycle) is written before sending, so a retry
+or a replayed run finds it and never sends twice. With an e-mail address and SMTP
+configured the message is e-mailed; otherwise it is kept as a call/SMS script for the
+receiver to read to the customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from complaints.mailer import Mailer, MailError
+from complaints.rendering import MessageContext, MessageKind, Renderer
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.ledger import Case, CustomerMessage
+from models.repository import CaseRepository
+from rules.sla import response_promise_hours
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    delivery: str
+    status: str
+    recipient: str
+
+
+def send_once(
+    settings: Settings,
+    case_no: str,
+    kind: MessageKind,
+    cycle: int,
+    now: datetime,
+    *,
+    explanation: str | None = None,
+    result: str | None = None,
+) -> Outcome:
+    """Record the message if it is not recorded yet, then deliver it if it is pending."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = repo.get(case_no)
+        if case is None:
+            raise LookupError(f"no case {case_no}")
+        message = repo.message(case.id, kind.value, cycle)
+        if message is None:
+            message = repo.add_message(
+                _compose(settings, case, kind, cycle, now, explanation, result)
+            )
+        message_id = message.id
+        outcome = Outcome(kind.value, message.delivery, message.status, message.recipient)
+    if outcome.status in ("sent", "script"):
+        return outcome
+    return _deliver(settings, message_id, now)
+
+
+def _compose(
+    settings: Settings,
+    case: Case,
+    kind: MessageKind,
+    cycle: int,
+    now: datetime,
+    explanation: str | None,
+    result: str | None,
+) -> CustomerMessage:
+    context = MessageContext(
+        company_name=settings.company_name,
+        case_no=case.case_no,
+        customer_name=case.customer_name,
+        received_at=f"{case.received_at.astimezone(settings.tz):%Y-%m-%d %H:%M}",
+        description=case.description,
+        promised_hours=response_promise_hours(settings.sla, case.severity),
+        explanation=explanation,
+        result=result,
+    )
+    rendered = Renderer(settings.templates_dir).message(kind, case.language.value, context)
+    by_email = bool(case.customer_email and settings.smtp_host)
+    return CustomerMessage(
+        case_id=case.id,
+        kind=kind.value,
+        cycle=cycle,
+        language=case.language.value,
+        delivery="email" if by_email else "script",
+        recipient=(case.customer_email if by_email else case.customer_phone)
+        or case.customer_email
+        or "",
+        subject=rendered.subject,
+        body=rendered.body,
+        status="pending" if by_email else "script",
+        attempts=0,
+        created_at=now,
+    )
+
+
+def _deliver(settings: Settings, message_id: int, now: datetime) -> Outcome:
+    with unit_of_work(settings.database_url) as session:
+        message = session.get(CustomerMessage, message_id)
+        assert message is not None
+        to, subject, body = message.recipient, message.subject, message.body
+    error: str | None = None
+    try:
+        mailer(settings).send(to, subject, body)
+    except MailError as exc:
+        error = str(exc)
+    with unit_of_work(settings.database_url) as session:
+        message = session.get(CustomerMessage, message_id)
+        assert message is not None
+        message.attempts += 1
+        message.status = "failed" if error else "sent"
+        message.error = error
+        message.sent_at = None if error else now
+        outcome = Outcome(message.kind, message.delivery, message.status, message.recipient)
+    if error:
+        raise MailError(error)
+    return outcome
+
+
+def mailer(settings: Settings) -> Mailer:
+    assert settings.smtp_host is not None
+    return Mailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        user=settings.smtp_user,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        sender=settings.smtp_from,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout_seconds,
+    )

@@ -1,0 +1,70 @@
+"""`complaints up`: the embedded default stack in one command.
+
+Starts a Prefect server on SQLite (UI on 127.0.0.1:4200), migrates the ledger, creates
+the process work pool, registers the deployments, starts a worker and, unless told not
+to, seeds demo cases at every step. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from pathlib import Path
+
+from complaints.settings import DEFAULT_VAR
+
+
+def ensure_work_pool(name: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+
+
+def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
+    from complaints.stack import Stack
+
+    stack = Stack(home=Path(os.environ.get("PREFECT_HOME", DEFAULT_VAR / "prefect")), port=port)
+    os.environ.update(stack.env())  # this process talks to the server it starts
+
+    from complaints.settings import get_settings
+    from deployments.definitions import deploy_all
+    from models.db import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    print(f"ledger: {settings.database_url}")
+    print(f"starting the Prefect server on {stack.ui_url} (first start takes a while) ...")
+    stack.start_server()
+    try:
+        ensure_work_pool(settings.work_pool)
+        deploy_all(settings.work_pool, settings.timezone)
+        for index in range(workers):
+            stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
+        print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
+        print(f"work pool {settings.work_pool!r}: {workers} process worker(s)")
+        if demo:
+            threading.Thread(target=_seed_demo, args=(settings,), daemon=True).start()
+        print("Ctrl-C stops the server and the workers.")
+        while True:
+            time.sleep(1)
+            if stack.server is not None and stack.server.poll() is not None:
+                raise SystemExit(f"the Prefect server stopped; see {stack.home}/server.log")
+    except KeyboardInterrupt:
+        print("stopping ...")
+    finally:
+        stack.stop()
+
+
+def _seed_demo(settings: object) -> None:
+    from complaints.demo import populate
+
+    try:
+        cases = populate(settings)  # type: ignore[arg-type]
+        print(f"demo: {len(cases)} cases, one waiting at each step: {', '.join(cases)}")
+    except Exception as exc:  # the demo is a convenience; the product runs without it
+        print(f"demo cases could not be seeded: {exc}")

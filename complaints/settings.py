@@ -1,0 +1,91 @@
+"""One settings object, read from COMPLAINTS_* environment variables (and a .env file).
+
+Read it with `get_settings()` at run time, never at import time. Secrets are SecretStr:
+they never print and never travel as flow parameters.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rules.enums import Category, Department
+from rules.routing import DEFAULT_ROUTING
+from rules.sla import SlaPolicy
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR = PROJECT_ROOT / "var"
+
+
+class SettingsError(RuntimeError):
+    """Configuration is invalid; the message names the variable and the reason."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COMPLAINTS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR / 'complaints.db'}",
+        description="SQLAlchemy URL of the ledger: sqlite:///path or postgresql+psycopg://...",
+    )
+    timezone: str = "Asia/Shanghai"
+    company_name: str = "客户服务中心"
+    sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    routing: dict[Category, Department] = Field(default_factory=lambda: dict(DEFAULT_ROUTING))
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "complaints@example.com"
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10
+
+    work_pool: str = "complaints"
+    lifecycle_deployment: str = "case-lifecycle/case-lifecycle"
+    ui_url: str = Field(
+        default="http://127.0.0.1:4200",
+        description="Prefect UI address used in links to a case's run",
+    )
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"COMPLAINTS_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,145 @@
+"""Start and stop a local Prefect server and process workers as child processes.
+
+Used by `complaints up` (the embedded default: SQLite, UI on 127.0.0.1:4200), by the
+end-to-end tests and by the benchmarks, so all three run the product the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    home: Path
+    port: int = 4200
+    database_url: str | None = None
+    prefect_database_url: str | None = None
+    worker_poll_seconds: float = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    server: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(self.port),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
+            "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+            "PREFECT_RUNNER_POLL_FREQUENCY": str(max(1, int(self.worker_poll_seconds))),
+            "PREFECT_UI_API_URL": self.api_url,
+            "COMPLAINTS_UI_URL": self.ui_url,
+            **self.extra_env,
+        }
+        if self.database_url:
+            env["COMPLAINTS_DATABASE_URL"] = self.database_url
+        if self.prefect_database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.prefect_database_url
+        return env
+
+    def start_server(self, timeout: float = 120) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "server.log").open("ab")
+        self.server = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server is not None and self.server.poll() is not None:
+                raise RuntimeError(
+                    f"Prefect server exited ({self.server.returncode}); see {self.home}/server.log"
+                )
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"Prefect server not healthy after {timeout:.0f}s")
+
+    def start_worker(self, pool: str = "complaints", name: str | None = None) -> None:
+        log = (self.home / f"worker-{len(self.workers)}.log").open("ab")
+        command = [PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
+        if name:
+            command += ["--name", name]
+        self.workers.append(
+            subprocess.Popen(
+                command,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    def kill_workers(self) -> None:
+        """Kill the workers and every flow-run process they started (a crash)."""
+        for worker in self.workers:
+            _kill_group(worker, signal.SIGKILL)
+        self.workers.clear()
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            _kill_group(self.server, signal.SIGTERM)
+            self.server = None
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            _kill_group(worker, signal.SIGTERM)
+        self.workers.clear()
+        self.stop_server()
+
+    def wipe(self) -> None:
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

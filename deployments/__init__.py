@@ -1,0 +1,1 @@
+"""The product's deployments, declared once (see definitions.py)."""

@@ -1,0 +1,75 @@
+"""Every deployment of the product, declared in one place and validated offline by a test.
+
+`deploy_all` registers them on a process work pool, with the project directory as the
+code source, so any worker on a machine with the project checked out at the same path
+(or the same image) can run them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+from prefect.schedules import Cron, Schedule
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    flow_name: str
+    name: str
+    entrypoint: str
+    description: str
+    schedules: list[Schedule] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.flow_name}/{self.name}"
+
+
+def specs(
+    timezone: str = "Asia/Shanghai", reconcile_cron: str = "*/5 * * * *"
+) -> list[DeploymentSpec]:
+    return [
+        DeploymentSpec(
+            flow_name="case-lifecycle",
+            name="case-lifecycle",
+            entrypoint="flows/case.py:case_lifecycle",
+            description="登记一件投诉并处理到关闭 / register a complaint and handle it to closing",
+            tags=["投诉"],
+        ),
+        DeploymentSpec(
+            flow_name="reconcile-intake",
+            name="reconcile-intake",
+            entrypoint="flows/reconcile.py:reconcile_intake",
+            description="启动登记时未能启动的案件 / start cases registered while the server was down",
+            schedules=[Cron(reconcile_cron, timezone=timezone)],
+        ),
+    ]
+
+
+def deploy_all(work_pool: str, timezone: str = "Asia/Shanghai") -> list[UUID]:
+    from prefect import Flow
+
+    ids: list[UUID] = []
+    for spec in specs(timezone):
+        flow = cast(Flow[..., Any], Flow.from_source(str(PROJECT_ROOT), spec.entrypoint))
+        deployment_id = flow.deploy(
+            name=spec.name,
+            work_pool_name=work_pool,
+            description=spec.description,
+            schedules=spec.schedules,
+            parameters=spec.parameters,
+            tags=spec.tags,
+            build=False,
+            push=False,
+            print_next_steps=False,
+            ignore_warnings=True,
+        )
+        ids.append(cast(UUID, deployment_id))
+    return ids

@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only — the order of steps, the waits, the branches."""

@@ -1,0 +1,167 @@
+"""One complaint, one flow run: the process chart of PROCESS.md as code.
+
+register → acknowledge → (answered on the spot → callback → close)
+         → verify → (not substantiated → explain → callback → close)
+         → grade ⇄ approve → [plan ⇄ approve → execute → feed back → callback]
+           → satisfied: close | not satisfied: reopen and plan again
+
+Every wait suspends the run (no process is held). A resume starts the flow again from the
+top; decisions already in the ledger are returned by `wait_for` without waiting and
+tasks already done are skipped, so a replay costs one ledger read however long the
+history is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypeVar
+
+from prefect import flow
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from pydantic import ValidationError
+
+from complaints.casebook import INVALID_SUFFIX, CaseView
+from rules.inputs import (
+    ApprovalInput,
+    FeedbackInput,
+    GradeInput,
+    PlanInput,
+    ProgressInput,
+    StepInput,
+    SurveyInput,
+    VerifyInput,
+)
+from rules.intake import ComplaintIn
+from rules.steps import Step, wait_key
+from tasks.case_steps import (
+    acknowledge,
+    answer_on_spot,
+    await_person,
+    close,
+    explain,
+    feed_back,
+    open_case,
+    record,
+    reject_input,
+    reopen,
+)
+
+M = TypeVar("M", bound=StepInput)
+
+
+@flow(name="case-lifecycle", log_prints=True)
+def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = None) -> str:
+    """Handle one complaint from registration to closing (客户投诉处理)."""
+    case = open_case(complaint, case_no)
+    if not case.done("acknowledge"):
+        acknowledge(case.case_no)
+
+    cycle = 0
+    if case.answered_on_spot:
+        if not case.done("answer_on_spot"):
+            answer_on_spot(case.case_no, case.on_spot_answer or "")
+        if wait_for(case, Step.CALLBACK, SurveyInput, cycle).satisfied:
+            return finish(case)
+        cycle = reopen_case(case, cycle)  # the answer did not settle it: handle it fully
+
+    verification = wait_for(case, Step.VERIFY, VerifyInput, cycle)
+    if not verification.substantiated:
+        if not case.done("explain"):
+            explain(case.case_no, verification)
+        wait_for(case, Step.CALLBACK, SurveyInput, cycle)
+        return finish(case)
+
+    approved_decision(case, Step.GRADE, GradeInput, Step.APPROVE_GRADE, cycle)
+
+    while True:
+        plan = approved_decision(case, Step.PLAN, PlanInput, Step.APPROVE_PLAN, cycle)
+        execute(case, plan, cycle)
+        feedback = wait_for(case, Step.FEEDBACK, FeedbackInput, cycle)
+        if not case.done(f"fed-back-c{cycle}"):
+            feed_back(case.case_no, feedback, cycle)
+        if wait_for(case, Step.CALLBACK, SurveyInput, cycle).satisfied:
+            return finish(case)
+        cycle = reopen_case(case, cycle)
+
+
+def reopen_case(case: CaseView, cycle: int) -> int:
+    if not case.done(f"reopen-c{cycle}"):
+        reopen(case.case_no, cycle)
+    return cycle + 1
+
+
+def approved_decision(case: CaseView, step: Step, model: type[M], approval: Step, cycle: int) -> M:
+    """A decision and its approval; a rejection sends it back to be decided again."""
+    round_ = 0
+    while True:
+        decision = wait_for(case, step, model, cycle, entry=round_)
+        verdict = wait_for(case, approval, ApprovalInput, cycle, entry=round_)
+        if verdict.approved:
+            return decision
+        round_ += 1
+
+
+def execute(case: CaseView, plan: PlanInput, cycle: int) -> None:
+    """Progress entries until the owner reports completion."""
+    entry = 0
+    deadline: datetime = plan.deadline
+    while True:
+        progress = wait_for(
+            case, Step.EXECUTE, ProgressInput, cycle, entry=entry, plan_deadline=deadline
+        )
+        if progress.kind.code == "done":
+            return
+        deadline = progress.new_deadline or deadline
+        entry += 1
+
+
+def wait_for(
+    case: CaseView,
+    step: Step,
+    model: type[M],
+    cycle: int,
+    entry: int = 0,
+    plan_deadline: datetime | None = None,
+) -> M:
+    """The person's input for this wait: from the ledger if given before, else suspend.
+
+    Input that passes the form's schema but breaks a cross-field rule is recorded as
+    rejected, and the case waits again under a new key with the reason shown on the form.
+    """
+    attempt = 0
+    while wait_key(step, cycle, attempt, entry) + INVALID_SUFFIX in case.invalid_keys:
+        attempt += 1
+    error = (
+        case.decisions.get(wait_key(step, cycle, attempt - 1, entry) + INVALID_SUFFIX, {}).get(
+            "errors"
+        )
+        if attempt
+        else None
+    )
+    while True:
+        key = wait_key(step, cycle, attempt, entry)
+        given = case.decision(key)
+        if given is not None:
+            return model.model_validate(given)
+        description = await_person(case.case_no, step, key, plan_deadline, error)
+        form = RunInput.subclass_from_base_model_type(model).with_initial_data(
+            description=description
+        )
+        answer = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+        try:
+            data = model.model_validate(answer.model_dump())
+        except ValidationError as exc:
+            error = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            reject_input(case.case_no, step, key, error)
+            attempt += 1
+            continue
+        record(case.case_no, step, key, data)
+        case.decisions[key] = data.model_dump(mode="json")
+        return data
+
+
+def finish(case: CaseView) -> str:
+    if not case.done("close"):
+        close(case.case_no)
+    return case.case_no

@@ -1,0 +1,186 @@
+"""The ledger's tables: cases, the append-only audit trail, messages, surveys, deadlines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from models.types import UtcDateTime, enum_column
+from rules.enums import (
+    CaseStatus,
+    Category,
+    Channel,
+    Demand,
+    Department,
+    Language,
+    Scope,
+    Severity,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: sa.JSON()}  # noqa: RUF012
+
+
+class Case(Base):
+    """One complaint, from registration to closing (客户投诉登记表 + 处理状态)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(140), unique=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(32))
+
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    external_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    occurred_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    customer_name: Mapped[str] = mapped_column(sa.String(50))
+    customer_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    customer_email: Mapped[str | None] = mapped_column(sa.String(254))
+    description: Mapped[str] = mapped_column(sa.Text)
+    demand: Mapped[Demand] = mapped_column(enum_column(Demand))
+    demand_detail: Mapped[str | None] = mapped_column(sa.Text)
+    product: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    order_no: Mapped[str | None] = mapped_column(sa.String(64))
+    initial_severity: Mapped[Severity] = mapped_column(enum_column(Severity))
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity))
+    category: Mapped[Category | None] = mapped_column(enum_column(Category))
+    department: Mapped[Department | None] = mapped_column(enum_column(Department))
+    scope: Mapped[Scope | None] = mapped_column(enum_column(Scope))
+    receiver: Mapped[str] = mapped_column(sa.String(50))
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8))
+    answered_on_spot: Mapped[bool] = mapped_column(default=False)
+    on_spot_answer: Mapped[str | None] = mapped_column(sa.Text)
+
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)
+    current_step: Mapped[str] = mapped_column(sa.String(20))
+    waiting_key: Mapped[str | None] = mapped_column(sa.String(60))
+    cycle: Mapped[int] = mapped_column(default=0)
+    substantiated: Mapped[bool | None]
+    root_cause: Mapped[str | None] = mapped_column(sa.Text)
+    attributed_department: Mapped[Department | None] = mapped_column(enum_column(Department))
+    attributed_employee: Mapped[str | None] = mapped_column(sa.String(50))
+    improvement: Mapped[str | None] = mapped_column(sa.Text)
+    result_summary: Mapped[str | None] = mapped_column(sa.Text)
+
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    audit: Mapped[list[AuditEntry]] = relationship(
+        back_populates="case", order_by="AuditEntry.id", lazy="raise"
+    )
+
+
+class CaseCounter(Base):
+    """The last case number handed out on a local calendar day."""
+
+    __tablename__ = "case_counters"
+
+    day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    last: Mapped[int]
+
+
+class AuditEntry(Base):
+    """Append-only: who did what at which step, when. `key` makes each record idempotent."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (sa.UniqueConstraint("case_id", "key", name="uq_audit_entries_case_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(60))
+    step: Mapped[str] = mapped_column(sa.String(20))
+    cycle: Mapped[int]
+    actor: Mapped[str] = mapped_column(sa.String(50))
+    at: Mapped[datetime]
+    decision: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[dict[str, Any]]
+
+    case: Mapped[Case] = relationship(back_populates="audit", lazy="raise")
+
+
+class CustomerMessage(Base):
+    """A message to the customer; recorded once per kind and plan cycle."""
+
+    __tablename__ = "customer_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "kind", "cycle", name="uq_customer_messages_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    cycle: Mapped[int]
+    language: Mapped[str] = mapped_column(sa.String(8))
+    delivery: Mapped[str] = mapped_column(sa.String(10))  # email | script
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(10))  # pending | sent | failed | script
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class SurveyAnswer(Base):
+    """The 5-point callback survey (回访满意度), one per plan cycle."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (sa.UniqueConstraint("case_id", "cycle", name="uq_survey_answers_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    cycle: Mapped[int]
+    efficiency: Mapped[int]
+    resolution: Mapped[int]
+    attitude: Mapped[int]
+    fairness: Mapped[int]
+    accepts_result: Mapped[bool]
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    actor: Mapped[str] = mapped_column(sa.String(50))
+    at: Mapped[datetime]
+
+
+class StepDeadline(Base):
+    """When a waiting step started, when it is due and when it was done."""
+
+    __tablename__ = "step_deadlines"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "step", "cycle", name="uq_step_deadlines_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(20))
+    cycle: Mapped[int]
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    done_at: Mapped[datetime | None]
+
+
+class CaseReport(Base):
+    """The six-part case report written at closing."""
+
+    __tablename__ = "case_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    markdown: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,173 @@
+"""Statements over the ledger. Repositories add and flush; they never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models.ledger import (
+    AuditEntry,
+    Case,
+    CaseCounter,
+    CaseReport,
+    CustomerMessage,
+    StepDeadline,
+    SurveyAnswer,
+)
+from rules.enums import CaseStatus
+
+
+class CaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- cases -----------------------------------------------------------------------
+    def get(self, case_no: str) -> Case | None:
+        return self.session.scalars(sa.select(Case).where(Case.case_no == case_no)).first()
+
+    def by_idempotency_key(self, key: str) -> Case | None:
+        stmt = sa.select(Case).where(Case.idempotency_key == key)
+        return self.session.scalars(stmt).first()
+
+    def by_flow_run(self, flow_run_id: str) -> Case | None:
+        stmt = sa.select(Case).where(Case.flow_run_id == flow_run_id)
+        return self.session.scalars(stmt).first()
+
+    def add(self, case: Case) -> Case:
+        self.session.add(case)
+        self.session.flush()
+        return case
+
+    def next_sequence(self, day: str) -> int:
+        """Atomically hand out the next number of a day (upsert ... returning)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(CaseCounter)
+            .values(day=day, last=1)
+            .on_conflict_do_update(
+                index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}
+            )
+            .returning(CaseCounter.last)
+        )
+        return int(self.session.execute(stmt).scalar_one())
+
+    def list(
+        self, status: CaseStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> Sequence[Case]:
+        stmt = sa.select(Case).order_by(Case.received_at.desc(), Case.id.desc())
+        if status is not None:
+            stmt = stmt.where(Case.status == status)
+        return self.session.scalars(stmt.limit(limit).offset(offset)).all()
+
+    def open_cases(self, limit: int = 200) -> Sequence[tuple[Case, datetime | None]]:
+        """Open cases with the due time of their current step, soonest first."""
+        due = (
+            sa.select(StepDeadline.due_at)
+            .where(
+                StepDeadline.case_id == Case.id,
+                StepDeadline.step == Case.current_step,
+                StepDeadline.cycle == Case.cycle,
+                StepDeadline.done_at.is_(None),
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = (
+            sa.select(Case, due.label("due_at"))
+            .where(Case.status != CaseStatus.CLOSED)
+            .order_by(sa.func.coalesce(due, Case.received_at), Case.id)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in self.session.execute(stmt)]
+
+    def unstarted(self, limit: int = 100) -> Sequence[Case]:
+        stmt = (
+            sa.select(Case)
+            .where(Case.flow_run_id.is_(None), Case.status != CaseStatus.CLOSED)
+            .order_by(Case.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    # -- audit trail -------------------------------------------------------------------
+    def audit(self, case_id: int) -> Sequence[AuditEntry]:
+        stmt = sa.select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id)
+        return self.session.scalars(stmt).all()
+
+    def record(self, entry: AuditEntry) -> bool:
+        """Append an entry unless one with the same key exists; True when appended."""
+        exists = sa.select(AuditEntry.id).where(
+            AuditEntry.case_id == entry.case_id, AuditEntry.key == entry.key
+        )
+        if self.session.execute(exists).first() is not None:
+            return False
+        self.session.add(entry)
+        self.session.flush()
+        return True
+
+    # -- messages, surveys, deadlines, reports --------------------------------------------
+    def message(self, case_id: int, kind: str, cycle: int) -> CustomerMessage | None:
+        stmt = sa.select(CustomerMessage).where(
+            CustomerMessage.case_id == case_id,
+            CustomerMessage.kind == kind,
+            CustomerMessage.cycle == cycle,
+        )
+        return self.session.scalars(stmt).first()
+
+    def messages(self, case_id: int) -> Sequence[CustomerMessage]:
+        stmt = (
+            sa.select(CustomerMessage)
+            .where(CustomerMessage.case_id == case_id)
+            .order_by(CustomerMessage.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def add_message(self, message: CustomerMessage) -> CustomerMessage:
+        self.session.add(message)
+        self.session.flush()
+        return message
+
+    def surveys(self, case_id: int) -> Sequence[SurveyAnswer]:
+        stmt = sa.select(SurveyAnswer).where(SurveyAnswer.case_id == case_id)
+        return self.session.scalars(stmt.order_by(SurveyAnswer.cycle)).all()
+
+    def add_survey(self, answer: SurveyAnswer) -> bool:
+        stmt = sa.select(SurveyAnswer.id).where(
+            SurveyAnswer.case_id == answer.case_id, SurveyAnswer.cycle == answer.cycle
+        )
+        if self.session.execute(stmt).first() is not None:
+            return False
+        self.session.add(answer)
+        self.session.flush()
+        return True
+
+    def deadline(self, case_id: int, step: str, cycle: int) -> StepDeadline | None:
+        stmt = sa.select(StepDeadline).where(
+            StepDeadline.case_id == case_id,
+            StepDeadline.step == step,
+            StepDeadline.cycle == cycle,
+        )
+        return self.session.scalars(stmt).first()
+
+    def deadlines(self, case_id: int) -> Sequence[StepDeadline]:
+        stmt = sa.select(StepDeadline).where(StepDeadline.case_id == case_id)
+        return self.session.scalars(stmt.order_by(StepDeadline.id)).all()
+
+    def add_deadline(self, deadline: StepDeadline) -> StepDeadline:
+        self.session.add(deadline)
+        self.session.flush()
+        return deadline
+
+    def report(self, case_id: int) -> CaseReport | None:
+        stmt = sa.select(CaseReport).where(CaseReport.case_id == case_id)
+        return self.session.scalars(stmt).first()
+
+    def add_report(self, report: CaseReport) -> CaseReport:
+        self.session.add(report)
+        self.session.flush()
+        return report

@@ -1,0 +1,181 @@
+"""What each person enters at a human step: one small model per decision.
+
+They are plain pydantic models so the rules stay framework-free; the flow hands them to
+Prefect's ``suspend_flow_run(wait_for_input=...)``, whose UI renders a form from their JSON
+schema (Chinese label first, English after). Cross-field rules live in validators: the
+command line runs them before resuming, and the flow runs them again after a resume from
+the UI, where only the JSON schema was checked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rules.enums import Category, Demand, Department, FeedbackMethod, ProgressKind, Scope, Severity
+from rules.steps import Step
+
+TEXT = 2000
+
+
+class StepInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actor: str = Field(min_length=1, max_length=50, title="处理人 / Acted by")
+
+
+class VerifyInput(StepInput):
+    substantiated: bool = Field(title="投诉属实 / Substantiated")
+    findings: str = Field(
+        min_length=1,
+        max_length=TEXT,
+        title="核实情况 / Findings",
+        description="查询订单、物流、检验记录及与客户确认的事实 / what records and the customer confirmed",
+    )
+    confirmed_demand: Demand | None = Field(default=None, title="确认的诉求 / Confirmed demand")
+    evidence: str | None = Field(
+        default=None, max_length=TEXT, title="证据 / Evidence", description="照片、视频、单据"
+    )
+    explanation_to_customer: str | None = Field(
+        default=None,
+        max_length=TEXT,
+        title="向客户的说明 / Explanation to the customer",
+        description="不属实时必填 / required when not substantiated",
+    )
+
+    @model_validator(mode="after")
+    def _explained(self) -> VerifyInput:
+        if not self.substantiated and not self.explanation_to_customer:
+            raise ValueError(
+                "explanation_to_customer: 不属实时必须向客户说明 / required when not substantiated"
+            )
+        return self
+
+
+class GradeInput(StepInput):
+    category: Category = Field(title="投诉类别 / Category")
+    severity: Severity = Field(title="严重等级 / Severity")
+    scope: Scope = Field(default=Scope.DEPARTMENT, title="协调范围 / Coordination scope")
+    department: Department | None = Field(
+        default=None,
+        title="责任部门 / Responsible department",
+        description="留空则按类别分派 / empty: routed by category",
+    )
+    basis: str = Field(min_length=1, max_length=TEXT, title="定级依据 / Basis")
+    reason: str = Field(min_length=1, max_length=TEXT, title="定级理由 / Reason")
+
+
+class ApprovalInput(StepInput):
+    approved: bool = Field(title="批准 / Approved")
+    reason: str | None = Field(
+        default=None,
+        max_length=TEXT,
+        title="意见 / Reason",
+        description="驳回时必填 / required when rejected",
+    )
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> ApprovalInput:
+        if not self.approved and not self.reason:
+            raise ValueError("reason: 驳回必须说明理由 / a rejection needs a reason")
+        return self
+
+
+class PlanInput(StepInput):
+    measures: str = Field(
+        min_length=1,
+        max_length=TEXT,
+        title="处理措施 / Measures",
+        description="如：免费换货并赠送50元优惠券 / e.g. free exchange plus a 50 CNY coupon",
+    )
+    compensation: str | None = Field(default=None, max_length=500, title="补偿 / Compensation")
+    owner: str = Field(min_length=1, max_length=50, title="负责人 / Owner")
+    deadline: datetime = Field(title="完成期限 / Deadline")
+    resources: str | None = Field(
+        default=None, max_length=TEXT, title="所需资源 / Resources across departments"
+    )
+    root_cause: str = Field(min_length=1, max_length=TEXT, title="原因分析 / Root cause")
+    attributed_department: Department | None = Field(
+        default=None, title="责任归属部门 / Attributed to department"
+    )
+    attributed_employee: str | None = Field(
+        default=None, max_length=50, title="责任人 / Attributed to employee"
+    )
+    improvement: str | None = Field(
+        default=None, max_length=TEXT, title="改进措施 / Improvement measures"
+    )
+
+    @model_validator(mode="after")
+    def _aware(self) -> PlanInput:
+        if self.deadline.tzinfo is None:
+            raise ValueError("deadline: 期限必须带时区 / the deadline must carry a time zone")
+        return self
+
+
+class ProgressInput(StepInput):
+    kind: ProgressKind = Field(title="类型 / Kind", description="进展 / 延期 / 完成")
+    note: str = Field(
+        min_length=1,
+        max_length=TEXT,
+        title="进展说明 / Note",
+        description="如：已预约快递，3天内送达 / e.g. courier booked, arrives in 3 days",
+    )
+    delay_reason: str | None = Field(default=None, max_length=TEXT, title="延期原因 / Delay reason")
+    new_deadline: datetime | None = Field(default=None, title="新期限 / New deadline")
+
+    @model_validator(mode="after")
+    def _delay_explained(self) -> ProgressInput:
+        if self.kind is ProgressKind.DELAY:
+            if not self.delay_reason:
+                raise ValueError("delay_reason: 延期必须说明原因 / a delay needs a reason")
+            if self.new_deadline is None:
+                raise ValueError("new_deadline: 延期必须给出新期限 / a delay needs a new deadline")
+        if self.new_deadline is not None and self.new_deadline.tzinfo is None:
+            raise ValueError("new_deadline: 期限必须带时区 / the deadline must carry a time zone")
+        return self
+
+
+class FeedbackInput(StepInput):
+    result: str = Field(
+        min_length=1, max_length=TEXT, title="处理结果 / Result told to the customer"
+    )
+    method: FeedbackMethod = Field(default=FeedbackMethod.PHONE, title="反馈方式 / Method")
+
+
+class SurveyInput(StepInput):
+    efficiency: int = Field(ge=1, le=5, title="处理效率 / Handling efficiency (1-5)")
+    resolution: int = Field(ge=1, le=5, title="解决程度 / Degree of resolution (1-5)")
+    attitude: int = Field(ge=1, le=5, title="沟通态度 / Communication attitude (1-5)")
+    fairness: int = Field(ge=1, le=5, title="补偿合理性 / Fairness of compensation (1-5)")
+    accepts_result: bool = Field(title="客户接受处理结果 / Customer accepts the result")
+    comment: str | None = Field(default=None, max_length=TEXT, title="客户原话 / Customer's words")
+
+    @property
+    def satisfied(self) -> bool:
+        return self.accepts_result
+
+    @property
+    def average(self) -> float:
+        return (self.efficiency + self.resolution + self.attitude + self.fairness) / 4
+
+
+STEP_INPUTS: dict[Step, type[StepInput]] = {
+    Step.VERIFY: VerifyInput,
+    Step.GRADE: GradeInput,
+    Step.APPROVE_GRADE: ApprovalInput,
+    Step.PLAN: PlanInput,
+    Step.APPROVE_PLAN: ApprovalInput,
+    Step.EXECUTE: ProgressInput,
+    Step.FEEDBACK: FeedbackInput,
+    Step.CALLBACK: SurveyInput,
+}
+
+
+def timing_problems(data: StepInput, now: datetime) -> list[str]:
+    """Rules that need the current time, so they cannot live in the validators."""
+    if isinstance(data, PlanInput) and data.deadline <= now:
+        return ["deadline: 期限已过 / the deadline is in the past"]
+    if isinstance(data, ProgressInput) and data.new_deadline and data.new_deadline <= now:
+        return ["new_deadline: 新期限已过 / the new deadline is in the past"]
+    return []

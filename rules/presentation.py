@@ -1,0 +1,101 @@
+"""How a case reads in the Prefect UI: run name, tags and the text above each form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rules.enums import Category, Channel, Department, Severity
+from rules.masking import mask_name
+from rules.steps import Step
+
+SUMMARY_CHARS = 12
+UNGRADED = "待分类"
+
+
+def short(text: str, limit: int = SUMMARY_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def run_name(case_no: str, severity: Severity, category: Category | None, description: str) -> str:
+    """e.g. ``TS-20261123-0007 · 严重 · 物流配送 · 快递延误三天``."""
+    label = category.value if category else UNGRADED
+    return f"{case_no} · {severity.value} · {label} · {short(description)}"
+
+
+def run_tags(
+    severity: Severity,
+    category: Category | None,
+    channel: Channel,
+    department: Department | None,
+    status_tag: str | None = None,
+) -> list[str]:
+    tags = ["投诉", f"等级:{severity.value}", f"渠道:{channel.value}"]
+    if category:
+        tags.append(f"类别:{category.value}")
+    if department:
+        tags.append(f"部门:{department.value}")
+    if status_tag:
+        tags.append(status_tag)
+    return tags
+
+
+def artifact_key(case_no: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes only."""
+    return "case-" + case_no.lower()
+
+
+@dataclass(frozen=True)
+class FormContext:
+    case_no: str
+    severity: Severity
+    category: Category | None
+    customer_name: str
+    description: str
+    demand: str
+    step: Step
+    cycle: int
+    due_at: datetime | None
+    history: tuple[str, ...] = ()
+    error: str | None = None
+
+
+STEP_HINTS: dict[Step, str] = {
+    Step.VERIFY: "查询订单、物流、检验记录，联系客户确认事实与核心诉求。"
+    " Check the records, confirm the facts and the core demand with the customer.",
+    Step.GRADE: "填写类别、等级、协调范围及定级依据。 Category, severity, scope and the basis.",
+    Step.APPROVE_GRADE: "部门总监审批定级；驳回需写明理由。 The director approves or rejects.",
+    Step.PLAN: "责任部门制定措施、负责人、期限与所需资源。 Measures, owner, deadline, resources.",
+    Step.APPROVE_PLAN: "运营总监审批方案；驳回需写明理由。 The operations director decides.",
+    Step.EXECUTE: "记录执行进展；延期须说明原因并给出新期限；完成后选择“完成”。"
+    " Record progress; a delay needs a reason and a new deadline.",
+    Step.FEEDBACK: "告知客户处理结果。 Tell the customer the result.",
+    Step.CALLBACK: "回访客户，按1-5分评价四项满意度，并确认是否接受处理结果。"
+    " Call back: four 1-5 scores and whether the result is accepted.",
+}
+
+
+def form_description(ctx: FormContext, tz: ZoneInfo) -> str:
+    """Markdown shown above the Resume form of a waiting step."""
+    due = f"{ctx.due_at.astimezone(tz):%Y-%m-%d %H:%M}" if ctx.due_at else "—"
+    lines = [
+        f"## {ctx.case_no} · {ctx.step.label}",
+        "",
+        f"**等级 / Severity:** {ctx.severity.value}  ",
+        f"**类别 / Category:** {ctx.category.value if ctx.category else UNGRADED}  ",
+        f"**客户 / Customer:** {mask_name(ctx.customer_name)}  ",
+        f"**诉求 / Demand:** {ctx.demand}  ",
+        f"**处理轮次 / Cycle:** {ctx.cycle + 1}  ",
+        f"**截止 / Due:** {due}",
+        "",
+        f"> {short(ctx.description, 300)}",
+        "",
+        STEP_HINTS.get(ctx.step, ""),
+    ]
+    if ctx.history:
+        lines += ["", "**已记录 / So far:**", *[f"- {item}" for item in ctx.history]]
+    if ctx.error:
+        lines += ["", f"**⚠ 上次提交无效 / The last input was rejected:** {ctx.error}"]
+    return "\n".join(lines)

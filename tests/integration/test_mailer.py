@@ -1,0 +1,164 @@
+"""The mailer against a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any, cast
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from complaints.mailer import Mailer, MailError
+
+HOST = "127.0.0.1"
+SENDER = "客户服务中心 <complaints@example.com>"
+PASSWORD = "s3cret-Pa55"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and can refuse a recipient."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def received(self) -> EmailMessage:
+        (envelope,) = self.envelopes
+        assert isinstance(envelope.content, bytes)
+        return cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default))
+
+
+def only_our_password(
+    server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    controller = Controller(handler, hostname=HOST, port=free_port())
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def guarded_inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    controller = Controller(
+        handler,
+        hostname=HOST,
+        port=free_port(),
+        authenticator=only_our_password,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+def test_a_chinese_message_arrives_with_its_subject_body_and_recipient_intact(
+    inbox: tuple[Inbox, int],
+) -> None:
+    handler, port = inbox
+    mailer = Mailer(host=HOST, port=port, sender=SENDER, timeout=5)
+    body = "您好，张三：已收到您的反馈（案件编号 TS-20250101-0001），我们将在 12 小时内答复您。"
+
+    message_id = mailer.send(
+        "张三 <zhangsan@example.com>", "已收到您的反馈（案件编号 TS-20250101-0001）", body
+    )
+
+    received = handler.received()
+    assert handler.envelopes[0].rcpt_tos == ["zhangsan@example.com"]
+    assert received["Subject"] == "已收到您的反馈（案件编号 TS-20250101-0001）"
+    assert received["To"].addresses[0].display_name == "张三"
+    assert received["From"].addresses[0].display_name == "客户服务中心"
+    assert received.get_content().strip() == body
+    assert received["Message-ID"] == message_id
+    assert message_id.endswith("@example.com>")
+
+
+def test_a_refused_connection_raises_a_mail_error_with_a_one_line_reason() -> None:
+    mailer = Mailer(host=HOST, port=free_port(), sender=SENDER, timeout=5)
+
+    with pytest.raises(MailError, match=f"{HOST}:\\d+: .*refused") as caught:
+        mailer.send("zhangsan@example.com", "主题", "正文")
+
+    assert "\n" not in str(caught.value)
+
+
+def test_a_refused_recipient_raises_a_mail_error_with_the_server_reply(
+    inbox: tuple[Inbox, int],
+) -> None:
+    handler, port = inbox
+    handler.refused.add("nobody@example.com")
+    mailer = Mailer(host=HOST, port=port, sender=SENDER, timeout=5)
+
+    with pytest.raises(MailError, match=re.escape("nobody@example.com: 550 5.1.1 no such mailbox")):
+        mailer.send("nobody@example.com", "主题", "正文")
+
+    assert handler.envelopes == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_mailer_logs_in_when_given_a_user(guarded_inbox: tuple[Inbox, int]) -> None:
+    handler, port = guarded_inbox
+    mailer = Mailer(host=HOST, port=port, user="robot", password=PASSWORD, sender=SENDER)
+
+    mailer.send("zhangsan@example.com", "主题", "正文")
+
+    assert handler.received()["Subject"] == "主题"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_rejected_login_is_reported_without_revealing_the_password(
+    guarded_inbox: tuple[Inbox, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, port = guarded_inbox
+    wrong = "wrong-Pa55word"
+    mailer = Mailer(host=HOST, port=port, user="robot", password=wrong, sender=SENDER)
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(MailError, match="535") as caught:
+        mailer.send("zhangsan@example.com", "主题", "正文")
+
+    assert wrong not in str(caught.value)
+    assert wrong not in caplog.text
+    assert wrong not in repr(mailer)
+
+
+def test_a_header_with_a_line_break_is_refused_before_connecting() -> None:
+    mailer = Mailer(host=HOST, port=free_port(), sender=SENDER)
+
+    with pytest.raises(MailError, match="invalid message header"):
+        mailer.send("zhangsan@example.com", "主题\nBcc: everyone@example.com", "正文")

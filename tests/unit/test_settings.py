@@ -1,0 +1,168 @@
+"""Settings from COMPLAINTS_* environment variables, and the errors get_settings reports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from complaints.settings import Settings, SettingsError, get_settings
+from rules.enums import Category, Department, Scope, Severity
+from rules.routing import DEFAULT_ROUTING
+from rules.sla import SlaPolicy
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No COMPLAINTS_* variable or .env file from the machine running the tests leaks in."""
+    for name in list(os.environ):
+        if name.upper().startswith("COMPLAINTS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_defaults_need_no_configuration():
+    settings = Settings()
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.tz.key == "Asia/Shanghai"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.sla == SlaPolicy()
+    assert settings.routing == DEFAULT_ROUTING
+    assert settings.smtp_password is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "attribute", "expected"),
+    [
+        ("COMPLAINTS_TIMEZONE", "Asia/Urumqi", "timezone", "Asia/Urumqi"),
+        ("COMPLAINTS_COMPANY_NAME", "华东客服中心", "company_name", "华东客服中心"),
+        (
+            "COMPLAINTS_DATABASE_URL",
+            "postgresql+psycopg://app@db/complaints",
+            "database_url",
+            "postgresql+psycopg://app@db/complaints",
+        ),
+        ("COMPLAINTS_SMTP_HOST", "smtp.example.com", "smtp_host", "smtp.example.com"),
+        ("COMPLAINTS_SMTP_PORT", "587", "smtp_port", 587),
+        ("COMPLAINTS_SMTP_STARTTLS", "true", "smtp_starttls", True),
+        ("COMPLAINTS_SMTP_TIMEOUT_SECONDS", "2.5", "smtp_timeout_seconds", 2.5),
+        ("COMPLAINTS_WORK_POOL", "complaints-prod", "work_pool", "complaints-prod"),
+        (
+            "COMPLAINTS_UI_URL",
+            "https://prefect.example.com",
+            "ui_url",
+            "https://prefect.example.com",
+        ),
+    ],
+)
+def test_settings_are_read_from_complaints_environment_variables(
+    monkeypatch, variable, value, attribute, expected
+):
+    monkeypatch.setenv(variable, value)
+    assert getattr(Settings(), attribute) == expected
+
+
+def test_a_variable_without_the_complaints_prefix_is_ignored(monkeypatch):
+    monkeypatch.setenv("TIMEZONE", "Europe/Berlin")
+    assert Settings().timezone == "Asia/Shanghai"
+
+
+def test_get_settings_reads_the_environment_once_and_caches_it(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_COMPANY_NAME", "第一")
+    first = get_settings()
+    monkeypatch.setenv("COMPLAINTS_COMPANY_NAME", "第二")
+    assert get_settings() is first
+    get_settings.cache_clear()
+    assert get_settings().company_name == "第二"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "Asia/Beijing", "CST+8", ""])
+def test_an_unknown_time_zone_is_a_settings_error_naming_the_variable(monkeypatch, zone):
+    monkeypatch.setenv("COMPLAINTS_TIMEZONE", zone)
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_TIMEZONE: .*unknown time zone"):
+        get_settings()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://app@db/complaints", "mysql+pymysql://app@db/complaints", "oracle://db", "db.sqlite"],
+)
+def test_an_unsupported_database_url_is_a_settings_error_naming_the_variable(monkeypatch, url):
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", url)
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_DATABASE_URL: .*only sqlite"):
+        get_settings()
+
+
+def test_a_settings_error_names_every_invalid_variable(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_TIMEZONE", "Nowhere/Town")
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", "mysql://db")
+    with pytest.raises(SettingsError) as caught:
+        get_settings()
+    assert "COMPLAINTS_TIMEZONE" in str(caught.value)
+    assert "COMPLAINTS_DATABASE_URL" in str(caught.value)
+
+
+def test_settings_built_directly_raise_the_validation_error(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_TIMEZONE", "Nowhere/Town")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_the_response_hours_can_be_overridden_with_json(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48, "严重": 12, "重大": 2}}')
+    sla = Settings().sla
+    assert sla.response_hours == {Severity.GENERAL: 48, Severity.SERIOUS: 12, Severity.MAJOR: 2}
+    assert sla.handling_hours == SlaPolicy().handling_hours
+    assert sla.step_hours == SlaPolicy().step_hours
+
+
+def test_the_sla_json_accepts_english_aliases(monkeypatch):
+    monkeypatch.setenv(
+        "COMPLAINTS_SLA", '{"handling_hours": {"department": 8, "city": 24, "prefecture": 72}}'
+    )
+    assert Settings().sla.handling_hours == {
+        Scope.DEPARTMENT: 8,
+        Scope.CITY: 24,
+        Scope.PREFECTURE: 72,
+    }
+
+
+def test_an_incomplete_sla_override_is_a_settings_error_naming_what_is_missing(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48, "严重": 12}}')
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_SLA: .*no limit for: 重大"):
+        get_settings()
+
+
+def test_a_non_positive_sla_override_is_a_settings_error(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48, "严重": 0, "重大": 2}}')
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_SLA: .*must be positive"):
+        get_settings()
+
+
+def test_the_routing_can_be_overridden_with_json(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_ROUTING", '{"物流配送": "运营部"}')
+    assert Settings().routing == {Category.LOGISTICS: Department.OPERATIONS}
+
+
+def test_the_smtp_password_is_a_secret_that_never_prints(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SMTP_PASSWORD", "hunter2-密码")
+    settings = Settings()
+    assert isinstance(settings.smtp_password, SecretStr)
+    assert settings.smtp_password.get_secret_value() == "hunter2-密码"
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings)
+    assert "hunter2" not in settings.model_dump_json()
+
+
+def test_a_settings_error_does_not_echo_the_smtp_password(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("COMPLAINTS_TIMEZONE", "Nowhere/Town")
+    with pytest.raises(SettingsError) as caught:
+        get_settings()
+    assert "hunter2" not in str(caught.value)
