@@ -107,8 +107,14 @@ def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
     if view.flow_run_id is None:
         raise ActionRefused(f"{case_no} has no flow run yet; run `complaints reconcile`")
     run_id = UUID(view.flow_run_id)
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(run_id).state
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+    except Exception as exc:  # the server is down or does not know the run
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ActionRefused(
+            f"cannot read the flow run of {case_no} from Prefect: {reason}"
+        ) from None
     pause_key = state.state_details.pause_key if state else None
     if state is None or not state.is_paused() or pause_key != view.waiting_key:
         raise ActionRefused(

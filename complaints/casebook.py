@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 
 from complaints.settings import Settings
 from models.db import unit_of_work
@@ -92,6 +93,21 @@ def register(
 ) -> Registration:
     """Write the complaint to the ledger (committed before anything else happens)."""
     key = complaint.idempotency_key() or f"none:{uuid.uuid4()}"
+    try:
+        return _register(complaint, settings, now, flow_run_id, key)
+    except IntegrityError:
+        # A concurrent submission of the same reference committed first (PostgreSQL reads
+        # committed rows, so both saw none): read it now, returning it or the conflict.
+        return _register(complaint, settings, now, flow_run_id, key)
+
+
+def _register(
+    complaint: ComplaintIn,
+    settings: Settings,
+    now: datetime,
+    flow_run_id: str | None,
+    key: str,
+) -> Registration:
     received_at = complaint.received_at or now
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)

@@ -5,7 +5,7 @@
     complaints act CASE STEP --input FILE|-   give a waiting step its input (JSON)
     complaints show CASE                      one case: register, status, timeline, messages
     complaints list [--status 处理中]          cases, newest first
-    complaints reconcile                      start runs of cases registered while Prefect was down
+    complaints reconcile                      start runs never started, restart runs that died
     complaints deploy                         register the deployments on a running server
     complaints db upgrade                     migrate the ledger's schema
 
@@ -173,15 +173,21 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> None:
-    from complaints import intake
+    from complaints import intake, supervision
+    from complaints.clock import utc_now
 
     settings = _settings()
     _upgrade(settings)
     try:
         started = intake.reconcile(settings, args.limit)
+        restarted = supervision.restart_stalled(settings, utc_now())
     except Exception as exc:
-        raise CliError(f"could not start runs: {exc}", EXIT_FAILED) from None
-    emit(args, started, f"started {len(started)} case run(s)")
+        raise CliError(f"could not reach Prefect: {exc}", EXIT_FAILED) from None
+    emit(
+        args,
+        {"started": started, "restarted": restarted},
+        f"started {len(started)} case run(s); restarted {len(restarted)} stalled run(s)",
+    )
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
@@ -260,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--limit", type=int, default=50)
 
-    reconcile = add("reconcile", cmd_reconcile, "start runs of cases registered without one")
+    reconcile = add("reconcile", cmd_reconcile, "start runs never started; restart runs that died")
     reconcile.add_argument("--limit", type=int, default=100)
 
     add("deploy", cmd_deploy, "register the deployments on the Prefect server")

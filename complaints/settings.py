@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10
 
+    stalled_after_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="a case run Running this long has lost its process and is restarted",
+    )
     work_pool: str = "complaints"
     lifecycle_deployment: str = "case-lifecycle/case-lifecycle"
     ui_url: str = Field(

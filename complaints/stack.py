@@ -6,6 +6,7 @@ end-to-end tests and by the benchmarks, so all three run the product the same wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -37,6 +38,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     server: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    worker_starts: int = 0
 
     @property
     def api_url(self) -> str:
@@ -95,7 +97,8 @@ class Stack:
         raise TimeoutError(f"Prefect server not healthy after {timeout:.0f}s")
 
     def start_worker(self, pool: str = "complaints", name: str | None = None) -> None:
-        log = (self.home / f"worker-{len(self.workers)}.log").open("ab")
+        self.worker_starts += 1
+        log = (self.home / f"worker-{self.worker_starts}.log").open("ab")
         command = [PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
         if name:
             command += ["--name", name]
@@ -110,9 +113,16 @@ class Stack:
         )
 
     def kill_workers(self) -> None:
-        """Kill the workers and every flow-run process they started (a crash)."""
+        """Kill the workers and every flow-run process they started, as a lost machine would.
+
+        Prefect starts each flow-run process in a session of its own, so killing the
+        worker's process group is not enough: the whole tree of descendants is killed.
+        """
         for worker in self.workers:
-            _kill_group(worker, signal.SIGKILL)
+            for pid in [*descendants(worker.pid), worker.pid]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            worker.wait(timeout=20)
         self.workers.clear()
 
     def stop_server(self) -> None:
@@ -129,6 +139,27 @@ class Stack:
     def wipe(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def descendants(pid: int) -> list[int]:
+    """All live descendants of a process, children first (read from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found.extend(children)
+        todo.extend(children)
+    return found
 
 
 def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:

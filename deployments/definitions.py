@@ -44,10 +44,10 @@ def specs(
             tags=["投诉"],
         ),
         DeploymentSpec(
-            flow_name="reconcile-intake",
-            name="reconcile-intake",
-            entrypoint="flows/reconcile.py:reconcile_intake",
-            description="启动登记时未能启动的案件 / start cases registered while the server was down",
+            flow_name="reconcile-cases",
+            name="reconcile-cases",
+            entrypoint="flows/reconcile.py:reconcile_cases",
+            description="启动未启动的案件、重启中断的案件 / start unstarted and restart stalled case runs",
             schedules=[Cron(reconcile_cron, timezone=timezone)],
         ),
     ]

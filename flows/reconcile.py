@@ -1,11 +1,16 @@
-"""Start the flow runs of complaints registered while the Prefect server was unreachable."""
+"""Keep every open case moving: start runs that never started, restart runs that died.
+
+Complaints registered while the Prefect server was unreachable have no run yet; runs whose
+process was killed mid-step are stuck Running. Both are put right here, on a schedule.
+"""
 
 from __future__ import annotations
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from complaints import intake
+from complaints import intake, supervision
+from complaints.clock import utc_now
 from complaints.settings import get_settings
 
 
@@ -14,9 +19,17 @@ def start_unstarted_cases(limit: int) -> list[str]:
     return intake.reconcile(get_settings(), limit)
 
 
-@flow(name="reconcile-intake", log_prints=True)
-def reconcile_intake(limit: int = 100) -> list[str]:
+@task(name="restart-stalled-cases", cache_policy=NO_CACHE, persist_result=False)
+def restart_stalled_cases() -> list[str]:
+    return supervision.restart_stalled(get_settings(), utc_now())
+
+
+@flow(name="reconcile-cases", log_prints=True)
+def reconcile_cases(limit: int = 100) -> dict[str, list[str]]:
     started = start_unstarted_cases(limit)
+    restarted = restart_stalled_cases()
     if started:
         print(f"started {len(started)} case run(s): {', '.join(started)}")
-    return started
+    if restarted:
+        print(f"restarted {len(restarted)} stalled case run(s): {', '.join(restarted)}")
+    return {"started": started, "restarted": restarted}

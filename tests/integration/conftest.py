@@ -1,0 +1,102 @@
+"""Real ledgers for the integration tier: a SQLite file and a fresh PostgreSQL database.
+
+Every test that asks for `database_url` runs once per backend and starts from an empty,
+migrated ledger. SQLite gets a new file per test. PostgreSQL gets one database per test
+session, created from COMPLAINTS_TEST_POSTGRES_URL and dropped at the end; its tables are
+emptied before each test. `models.db.engine_for` caches one engine per URL, so each
+database has its own URL and its engine is disposed of before the database goes away.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from complaints.settings import PROJECT_ROOT, Settings
+from models.db import engine_for, upgrade
+from models.ledger import Base
+from rules.routing import DEFAULT_ROUTING
+from rules.sla import SlaPolicy
+from tests.conftest import postgres_url
+
+
+def _libpq(url: sa.URL) -> str:
+    """The SQLAlchemy URL as a libpq connection string for psycopg."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test session, migrated to the newest schema."""
+    import psycopg
+    from psycopg import sql
+
+    admin_url = postgres_url()
+    if not admin_url:
+        pytest.skip("COMPLAINTS_TEST_POSTGRES_URL is not set; no PostgreSQL to test against")
+    admin = make_url(admin_url)
+    try:
+        admin_conn = psycopg.connect(_libpq(admin), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        pytest.skip(f"PostgreSQL at {admin.host}:{admin.port or 5432} is unreachable: {reason}")
+    name = f"complaints_test_{secrets.token_hex(4)}"
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    with admin_conn:
+        admin_conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            engine_for(url).dispose()
+            admin_conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _empty(url: str) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine_for(url).begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty ledger at the newest schema, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        upgrade(url)
+        try:
+            yield url
+        finally:
+            engine_for(url).dispose()
+    else:
+        url = request.getfixturevalue("postgres_database")
+        _empty(url)
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings built here, not read from COMPLAINTS_* variables or a .env file."""
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        timezone="Asia/Shanghai",
+        company_name="客户服务中心",
+        sla=SlaPolicy(),
+        routing=dict(DEFAULT_ROUTING),
+        smtp_host=None,
+        smtp_port=25,
+        smtp_user=None,
+        smtp_password=None,
+        smtp_from="客户服务中心 <complaints@example.com>",
+        smtp_starttls=False,
+        smtp_timeout_seconds=5,
+        templates_dir=PROJECT_ROOT / "templates",
+    )

@@ -1,0 +1,354 @@
+"""The `complaints` command in-process, on a SQLite ledger, with Prefect unreachable."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from complaints import casebook
+from complaints.cli import main
+from complaints.settings import Settings, get_settings
+from models.db import engine_for, unit_of_work, upgrade
+from models.ledger import AuditEntry, Case
+from rules.case_number import is_case_number
+from rules.intake import ComplaintIn
+from rules.steps import Step
+
+UNREACHABLE_PREFECT = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
+
+COMPLAINT: dict[str, Any] = {
+    "channel": "热线电话",
+    "external_ref": "HL-20261123-000042",
+    "customer_name": "张三",
+    "customer_phone": "13812345678",
+    "customer_email": "zhangsan@example.com",
+    "description": "收到的电热水壶底部漏水，用了三天就不能用了。",
+    "demand": "换货",
+    "product": "电热水壶",
+    "severity": "严重",
+    "category": "产品质量",
+    "receiver": "客服-王芳",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """COMPLAINTS_DATABASE_URL at a fresh SQLite file and PREFECT_API_URL at a closed port."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    for name in list(os.environ):
+        if name.upper().startswith("COMPLAINTS_"):
+            monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", url)
+    monkeypatch.setenv("PREFECT_API_URL", UNREACHABLE_PREFECT)
+    monkeypatch.chdir(tmp_path)  # no .env file from the working directory
+    get_settings.cache_clear()
+    # Prefect reads its settings once, at import: change them in its own context too.
+    with temporary_settings(updates={PREFECT_API_URL: UNREACHABLE_PREFECT}):
+        yield url
+    get_settings.cache_clear()
+    engine_for(url).dispose()
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], ledger: str) -> Any:
+    def run(*argv: str) -> Result:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Any:
+    def write(data: Any, name: str = "input.json") -> str:
+        path = tmp_path / name
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def settings(ledger: str) -> Settings:
+    upgrade(ledger)
+    return get_settings()
+
+
+@pytest.fixture
+def case_no(settings: Settings) -> str:
+    """A registered complaint with no flow run, written straight to the ledger."""
+    return casebook.register(ComplaintIn(**COMPLAINT), settings, datetime.now(UTC)).case_no
+
+
+def assert_one_line(result: Result, *words: str) -> None:
+    assert result.code == 2
+    assert result.err.startswith("complaints: ")
+    assert result.err.endswith("\n") and result.err.count("\n") == 1, result.err
+    for word in words:
+        assert word in result.err
+    assert result.out == ""
+
+
+def listed(run: Any) -> list[dict[str, Any]]:
+    result = run("list", "--json")
+    assert result.code == 0
+    rows: list[dict[str, Any]] = result.json()
+    return rows
+
+
+def audit_keys(settings: Settings, case_no: str) -> list[str]:
+    with unit_of_work(settings.database_url) as session:
+        stmt = (
+            sa.select(AuditEntry.key)
+            .join(Case, Case.id == AuditEntry.case_id)
+            .where(Case.case_no == case_no)
+            .order_by(AuditEntry.id)
+        )
+        return list(session.scalars(stmt))
+
+
+# -- submit ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        pytest.param('{"channel": "热线电话", ', "malformed JSON", id="malformed-json"),
+        pytest.param(
+            {k: v for k, v in COMPLAINT.items() if k != "customer_name"},
+            "customer_name: Field required",
+            id="missing-field",
+        ),
+        pytest.param({**COMPLAINT, "channel": "传真"}, "channel:", id="wrong-enum"),
+        pytest.param(
+            {**COMPLAINT, "description": "很" * 2001},
+            "description: String should have at most 2000 characters",
+            id="oversized-description",
+        ),
+        pytest.param([COMPLAINT], "must be a JSON object", id="not-an-object"),
+        pytest.param({**COMPLAINT, "fax": "010-1234567"}, "fax:", id="unknown-field"),
+    ],
+)
+def test_submitting_a_bad_complaint_exits_2_with_one_line_and_writes_no_case(
+    run: Any, write: Any, content: Any, named: str
+) -> None:
+    result = run("submit", write(content))
+
+    assert_one_line(result, named)
+    assert listed(run) == []
+
+
+def test_submitting_a_file_that_does_not_exist_exits_2_naming_it(run: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+
+    assert_one_line(run("submit", str(missing)), f"cannot read {missing}")
+
+
+def test_a_complaint_submitted_while_prefect_is_unreachable_is_registered_without_a_run(
+    run: Any, write: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(COMPLAINT, ensure_ascii=False)))
+
+    first = run("submit", "--json", "-")
+
+    assert first.code == 0
+    submitted = first.json()
+    assert is_case_number(submitted["case_no"])
+    assert submitted["created"] is True
+    assert submitted["flow_run_id"] is None
+    assert submitted["start_error"]
+    (row,) = listed(run)
+    assert row["case_no"] == submitted["case_no"]
+    assert (row["status"], row["step"]) == ("已登记", "register")
+    shown = run("show", "--json", submitted["case_no"]).json()
+    assert shown["case"]["flow_run_id"] is None
+
+    again = run("submit", "--json", write(COMPLAINT))
+
+    assert again.code == 0
+    assert again.json()["case_no"] == submitted["case_no"]
+    assert again.json()["created"] is False
+    assert again.json()["start_error"]
+    assert len(listed(run)) == 1
+
+
+def test_a_reference_reused_for_another_complaint_exits_2_and_writes_nothing(
+    run: Any, write: Any, case_no: str
+) -> None:
+    other = {**COMPLAINT, "description": "配送员态度很差，还说“爱买不买”。"}
+
+    assert_one_line(run("submit", write(other)), case_no)
+    assert [row["case_no"] for row in listed(run)] == [case_no]
+
+
+# -- act -------------------------------------------------------------------------------------
+APPROVAL_WITHOUT_REASON = {"actor": "客服经理-林涛", "approved": False}
+PLAN_IN_THE_PAST = {
+    "actor": "产品-郑华",
+    "measures": "免费换新电热水壶，上门取旧送新。",
+    "owner": "产品-郑华",
+    "deadline": "2020-01-01T18:00:00+08:00",
+    "root_cause": "供应商该批次来料不良。",
+}
+VERIFIED = {"actor": "产品-郑华", "substantiated": True, "findings": "确认存在质量缺陷。"}
+
+
+def test_acting_on_an_unknown_case_exits_2(run: Any, write: Any, settings: Settings) -> None:
+    result = run("act", "TS-20261123-9999", "verify", "--input", write(VERIFIED))
+
+    assert_one_line(result, "no case TS-20261123-9999")
+
+
+def test_acting_on_an_unknown_step_exits_2_listing_the_steps(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    result = run("act", case_no, "approve", "--input", write(VERIFIED))
+
+    assert_one_line(result, "unknown step 'approve'", "approve_grade")
+    assert audit_keys(settings, case_no) == ["register"]
+
+
+def test_acting_on_a_step_that_takes_no_input_exits_2(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    assert_one_line(run("act", case_no, "close", "--input", write({})), "unknown step 'close'")
+
+
+@pytest.mark.parametrize(
+    ("step", "data", "named"),
+    [
+        pytest.param(
+            "approve_grade",
+            APPROVAL_WITHOUT_REASON,
+            "reason: 驳回必须说明理由",
+            id="rejected-without-reason",
+        ),
+        pytest.param(
+            "plan",
+            PLAN_IN_THE_PAST,
+            "invalid input for plan: deadline: 期限已过",
+            id="deadline-in-the-past",
+        ),
+        pytest.param(
+            "verify",
+            {**VERIFIED, "substantiated": "perhaps"},
+            "invalid input for verify: substantiated:",
+            id="not-a-boolean",
+        ),
+        pytest.param("verify", [VERIFIED], "must be a JSON object", id="not-an-object"),
+    ],
+)
+def test_acting_with_input_invalid_for_the_step_exits_2_and_writes_nothing(
+    run: Any, write: Any, settings: Settings, case_no: str, step: str, data: Any, named: str
+) -> None:
+    casebook.open_step(settings, case_no, Step(step), f"{step}-c0", datetime.now(UTC))
+
+    result = run("act", case_no, step, "--input", write(data))
+
+    assert_one_line(result, named)
+    assert audit_keys(settings, case_no) == ["register"]
+
+
+def test_acting_on_a_registered_case_that_waits_for_nobody_exits_2(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    result = run("act", case_no, "verify", "--input", write(VERIFIED))
+
+    assert_one_line(result, f"{case_no} is not waiting at verify", "not waiting for a person")
+    assert audit_keys(settings, case_no) == ["register"]
+
+
+def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_waits(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
+    plan = {**PLAN_IN_THE_PAST, "deadline": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
+
+    result = run("act", case_no, "plan", "--input", write(plan))
+
+    assert_one_line(result, f"{case_no} is not waiting at plan; it is at verify")
+    assert audit_keys(settings, case_no) == ["register"]
+
+
+def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconcile(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
+
+    result = run("act", case_no, "verify", "--input", write(VERIFIED))
+
+    assert_one_line(result, "has no flow run yet", "complaints reconcile")
+    assert audit_keys(settings, case_no) == ["register"]
+
+
+def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
+    casebook.attach_run(settings, case_no, "6f1f3f2e-5a8b-4c1d-9e7f-0a1b2c3d4e5f")
+
+    result = run("act", case_no, "verify", "--input", write(VERIFIED))
+
+    assert_one_line(result, f"cannot read the flow run of {case_no} from Prefect")
+    assert audit_keys(settings, case_no) == ["register"]
+
+
+# -- show and list -----------------------------------------------------------------------------
+def test_showing_an_unknown_case_exits_2(run: Any) -> None:
+    assert_one_line(run("show", "TS-20261123-9999"), "no case TS-20261123-9999")
+
+
+def test_show_json_gives_the_case_with_masked_contact_and_its_timeline(
+    run: Any, case_no: str
+) -> None:
+    result = run("show", "--json", case_no)
+
+    assert result.code == 0
+    shown = result.json()
+    case = shown["case"]
+    assert case["case_no"] == case_no
+    assert case["customer_name"] == "张*"
+    assert case["customer_contact"] == "138****5678 / z***@example.com"
+    assert "13812345678" not in result.out and "zhangsan@" not in result.out
+    assert (case["status"], case["severity"], case["category"]) == ("已登记", "严重", "产品质量")
+    assert case["description"] == COMPLAINT["description"]
+    (entry,) = shown["timeline"]
+    assert entry["decision"] == "已登记"
+    assert entry["actor"] == "客服-王芳"
+    assert entry["step"] == Step.REGISTER.label
+    assert shown["messages"] == []
+
+
+def test_listing_with_an_unknown_status_exits_2_naming_the_choices(run: Any) -> None:
+    assert_one_line(run("list", "--status", "pending"), "unknown status 'pending'", "处理中")
+
+
+@pytest.mark.parametrize("status", ["已登记", "registered"])
+def test_listing_by_status_accepts_the_chinese_word_or_its_english_alias(
+    run: Any, case_no: str, status: str
+) -> None:
+    assert [row["case_no"] for row in run("list", "--json", "--status", status).json()] == [case_no]
+    assert run("list", "--json", "--status", "closed").json() == []

@@ -1,0 +1,127 @@
+"""The deployment definitions, checked offline: no Prefect server is needed."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from cronsim import CronSim
+from prefect import Flow
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.utilities.callables import parameter_schema
+
+from complaints.settings import Settings
+from deployments.definitions import PROJECT_ROOT, DeploymentSpec, specs
+from rules.intake import ComplaintIn
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SPECS = specs()
+
+
+def spec_named(flow_name: str) -> DeploymentSpec:
+    (spec,) = [s for s in SPECS if s.flow_name == flow_name]
+    return spec
+
+
+def reconcile_spec() -> DeploymentSpec:
+    """The scheduled sweep, found by its entrypoint file so a rename of the flow keeps it."""
+    (spec,) = [s for s in SPECS if s.entrypoint.startswith("flows/reconcile.py:")]
+    return spec
+
+
+def load_flow(spec: DeploymentSpec) -> Any:
+    path, function = spec.entrypoint.split(":")
+    module = importlib.import_module(Path(path).with_suffix("").as_posix().replace("/", "."))
+    return getattr(module, function)
+
+
+def next_times(spec: DeploymentSpec, after: datetime, count: int) -> list[datetime]:
+    (schedule,) = spec.schedules
+    times = CronSim(schedule.cron, after.astimezone(ZoneInfo(schedule.timezone)))
+    return [next(times) for _ in range(count)]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.full_name)
+def test_every_entrypoint_names_a_file_and_a_function(spec: DeploymentSpec) -> None:
+    path, separator, function = spec.entrypoint.partition(":")
+    assert separator and function.isidentifier()
+    assert (PROJECT_ROOT / path).is_file()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.full_name)
+def test_every_entrypoint_imports_as_a_prefect_flow_with_the_specs_flow_name(
+    spec: DeploymentSpec,
+) -> None:
+    flow = load_flow(spec)
+    assert isinstance(flow, Flow)
+    assert flow.name == spec.flow_name
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.full_name)
+def test_every_deployment_sets_only_parameters_its_flow_takes(spec: DeploymentSpec) -> None:
+    assert set(spec.parameters) <= set(load_flow(spec).parameters.properties)
+
+
+def test_deployment_names_are_unique() -> None:
+    names = [spec.name for spec in SPECS]
+    assert len(names) == len(set(names))
+    full_names = [spec.full_name for spec in SPECS]
+    assert len(full_names) == len(set(full_names))
+
+
+def test_the_lifecycle_deployment_is_the_one_the_settings_start_runs_of() -> None:
+    default = Settings.model_fields["lifecycle_deployment"].default
+    assert spec_named("case-lifecycle").full_name == default
+
+
+def test_the_case_lifecycle_is_started_per_complaint_and_never_scheduled() -> None:
+    assert spec_named("case-lifecycle").schedules == []
+
+
+def test_the_case_lifecycle_flow_takes_a_complaint_and_a_case_number() -> None:
+    flow = load_flow(spec_named("case-lifecycle"))
+    assert list(flow.parameters.properties) == ["complaint", "case_no"]
+    assert flow.parameters == parameter_schema(flow.fn)
+
+
+def test_the_run_form_of_the_case_lifecycle_shows_every_field_of_the_complaint() -> None:
+    schema = load_flow(spec_named("case-lifecycle")).parameters.model_dump()
+    complaint = schema["properties"]["complaint"]
+    assert {"$ref": "#/definitions/ComplaintIn"} in complaint["anyOf"]
+    form = schema["definitions"]["ComplaintIn"]
+    assert set(form["properties"]) == set(ComplaintIn.model_fields)
+    required = {name for name, field in ComplaintIn.model_fields.items() if field.is_required()}
+    assert set(form["required"]) == required
+    for name, field in ComplaintIn.model_fields.items():
+        assert form["properties"][name]["title"] == field.title
+
+
+def test_the_reconcile_schedule_is_a_cron_in_shanghai_time_that_prefect_accepts() -> None:
+    (schedule,) = reconcile_spec().schedules
+    assert schedule.cron is not None
+    assert schedule.interval is None and schedule.rrule is None
+    assert schedule.timezone == "Asia/Shanghai"
+    CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
+
+
+def test_the_reconcile_schedule_fires_at_the_next_five_minute_marks() -> None:
+    after = datetime(2026, 11, 23, 9, 2, tzinfo=SHANGHAI)
+    assert next_times(reconcile_spec(), after, 3) == [
+        datetime(2026, 11, 23, 9, 5, tzinfo=SHANGHAI),
+        datetime(2026, 11, 23, 9, 10, tzinfo=SHANGHAI),
+        datetime(2026, 11, 23, 9, 15, tzinfo=SHANGHAI),
+    ]
+
+
+def test_the_reconcile_schedule_fires_only_on_five_minute_boundaries_across_midnight() -> None:
+    after = datetime(2026, 11, 23, 23, 41, 30, tzinfo=SHANGHAI)
+    times = next_times(reconcile_spec(), after, 12)
+    assert all(t.minute % 5 == 0 and t.second == 0 and t.microsecond == 0 for t in times)
+    gaps = {later - earlier for earlier, later in itertools.pairwise(times)}
+    assert gaps == {timedelta(minutes=5)}
+    assert times[0] == datetime(2026, 11, 23, 23, 45, tzinfo=SHANGHAI)

@@ -1,0 +1,120 @@
+"""The JSON files in examples/ that a newcomer feeds to the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from complaints.clock import utc_now
+from rules.inputs import STEP_INPUTS, timing_problems
+from rules.intake import ComplaintIn
+from rules.steps import HUMAN_STEPS, Step
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+COMPLAINT_FILES = ("complaint.json", "complaint-on-the-spot.json", "complaint-minimal.json")
+
+STEP_FILES: dict[str, tuple[Step, ...]] = {
+    "verify.json": (Step.VERIFY,),
+    "verify-not-substantiated.json": (Step.VERIFY,),
+    "grade.json": (Step.GRADE,),
+    "approve.json": (Step.APPROVE_GRADE, Step.APPROVE_PLAN),
+    "reject.json": (Step.APPROVE_GRADE, Step.APPROVE_PLAN),
+    "plan.json": (Step.PLAN,),
+    "progress.json": (Step.EXECUTE,),
+    "delay.json": (Step.EXECUTE,),
+    "done.json": (Step.EXECUTE,),
+    "feedback.json": (Step.FEEDBACK,),
+    "callback.json": (Step.CALLBACK,),
+    "callback-not-satisfied.json": (Step.CALLBACK,),
+}
+
+STEP_CASES = [(name, step) for name, steps in STEP_FILES.items() for step in steps]
+
+
+def load(name: str) -> Any:
+    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+
+
+def test_every_json_file_in_examples_is_either_a_complaint_or_a_step_input() -> None:
+    on_disk = {path.name for path in EXAMPLES.glob("*.json")}
+    assert on_disk == set(COMPLAINT_FILES) | set(STEP_FILES)
+
+
+def test_no_example_is_invalid_on_purpose() -> None:
+    assert not [path.name for path in EXAMPLES.iterdir() if "invalid" in path.name.lower()]
+
+
+def test_every_step_that_waits_for_a_person_has_an_example() -> None:
+    covered = {step for steps in STEP_FILES.values() for step in steps}
+    assert covered == set(HUMAN_STEPS)
+
+
+@pytest.mark.parametrize("name", COMPLAINT_FILES)
+def test_complaint_example_validates_as_a_complaint(name: str) -> None:
+    raw = load(name)
+    assert isinstance(raw, dict)
+    ComplaintIn.model_validate(raw)
+
+
+def test_the_main_complaint_is_a_logistics_hotline_complaint_with_full_contact_details() -> None:
+    complaint = ComplaintIn.model_validate(load("complaint.json"))
+    assert complaint.channel.code == "hotline"
+    assert complaint.category is not None and complaint.category.code == "logistics"
+    assert complaint.customer_phone and complaint.customer_email
+    assert complaint.customer_email.endswith("@example.com")
+    assert complaint.external_ref
+    assert complaint.received_at is not None
+    assert complaint.received_at.isoformat().endswith("+08:00")
+    assert not complaint.answered_on_spot
+
+
+def test_the_on_the_spot_complaint_carries_the_answer_given() -> None:
+    complaint = ComplaintIn.model_validate(load("complaint-on-the-spot.json"))
+    assert complaint.answered_on_spot
+    assert complaint.on_spot_answer
+
+
+def test_the_minimal_complaint_has_only_required_fields_and_one_contact() -> None:
+    required = {name for name, field in ComplaintIn.model_fields.items() if field.is_required()}
+    assert set(load("complaint-minimal.json")) == required | {"customer_phone"}
+
+
+@pytest.mark.parametrize(("name", "step"), STEP_CASES)
+def test_step_example_validates_against_the_model_of_its_step(name: str, step: Step) -> None:
+    raw = load(name)
+    assert isinstance(raw, dict)
+    assert raw.get("actor")
+    data = STEP_INPUTS[step].model_validate(raw)
+    assert timing_problems(data, utc_now()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "step", "expected"),
+    [
+        ("verify.json", Step.VERIFY, {"substantiated": True}),
+        ("verify-not-substantiated.json", Step.VERIFY, {"substantiated": False}),
+        ("approve.json", Step.APPROVE_PLAN, {"approved": True}),
+        ("reject.json", Step.APPROVE_PLAN, {"approved": False}),
+        ("progress.json", Step.EXECUTE, {"kind": "进展"}),
+        ("delay.json", Step.EXECUTE, {"kind": "延期"}),
+        ("done.json", Step.EXECUTE, {"kind": "完成"}),
+        ("callback.json", Step.CALLBACK, {"satisfied": True}),
+        ("callback-not-satisfied.json", Step.CALLBACK, {"satisfied": False}),
+    ],
+)
+def test_step_example_means_what_its_file_name_says(
+    name: str, step: Step, expected: dict[str, Any]
+) -> None:
+    data = STEP_INPUTS[step].model_validate(load(name))
+    for attribute, value in expected.items():
+        assert getattr(data, attribute) == value
+
+
+def test_the_readme_names_every_example_file() -> None:
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for name in (*COMPLAINT_FILES, *STEP_FILES):
+        assert name in readme, name
