@@ -19,7 +19,7 @@ from complaints import casebook
 from complaints.clock import utc_now
 from complaints.settings import Settings
 from rules.enums import CaseStatus
-from rules.inputs import STEP_INPUTS, StepInput, timing_problems
+from rules.inputs import STEP_INPUTS, StepInput, describe_errors, timing_problems
 from rules.steps import HUMAN_STEPS, Step
 
 
@@ -52,20 +52,11 @@ def validate_input(step: Step, raw: Any) -> StepInput:
     try:
         data = STEP_INPUTS[step].model_validate(raw)
     except ValidationError as exc:
-        raise ActionRefused(f"invalid input for {step.value}: {format_errors(exc)}") from None
+        raise ActionRefused(f"invalid input for {step.value}: {describe_errors(exc)}") from None
     problems = timing_problems(data, utc_now())
     if problems:
         raise ActionRefused(f"invalid input for {step.value}: {'; '.join(problems)}")
     return data
-
-
-def format_errors(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "input"
-        message = error["msg"].removeprefix("Value error, ")
-        parts.append(message if message.startswith(f"{where}:") else f"{where}: {message}")
-    return "; ".join(parts)
 
 
 SCHEMA_RACE_SECONDS = 10

@@ -75,7 +75,6 @@ class CaseView(BaseModel):
     on_spot_answer: str | None
     flow_run_id: str | None
     decisions: dict[str, dict[str, Any]]
-    invalid_keys: list[str]
 
     def decision(self, key: str) -> dict[str, Any] | None:
         return self.decisions.get(key)
@@ -196,7 +195,6 @@ def find_by_run(settings: Settings, flow_run_id: str) -> str | None:
 
 def _view(case: Case, audit: Any) -> CaseView:
     decisions = {e.key: e.payload for e in audit}
-    invalid = [e.key for e in audit if e.decision == "invalid_input"]
     return CaseView(
         case_no=case.case_no,
         status=case.status,
@@ -214,7 +212,6 @@ def _view(case: Case, audit: Any) -> CaseView:
         on_spot_answer=case.on_spot_answer,
         flow_run_id=case.flow_run_id,
         decisions=decisions,
-        invalid_keys=invalid,
     )
 
 

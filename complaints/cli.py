@@ -55,8 +55,8 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 # -- commands ------------------------------------------------------------------------------
 def cmd_submit(args: argparse.Namespace) -> None:
     from complaints import casebook, intake
-    from complaints.actions import format_errors
     from complaints.clock import utc_now
+    from rules.inputs import describe_errors
     from rules.intake import ComplaintIn
 
     raw = read_json(args.file)
@@ -65,7 +65,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
     try:
         complaint = ComplaintIn.model_validate(raw)
     except ValidationError as exc:
-        raise CliError(f"invalid complaint: {format_errors(exc)}") from None
+        raise CliError(f"invalid complaint: {describe_errors(exc)}") from None
     settings = _settings()
     _upgrade(settings)
     try:

@@ -31,6 +31,7 @@ from rules.inputs import (
     StepInput,
     SurveyInput,
     VerifyInput,
+    describe_errors,
 )
 from rules.intake import ComplaintIn
 from rules.steps import Step, wait_key
@@ -129,16 +130,10 @@ def wait_for(
     Input that passes the form's schema but breaks a cross-field rule is recorded as
     rejected, and the case waits again under a new key with the reason shown on the form.
     """
-    attempt = 0
-    while wait_key(step, cycle, attempt, entry) + INVALID_SUFFIX in case.invalid_keys:
+    attempt, error = 0, None
+    while rejected := case.decision(wait_key(step, cycle, attempt, entry) + INVALID_SUFFIX):
+        error = rejected.get("errors")
         attempt += 1
-    error = (
-        case.decisions.get(wait_key(step, cycle, attempt - 1, entry) + INVALID_SUFFIX, {}).get(
-            "errors"
-        )
-        if attempt
-        else None
-    )
     while True:
         key = wait_key(step, cycle, attempt, entry)
         given = case.decision(key)
@@ -148,15 +143,21 @@ def wait_for(
         form = RunInput.subclass_from_base_model_type(model).with_initial_data(
             description=description
         )
-        answer = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
         try:
+            # The form class carries the model's validators, so a cross-field rule broken
+            # in the UI surfaces here, when Prefect loads the input.
+            answer = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
             data = model.model_validate(answer.model_dump())
         except ValidationError as exc:
-            error = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            error = describe_errors(exc)
             reject_input(case.case_no, step, key, error)
             attempt += 1
             continue
-        record(case.case_no, step, key, data)
+        problems = record(case.case_no, step, key, data)
+        if problems:
+            error = "; ".join(problems)
+            attempt += 1
+            continue
         case.decisions[key] = data.model_dump(mode="json")
         return data
 

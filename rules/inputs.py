@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.enums import Category, Demand, Department, FeedbackMethod, ProgressKind, Scope, Severity
 from rules.steps import Step
@@ -179,3 +179,15 @@ def timing_problems(data: StepInput, now: datetime) -> list[str]:
     if isinstance(data, ProgressInput) and data.new_deadline and data.new_deadline <= now:
         return ["new_deadline: 新期限已过 / the new deadline is in the past"]
     return []
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line naming each wrong field and why, e.g. ``reason: 驳回必须说明理由 / …``."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(
+            message if not where or message.startswith(f"{where}:") else f"{where}: {message}"
+        )
+    return "; ".join(parts)

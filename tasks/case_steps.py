@@ -18,7 +18,7 @@ from complaints.clock import utc_now
 from complaints.messages import Outcome, send_once
 from complaints.rendering import MessageKind
 from complaints.settings import get_settings
-from rules.inputs import FeedbackInput, StepInput, VerifyInput
+from rules.inputs import FeedbackInput, StepInput, VerifyInput, timing_problems
 from rules.intake import ComplaintIn
 from rules.steps import Step
 from tasks.views import publish_case
@@ -106,10 +106,17 @@ def await_person(
 
 
 @task(name="record-decision", task_run_name="{step}", cache_policy=NO_CACHE, persist_result=False)
-def record(case_no: str, step: Step, key: str, data: StepInput) -> None:
+def record(case_no: str, step: Step, key: str, data: StepInput) -> list[str]:
+    """Record the decision; returns the problems instead when it breaks a rule of time."""
     settings = get_settings()
-    casebook.record_decision(settings, case_no, step, key, data, utc_now())
+    now = utc_now()
+    problems = timing_problems(data, now)
+    if problems:
+        casebook.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
+    else:
+        casebook.record_decision(settings, case_no, step, key, data, now)
     publish_case(settings, case_no)
+    return problems
 
 
 @task(

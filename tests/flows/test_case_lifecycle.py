@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -195,3 +196,43 @@ def _report(settings: Any, case_no: str) -> str:
         report = repo.report(case.id)
         assert report is not None
         return report.markdown
+
+
+def test_input_breaking_a_rule_in_the_ui_form_is_refused_and_the_case_waits_again(
+    settings: Any,
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from complaints.actions import ActionRefused, resume
+
+    case_no, steps = submit(settings, new_complaint())
+    act_when_waiting(settings, case_no, "verify", steps["verify"])
+    act_when_waiting(settings, case_no, "grade", steps["grade"])
+    run_id = UUID(casebook.load(settings, case_no).flow_run_id or "")
+
+    def paused_at(key: str) -> bool:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        return bool(state and state.is_paused() and state.state_details.pause_key == key)
+
+    wait_until(lambda: paused_at("approve-grade-c0"), what="the approval form")
+    # What the UI form sends: valid for the schema, but a rejection needs a reason.
+    resume(run_id, {"actor": "总监-赵敏", "approved": False})
+    wait_until(lambda: paused_at("approve-grade-c0-a1"), what="the form to be shown again")
+    rejected = [e for e in casefile.read(settings, case_no).audit if e.decision == "invalid_input"]
+    assert len(rejected) == 1 and "reason" in rejected[0].payload["errors"]
+
+    # Input the schema itself refuses is turned away by the server; nothing changes.
+    with pytest.raises(ActionRefused, match="Prefect refused the input"):
+        resume(run_id, {"actor": "总监-赵敏", "approved": "也许"})
+    assert paused_at("approve-grade-c0-a1")
+
+    act_when_waiting(settings, case_no, "approve_grade", steps["approve_grade"])
+    wait_until(
+        lambda: casebook.load(settings, case_no).current_step == "plan",
+        what="the case to move on to planning",
+    )
+    assert [d for s, d in decisions_of(settings, case_no) if s == "approve_grade"] == [
+        "invalid_input",
+        "approved",
+    ]
