@@ -29,7 +29,15 @@ def populate(settings: Settings, seed: int = DEMO_SEED, timeout: float = 300) ->
     ]
     cases = []
     for depth, complaint in enumerate(complaints):
-        complaint = complaint.model_copy(update={"external_ref": f"DEMO-{seed}-{depth:02d}"})
+        # Same content on every start (no times relative to now), so a restart finds the
+        # cases it seeded before instead of clashing with them.
+        complaint = complaint.model_copy(
+            update={
+                "external_ref": f"DEMO-{seed}-{depth:02d}",
+                "occurred_at": None,
+                "received_at": None,
+            }
+        )
         submission = intake.submit(complaint, settings, now)
         cases.append((submission.case_no, depth, decisions_for(complaint, seed=seed, now=now)))
     deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,9 @@ def ensure_work_pool(name: str) -> None:
 def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     from complaints.stack import Stack
 
+    # Ctrl-C and a service manager's SIGTERM both stop everything this command started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     stack = Stack(home=Path(os.environ.get("PREFECT_HOME", DEFAULT_VAR / "prefect")), port=port)
     os.environ.update(stack.env())  # this process talks to the server it starts
 
@@ -58,6 +62,10 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
         print("stopping ...")
     finally:
         stack.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _seed_demo(settings: object) -> None:
