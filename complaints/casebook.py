@@ -34,7 +34,7 @@ from rules.inputs import (
 from rules.intake import ComplaintIn
 from rules.routing import responsible_department
 from rules.sla import step_due_at
-from rules.steps import Step
+from rules.steps import Step, event_key
 
 INVALID_SUFFIX = "-x"
 
@@ -160,7 +160,7 @@ def _register(
             _entry(
                 case,
                 Step.REGISTER,
-                "register",
+                event_key(Step.REGISTER),
                 complaint.receiver,
                 now,
                 "registered",
@@ -220,13 +220,14 @@ def record_event(
     settings: Settings,
     case_no: str,
     step: Step,
-    key: str,
+    cycle: int,
     now: datetime,
     decision: str,
     payload: dict[str, Any] | None = None,
     actor: str = "system",
 ) -> bool:
-    """An automatic step (acknowledged, explained, reopened...) in the audit trail, once."""
+    """An automatic step (acknowledged, explained...) in the audit trail, once per cycle."""
+    key = event_key(step, cycle)
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
@@ -370,7 +371,7 @@ def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> 
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
-        key = f"reopen-c{from_cycle}"
+        key = event_key(Step.REOPEN, from_cycle)
         if repo.record(
             _entry(case, Step.REOPEN, key, "system", now, "reopened", {"from_cycle": from_cycle})
         ):
@@ -384,7 +385,9 @@ def close(settings: Settings, case_no: str, now: datetime, report_markdown: str)
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
-        if repo.record(_entry(case, Step.CLOSE, "close", "system", now, "closed", {})):
+        if repo.record(
+            _entry(case, Step.CLOSE, event_key(Step.CLOSE), "system", now, "closed", {})
+        ):
             case.status = CaseStatus.CLOSED
             case.current_step = Step.CLOSE.value
             case.waiting_key = None

@@ -34,7 +34,7 @@ from rules.inputs import (
     describe_errors,
 )
 from rules.intake import ComplaintIn
-from rules.steps import Step, wait_key
+from rules.steps import Step, event_key, wait_key
 from tasks.case_steps import (
     acknowledge,
     answer_on_spot,
@@ -55,12 +55,12 @@ M = TypeVar("M", bound=StepInput)
 def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = None) -> str:
     """Handle one complaint from registration to closing (客户投诉处理)."""
     case = open_case(complaint, case_no)
-    if not case.done("acknowledge"):
+    if not case.done(event_key(Step.ACKNOWLEDGE)):
         acknowledge(case.case_no)
 
     cycle = 0
     if case.answered_on_spot:
-        if not case.done("answer_on_spot"):
+        if not case.done(event_key(Step.ANSWER_ON_SPOT)):
             answer_on_spot(case.case_no, case.on_spot_answer or "")
         if wait_for(case, Step.CALLBACK, SurveyInput, cycle).satisfied:
             return finish(case)
@@ -68,7 +68,7 @@ def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = N
 
     verification = wait_for(case, Step.VERIFY, VerifyInput, cycle)
     if not verification.substantiated:
-        if not case.done("explain"):
+        if not case.done(event_key(Step.EXPLAIN)):
             explain(case.case_no, verification)
         wait_for(case, Step.CALLBACK, SurveyInput, cycle)
         return finish(case)
@@ -79,7 +79,7 @@ def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = N
         plan = approved_decision(case, Step.PLAN, PlanInput, Step.APPROVE_PLAN, cycle)
         execute(case, plan, cycle)
         feedback = wait_for(case, Step.FEEDBACK, FeedbackInput, cycle)
-        if not case.done(f"fed-back-c{cycle}"):
+        if not case.done(event_key(Step.FEEDBACK, cycle)):
             feed_back(case.case_no, feedback, cycle)
         if wait_for(case, Step.CALLBACK, SurveyInput, cycle).satisfied:
             return finish(case)
@@ -87,7 +87,7 @@ def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = N
 
 
 def reopen_case(case: CaseView, cycle: int) -> int:
-    if not case.done(f"reopen-c{cycle}"):
+    if not case.done(event_key(Step.REOPEN, cycle)):
         reopen(case.case_no, cycle)
     return cycle + 1
 
@@ -163,6 +163,6 @@ def wait_for(
 
 
 def finish(case: CaseView) -> str:
-    if not case.done("close"):
+    if not case.done(event_key(Step.CLOSE)):
         close(case.case_no)
     return case.case_no

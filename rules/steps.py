@@ -61,6 +61,15 @@ HUMAN_STEPS: tuple[Step, ...] = (
 )
 
 
+def event_key(step: Step, cycle: int = 0) -> str:
+    """The audit key of an automatic step (acknowledged, explained, reopened, closed...).
+
+    Recorded once per plan cycle; the '@' keeps these apart from wait keys, which Prefect
+    limits to lowercase letters, digits and dashes.
+    """
+    return f"{step.value}@c{cycle}"
+
+
 def wait_key(step: Step, cycle: int, attempt: int = 0, entry: int = 0) -> str:
     """The suspend key of one wait: unique per step, plan cycle, retry and progress entry.
 

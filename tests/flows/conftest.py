@@ -47,6 +47,13 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def live_worker(product: Stack) -> None:
+    """A test that killed the workers must not leave the next one without any."""
+    if not any(worker.poll() is None for worker in product.workers):
+        product.start_worker("complaints")
+
+
 @pytest.fixture
 def settings(product: Stack) -> Any:
     from complaints.settings import get_settings

@@ -38,6 +38,20 @@ def act_when_waiting(settings: Any, case_no: str, step: str, data: dict[str, Any
             time.sleep(0.3)
 
 
+def suspended_at_its_wait(settings: Any, case_no: str) -> bool:
+    """The run is suspended at the wait the ledger names (the ledger is written first)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    view = casebook.load(settings, case_no)
+    if not (view.flow_run_id and view.waiting_key):
+        return False
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(view.flow_run_id)).state
+    return bool(state and state.is_paused() and state.state_details.pause_key == view.waiting_key)
+
+
 def wait_closed(settings: Any, case_no: str) -> casebook.CaseView:
     return wait_until(
         lambda: (v := casebook.load(settings, case_no)).status.code == "closed" and v,

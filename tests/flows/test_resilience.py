@@ -12,7 +12,14 @@ from complaints import casebook, casefile, intake, supervision
 from complaints.clock import utc_now
 from complaints.stack import Stack, free_port
 from complaints.synthetic import decisions_for
-from tests.flows.support import act_when_waiting, flow_run_state, wait_closed, wait_until
+from rules.steps import Step, event_key
+from tests.flows.support import (
+    act_when_waiting,
+    flow_run_state,
+    suspended_at_its_wait,
+    wait_closed,
+    wait_until,
+)
 from tests.flows.test_case_lifecycle import new_complaint, submit
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +39,7 @@ def test_a_case_finishes_after_its_worker_is_killed_between_two_steps_and_mid_st
         lambda: casebook.load(settings, case_no).current_step == "approve_grade",
         what="the grading to wait for approval",
     )
+    wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the run to suspend")
 
     # Between two steps: no worker while the approval is given; a new worker carries on.
     product.kill_workers()
@@ -84,7 +92,7 @@ def test_a_complaint_registered_while_prefect_is_unreachable_is_started_by_recon
     steps = decisions_for(complaint, seed=7, now=utc_now())
     act_when_waiting(settings, first.case_no, "verify", steps["verify"])
     view = casebook.load(settings, first.case_no)
-    assert audit_keys(settings, first.case_no)["acknowledge"] == 1
+    assert audit_keys(settings, first.case_no)[event_key(Step.ACKNOWLEDGE)] == 1
     assert view.flow_run_id is not None
 
 

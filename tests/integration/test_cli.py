@@ -22,7 +22,7 @@ from models.db import engine_for, unit_of_work, upgrade
 from models.ledger import AuditEntry, Case
 from rules.case_number import is_case_number
 from rules.intake import ComplaintIn
-from rules.steps import Step
+from rules.steps import Step, event_key
 
 UNREACHABLE_PREFECT = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
 
@@ -228,7 +228,7 @@ def test_acting_on_an_unknown_step_exits_2_listing_the_steps(
     result = run("act", case_no, "approve", "--input", write(VERIFIED))
 
     assert_one_line(result, "unknown step 'approve'", "approve_grade")
-    assert audit_keys(settings, case_no) == ["register"]
+    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_step_that_takes_no_input_exits_2(
@@ -269,7 +269,7 @@ def test_acting_with_input_invalid_for_the_step_exits_2_and_writes_nothing(
     result = run("act", case_no, step, "--input", write(data))
 
     assert_one_line(result, named)
-    assert audit_keys(settings, case_no) == ["register"]
+    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_registered_case_that_waits_for_nobody_exits_2(
@@ -278,7 +278,7 @@ def test_acting_on_a_registered_case_that_waits_for_nobody_exits_2(
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, f"{case_no} is not waiting at verify", "not waiting for a person")
-    assert audit_keys(settings, case_no) == ["register"]
+    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_waits(
@@ -290,7 +290,7 @@ def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_wai
     result = run("act", case_no, "plan", "--input", write(plan))
 
     assert_one_line(result, f"{case_no} is not waiting at plan; it is at verify")
-    assert audit_keys(settings, case_no) == ["register"]
+    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconcile(
@@ -301,7 +301,7 @@ def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconci
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, "has no flow run yet", "complaints reconcile")
-    assert audit_keys(settings, case_no) == ["register"]
+    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
@@ -313,7 +313,7 @@ def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, f"cannot read the flow run of {case_no} from Prefect")
-    assert audit_keys(settings, case_no) == ["register"]
+    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 # -- show and list -----------------------------------------------------------------------------

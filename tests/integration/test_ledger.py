@@ -29,7 +29,7 @@ from rules.enums import (
 )
 from rules.inputs import ProgressInput, VerifyInput
 from rules.intake import ComplaintIn
-from rules.steps import Step
+from rules.steps import Step, event_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -141,7 +141,7 @@ def test_registering_a_complaint_writes_every_register_field(settings: Settings)
         assert stored == given
     (entry,) = audit_of(settings, case.case_no)
     assert (entry.key, entry.step, entry.decision, entry.actor) == (
-        "register",
+        event_key(Step.REGISTER),
         "register",
         "registered",
         "客服-王芳",
@@ -377,7 +377,10 @@ def test_closing_a_case_twice_stores_one_report(settings: Settings) -> None:
         report = session.scalars(sa.select(CaseReport)).one()
         assert report.markdown == "# 投诉处理报告\n\n已解决。\n"
         assert report.created_at == closed_at
-    assert [e.key for e in audit_of(settings, case_no)] == ["register", "close"]
+    assert [e.key for e in audit_of(settings, case_no)] == [
+        event_key(Step.REGISTER),
+        event_key(Step.CLOSE),
+    ]
 
 
 def test_an_operation_on_an_unknown_case_raises_case_not_found(settings: Settings) -> None:
