@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,6 +141,46 @@ class Stack:
     def wipe(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+@contextmanager
+def local_product(root: Path, workers: int = 1, worker_poll_seconds: float = 1) -> Iterator[Stack]:
+    """The whole product on a fresh SQLite ledger under `root`, for tests and benchmarks.
+
+    Starts the server, migrates the ledger, registers the deployments and starts the
+    workers; this process talks to that server and ledger until the block ends.
+    """
+    stack = Stack(
+        home=root / "prefect",
+        port=free_port(),
+        database_url=f"sqlite:///{root / 'ledger.db'}",
+        worker_poll_seconds=worker_poll_seconds,
+    )
+    saved = dict(os.environ)
+    os.environ.update(stack.env())
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from complaints.runtime import ensure_work_pool
+    from complaints.settings import get_settings
+    from deployments.definitions import deploy_all
+    from models.db import upgrade
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    upgrade(settings.database_url)
+    stack.start_server()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+            ensure_work_pool(settings.work_pool)
+            deploy_all(settings.work_pool, settings.timezone)
+            for _ in range(workers):
+                stack.start_worker(settings.work_pool)
+            yield stack
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
 
 
 def descendants(pid: int) -> list[int]:

@@ -5,46 +5,18 @@ The stack is the same one `complaints up` starts; the ledger is a fresh SQLite f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from complaints.stack import Stack, free_port
+from complaints.stack import Stack, local_product
 
 
 @pytest.fixture(scope="session")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("product")
-    stack = Stack(
-        home=root / "prefect",
-        port=free_port(),
-        database_url=f"sqlite:///{root / 'ledger.db'}",
-        worker_poll_seconds=1,
-    )
-    saved = dict(os.environ)
-    os.environ.update(stack.env())
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from complaints.runtime import ensure_work_pool
-    from complaints.settings import get_settings
-    from deployments.definitions import deploy_all
-    from models.db import upgrade
-
-    get_settings.cache_clear()
-    upgrade(stack.database_url or "")
-    stack.start_server()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-            ensure_work_pool("complaints")
-            deploy_all("complaints")
-            stack.start_worker("complaints")
-            yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    with local_product(tmp_path_factory.mktemp("product")) as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)
