@@ -23,6 +23,7 @@ from models.ledger import Base
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
 from tests.conftest import postgres_url
+from tests.integration.smtp_server import Inbox, smtp_server
 
 
 def _libpq(url: sa.URL) -> str:
@@ -100,3 +101,10 @@ def settings(database_url: str) -> Settings:
         smtp_timeout_seconds=5,
         templates_dir=PROJECT_ROOT / "templates",
     )
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A local SMTP server and the port it listens on."""
+    with smtp_server() as server:
+        yield server

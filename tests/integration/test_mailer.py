@@ -4,52 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from complaints.mailer import Mailer, MailError
+from complaints.stack import free_port
+from tests.integration.smtp_server import HOST, Inbox, smtp_server
 
-HOST = "127.0.0.1"
 SENDER = "客户服务中心 <complaints@example.com>"
 PASSWORD = "s3cret-Pa55"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives and can refuse a recipient."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.refused: set[str] = set()
-
-    async def handle_RCPT(
-        self, server: Any, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address in self.refused:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def received(self) -> EmailMessage:
-        (envelope,) = self.envelopes
-        assert isinstance(envelope.content, bytes)
-        return cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default))
 
 
 def only_our_password(
@@ -60,37 +26,15 @@ def only_our_password(
 
 
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    controller = Controller(handler, hostname=HOST, port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
 def guarded_inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    controller = Controller(
-        handler,
-        hostname=HOST,
-        port=free_port(),
-        authenticator=only_our_password,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
+    with smtp_server(authenticator=only_our_password, auth_require_tls=False) as server:
+        yield server
 
 
 def test_a_chinese_message_arrives_with_its_subject_body_and_recipient_intact(
-    inbox: tuple[Inbox, int],
+    smtp: tuple[Inbox, int],
 ) -> None:
-    handler, port = inbox
+    handler, port = smtp
     mailer = Mailer(host=HOST, port=port, sender=SENDER, timeout=5)
     body = "您好，张三：已收到您的反馈（案件编号 TS-20250101-0001），我们将在 12 小时内答复您。"
 
@@ -118,9 +62,9 @@ def test_a_refused_connection_raises_a_mail_error_with_a_one_line_reason() -> No
 
 
 def test_a_refused_recipient_raises_a_mail_error_with_the_server_reply(
-    inbox: tuple[Inbox, int],
+    smtp: tuple[Inbox, int],
 ) -> None:
-    handler, port = inbox
+    handler, port = smtp
     handler.refused.add("nobody@example.com")
     mailer = Mailer(host=HOST, port=port, sender=SENDER, timeout=5)
 

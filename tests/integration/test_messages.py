@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,25 +16,15 @@ from complaints.mailer import MailError
 from complaints.messages import Outcome, send_once
 from complaints.rendering import MessageKind
 from complaints.settings import Settings
+from complaints.stack import free_port
 from models.db import unit_of_work
 from models.ledger import CustomerMessage
 from rules.enums import Channel, Demand, Severity
 from rules.intake import ComplaintIn
-from tests.integration.test_mailer import HOST, Inbox, free_port
+from tests.integration.smtp_server import HOST, Inbox
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ACK = MessageKind.ACKNOWLEDGEMENT
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    controller = Controller(handler, hostname=HOST, port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 def register(settings: Settings, **changes: Any) -> str:
