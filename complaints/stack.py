@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -137,10 +136,6 @@ class Stack:
             _kill_group(worker, signal.SIGTERM)
         self.workers.clear()
         self.stop_server()
-
-    def wipe(self) -> None:
-        self.stop()
-        shutil.rmtree(self.home, ignore_errors=True)
 
 
 @contextmanager
