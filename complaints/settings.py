@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.enums import Category, Department
@@ -23,6 +23,43 @@ DEFAULT_VAR = PROJECT_ROOT / "var"
 
 class SettingsError(RuntimeError):
     """Configuration is invalid; the message names the variable and the reason."""
+
+
+DEFAULT_CHANNELS = {
+    "W": "#complaints",
+    "L1": "#complaints-escalations",
+    "L2": "#complaints-operations",
+    "L3": "#complaints-leadership",
+}
+
+
+class SlackSettings(BaseModel):
+    """Where escalations go. Without a token they are recorded and shown, not sent."""
+
+    token: SecretStr | None = Field(default=None, description="bot token (xoxb-...)")
+    token_block: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the bot token"
+    )
+    base_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API address (tests: local)"
+    )
+    channels: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_CHANNELS),
+        description="channel per ladder level: W (warning), L1, L2, L3",
+    )
+    timeout_seconds: float = Field(default=10, gt=0)
+    retry_limit: int = Field(default=3, ge=0, description="retries per call inside one send")
+    backoff_seconds: float = Field(
+        default=30, gt=0, description="first wait before the outbox retries a failed message"
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _every_level(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = sorted(set(DEFAULT_CHANNELS) - set(value))
+        if missing:
+            raise ValueError(f"no Slack channel for level(s) {', '.join(missing)}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -41,6 +78,8 @@ class Settings(BaseSettings):
     company_name: str = "客户服务中心"
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     routing: dict[Category, Department] = Field(default_factory=lambda: dict(DEFAULT_ROUTING))
+
+    slack: SlackSettings = Field(default_factory=SlackSettings)
 
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -1,4 +1,4 @@
-"""The ledger's tables: cases, the append-only audit trail, messages, surveys, deadlines."""
+"""The ledger's tables: cases, audit trail, messages, surveys, deadlines, escalations, outbox."""
 
 from __future__ import annotations
 
@@ -76,6 +76,8 @@ class Case(Base):
     attributed_employee: Mapped[str | None] = mapped_column(sa.String(50))
     improvement: Mapped[str | None] = mapped_column(sa.Text)
     result_summary: Mapped[str | None] = mapped_column(sa.Text)
+
+    repeat_of: Mapped[str | None] = mapped_column(sa.String(24))  # an earlier case, same customer
 
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
     created_at: Mapped[datetime]
@@ -159,7 +161,12 @@ class SurveyAnswer(Base):
 
 
 class StepDeadline(Base):
-    """When a waiting step started, when it is due and when it was done."""
+    """A running SLA clock: a waiting step, or the case's handling limit ("handling").
+
+    `due_at`, `warn_at` and `next_alert_at` are derived from the case's history (start,
+    paused intervals, severity, scope, policy) and recomputed whenever that history
+    changes; `next_alert_at` is what the deadline watch polls (None: nothing left to fire).
+    """
 
     __tablename__ = "step_deadlines"
     __table_args__ = (
@@ -173,6 +180,9 @@ class StepDeadline(Base):
     started_at: Mapped[datetime]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     done_at: Mapped[datetime | None]
+    warn_at: Mapped[datetime | None]
+    next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
+    alert_level: Mapped[int] = mapped_column(default=-1)  # highest ladder level fired
 
 
 class CaseReport(Base):
@@ -184,3 +194,45 @@ class CaseReport(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
     markdown: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
+
+
+class Escalation(Base):
+    """One escalation: an SLA level reached, a major case, a rejection, a cluster...
+
+    `key` makes each fire once (e.g. ``sla:verify:c0:L2``, ``cluster:物流配送:-:20261123T0930``).
+    A cluster alert has no single case; the cases it lists are in `detail`.
+    """
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    trigger: Mapped[str] = mapped_column(sa.String(20))
+    level: Mapped[int]
+    audience: Mapped[str] = mapped_column(sa.String(30))
+    step: Mapped[str | None] = mapped_column(sa.String(20))
+    cycle: Mapped[int | None]
+    due_at: Mapped[datetime | None]
+    fired_at: Mapped[datetime] = mapped_column(index=True)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    detail: Mapped[dict[str, Any]]
+
+
+class SlackOutbox(Base):
+    """A Slack message waiting to be sent, or sent; delivered in id order per channel."""
+
+    __tablename__ = "slack_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(sa.ForeignKey("escalations.id"), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(80))
+    text: Mapped[str] = mapped_column(sa.Text)
+    blocks: Mapped[list[Any]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # pending | sent
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    slack_ts: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
