@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from complaints import clocks
+from complaints.escalation import case_alert, escalate
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.ledger import AuditEntry, Case, CaseReport, StepDeadline, SurveyAnswer
+from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer
 from models.repository import CaseRepository
+from rules.alerts import Level, Trigger
 from rules.case_number import format_case_number, local_day
 from rules.enums import CaseStatus, Category, Department, Language, Scope, Severity
 from rules.inputs import (
@@ -32,8 +35,9 @@ from rules.inputs import (
     VerifyInput,
 )
 from rules.intake import ComplaintIn
+from rules.patterns import CaseFacts, normal_email, normal_phone, repeat_of
 from rules.routing import responsible_department
-from rules.sla import step_due_at
+from rules.sla import HANDLING
 from rules.steps import Step, event_key
 
 INVALID_SUFFIX = "-x"
@@ -167,7 +171,65 @@ def _register(
                 {"channel": complaint.channel.value, "external_ref": complaint.external_ref},
             )
         )
+        clocks.start(repo, case, HANDLING, now, started_at=received_at)
+        clocks.refresh(repo, case, settings)
+        _flag_repeat(repo, settings, case, now)
+        if case.severity is Severity.MAJOR:
+            _alert_major(repo, settings, case, now)
         return Registration(case_no, True, flow_run_id)
+
+
+def _flag_repeat(repo: CaseRepository, settings: Settings, case: Case, now: datetime) -> None:
+    """Link a repeat complaint to the customer's earlier case about the same thing."""
+    policy = settings.patterns
+    since = case.received_at - timedelta(days=policy.repeat_within_days)
+    phones = [p for p in {case.customer_phone, normal_phone(case.customer_phone)} if p]
+    earlier = repo.earlier_of_customer(case, since, phones, normal_email(case.customer_email))
+    found = repeat_of(_facts(case), [_facts(c) for c in earlier], policy)
+    if found is None:
+        return
+    case.repeat_of = found.case_no
+    repo.record(
+        _entry(
+            case,
+            Step.REGISTER,
+            "repeat@c0",
+            "system",
+            now,
+            "repeat",
+            {"repeat_of": found.case_no, "note": f"重复投诉，前案 {found.case_no}"},
+        )
+    )
+    alert = case_alert(
+        settings,
+        case,
+        f"repeat:{case.case_no}",
+        Trigger.REPEAT,
+        Level.WARNING,
+        now,
+        reason=f"前案 / earlier case {found.case_no}",
+    )
+    escalate(repo, settings, alert, [case])
+
+
+def _alert_major(repo: CaseRepository, settings: Settings, case: Case, now: datetime) -> None:
+    """A 重大 complaint goes to leadership at once, at registration or when graded so."""
+    alert = case_alert(
+        settings, case, f"major:{case.case_no}", Trigger.MAJOR, Level.LEADERSHIP, now
+    )
+    escalate(repo, settings, alert, [case])
+
+
+def _facts(case: Case) -> CaseFacts:
+    return CaseFacts(
+        case_no=case.case_no,
+        received_at=case.received_at,
+        category=case.category,
+        product=case.product,
+        order_no=case.order_no,
+        phone=case.customer_phone,
+        email=case.customer_email,
+    )
 
 
 def attach_run(settings: Settings, case_no: str, flow_run_id: str) -> str:
@@ -246,9 +308,12 @@ def open_step(
     step: Step,
     key: str,
     now: datetime,
-    plan_deadline: datetime | None = None,
 ) -> datetime | None:
-    """Mark the case as waiting at `step` and record when that step is due."""
+    """Mark the case as waiting at `step` and start its clock; returns when it is due.
+
+    Verification counts from receipt (the response promised to the customer); execution
+    is due by the approved plan's deadline, or the last delay's, as the ledger records.
+    """
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
@@ -256,22 +321,12 @@ def open_step(
         case.waiting_key = key
         case.status = CaseStatus.IN_PROGRESS
         case.updated_at = now
-        deadline = repo.deadline(case.id, step.value, case.cycle)
-        if deadline is None:
-            due = step_due_at(
-                step,
-                now,
-                settings.sla,
-                case.severity,
-                case.scope or Scope.DEPARTMENT,
-                plan_deadline,
-            )
-            deadline = repo.add_deadline(
-                StepDeadline(
-                    case_id=case.id, step=step.value, cycle=case.cycle, started_at=now, due_at=due
-                )
-            )
-        return deadline.due_at
+        first_response = step is Step.VERIFY and case.cycle == 0
+        clock = clocks.start(
+            repo, case, step.value, now, started_at=case.received_at if first_response else None
+        )
+        clocks.refresh(repo, case, settings)
+        return clock.due_at
 
 
 def record_invalid(
@@ -315,15 +370,20 @@ def _apply(
     settings: Settings,
     now: datetime,
 ) -> None:
-    deadline = repo.deadline(case.id, step.value, case.cycle)
     finishes_step = True
     if isinstance(data, VerifyInput):
         case.substantiated = data.substantiated
     elif isinstance(data, GradeInput):
+        was_major = case.severity is Severity.MAJOR
         case.category = data.category
         case.severity = data.severity
         case.scope = data.scope
         case.department = responsible_department(data.category, settings.routing, data.department)
+        if case.severity is Severity.MAJOR and not was_major:
+            _alert_major(repo, settings, case, now)
+    elif isinstance(data, ApprovalInput):
+        if step is Step.APPROVE_PLAN and not data.approved:
+            _alert_plan_rejections(repo, settings, case, now)
     elif isinstance(data, PlanInput):
         case.root_cause = data.root_cause
         case.attributed_department = data.attributed_department or case.department
@@ -331,10 +391,9 @@ def _apply(
         case.improvement = data.improvement
     elif isinstance(data, ProgressInput):
         finishes_step = data.kind.code == "done"
-        if data.new_deadline is not None and deadline is not None:
-            deadline.due_at = data.new_deadline
     elif isinstance(data, FeedbackInput):
         case.result_summary = data.result
+        clocks.stop(repo.deadline(case.id, HANDLING, case.cycle), now)
     elif isinstance(data, SurveyInput):
         repo.add_survey(
             SurveyAnswer(
@@ -350,8 +409,44 @@ def _apply(
                 at=now,
             )
         )
-    if finishes_step and deadline is not None and deadline.done_at is None:
-        deadline.done_at = now
+        if not data.accepts_result:
+            alert = case_alert(
+                settings,
+                case,
+                f"rejected:{case.case_no}:c{case.cycle}",
+                Trigger.REJECTED,
+                Level.LEADERSHIP,
+                now,
+                step=Step.CALLBACK.value,
+                reason=data.comment,
+            )
+            escalate(repo, settings, alert, [case])
+    if finishes_step:
+        clocks.stop(repo.deadline(case.id, step.value, case.cycle), now)
+    clocks.refresh(repo, case, settings)
+
+
+def _alert_plan_rejections(
+    repo: CaseRepository, settings: Settings, case: Case, now: datetime
+) -> None:
+    """The second rejection of a plan in one cycle goes to the operations director."""
+    rejections = [
+        e
+        for e in repo.audit(case.id)
+        if e.step == Step.APPROVE_PLAN.value and e.cycle == case.cycle and e.decision == "rejected"
+    ]
+    if len(rejections) >= 2:
+        alert = case_alert(
+            settings,
+            case,
+            f"plan-rejected:{case.case_no}:c{case.cycle}",
+            Trigger.PLAN_REJECTED,
+            Level.OPERATIONS_DIRECTOR,
+            now,
+            step=Step.PLAN.value,
+            reason=str(rejections[-1].payload.get("reason") or ""),
+        )
+        escalate(repo, settings, alert, [case])
 
 
 def _decision_word(data: StepInput) -> str:
@@ -378,6 +473,8 @@ def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> 
             case.cycle = from_cycle + 1
             case.current_step = Step.REOPEN.value
             case.updated_at = now
+            clocks.start(repo, case, HANDLING, now)
+            clocks.refresh(repo, case, settings)
         return case.cycle
 
 
@@ -393,6 +490,7 @@ def close(settings: Settings, case_no: str, now: datetime, report_markdown: str)
             case.waiting_key = None
             case.closed_at = now
             case.updated_at = now
+            clocks.stop_all(repo, case, now)
         if repo.report(case.id) is None:
             repo.add_report(CaseReport(case_id=case.id, markdown=report_markdown, created_at=now))
 
@@ -424,3 +522,44 @@ def _entry(
         decision=decision,
         payload=payload,
     )
+
+
+# -- waiting on the customer ---------------------------------------------------------------
+class CaseStateError(ValueError):
+    """The case is not in a state that allows this action."""
+
+
+def hold(settings: Settings, case_no: str, now: datetime, actor: str, reason: str) -> None:
+    """The case waits on the customer (photos requested...): its SLA clocks stop."""
+    _pause_or_resume(settings, case_no, now, actor, Step.HOLD, {"reason": reason})
+
+
+def release(settings: Settings, case_no: str, now: datetime, actor: str, note: str) -> None:
+    """The customer answered: the SLA clocks run again from where they stopped."""
+    _pause_or_resume(settings, case_no, now, actor, Step.RELEASE, {"note": note})
+
+
+def _pause_or_resume(
+    settings: Settings,
+    case_no: str,
+    now: datetime,
+    actor: str,
+    step: Step,
+    payload: dict[str, Any],
+) -> None:
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        if case.status is CaseStatus.CLOSED:
+            raise CaseStateError(f"{case_no} 已关闭 / is closed")
+        audit = repo.audit(case.id)
+        held = clocks.on_hold(audit)
+        if step is Step.HOLD and held:
+            raise CaseStateError(f"{case_no} 已在等待客户 / is already waiting on the customer")
+        if step is Step.RELEASE and not held:
+            raise CaseStateError(f"{case_no} 没有在等待客户 / is not waiting on the customer")
+        count = sum(1 for e in audit if e.step == step.value)
+        decision = "on_hold" if step is Step.HOLD else "released"
+        repo.record(_entry(case, step, f"{step.value}@n{count + 1}", actor, now, decision, payload))
+        case.updated_at = now
+        clocks.refresh(repo, case, settings)

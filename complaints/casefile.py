@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from complaints import clocks
 from complaints.rendering import Renderer
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.ledger import AuditEntry, Case, CustomerMessage, StepDeadline, SurveyAnswer
+from models.ledger import (
+    AuditEntry,
+    Case,
+    CustomerMessage,
+    Escalation,
+    StepDeadline,
+    SurveyAnswer,
+)
 from models.repository import CaseRepository
 from rules.masking import mask_email, mask_name, mask_phone
 from rules.presentation import FormContext, form_description
+from rules.sla import HANDLING
 from rules.steps import Step
 
 DECISION_WORDS = {
@@ -37,7 +46,16 @@ DECISION_WORDS = {
     "reopened": "重新处理",
     "closed": "已关闭",
     "invalid_input": "输入无效",
+    "on_hold": "等待客户（计时暂停）",
+    "released": "客户已回复（恢复计时）",
+    "repeat": "重复投诉",
+    "escalated:W": "预警",
+    "escalated:L1": "一级升级",
+    "escalated:L2": "二级升级",
+    "escalated:L3": "三级升级",
 }
+
+LEVEL_NAMES = {-1: "—", 0: "预警 W", 1: "一级 L1", 2: "二级 L2", 3: "三级 L3"}
 
 SUMMARY_FIELDS = (
     "findings",
@@ -60,6 +78,7 @@ class CaseFile:
     messages: list[CustomerMessage]
     deadlines: list[StepDeadline]
     surveys: list[SurveyAnswer]
+    escalations: list[Escalation]
 
 
 def read(settings: Settings, case_no: str) -> CaseFile:
@@ -74,6 +93,7 @@ def read(settings: Settings, case_no: str) -> CaseFile:
             messages=list(repo.messages(case.id)),
             deadlines=list(repo.deadlines(case.id)),
             surveys=list(repo.surveys(case.id)),
+            escalations=list(repo.escalations(case.id)),
         )
 
 
@@ -85,7 +105,41 @@ def _step_label(step: str) -> str:
     try:
         return Step(step).label
     except ValueError:
-        return step
+        return "处理时限 / Handling limit" if step == HANDLING else step
+
+
+def on_hold(file: CaseFile) -> bool:
+    return clocks.on_hold(file.audit)
+
+
+def clock_rows(file: CaseFile, settings: Settings) -> list[dict[str, Any]]:
+    """Every SLA clock of the case: started, due, level reached, done."""
+    return [
+        {
+            "clock": _step_label(d.step),
+            "cycle": d.cycle + 1,
+            "started": _when(d.started_at, settings),
+            "due": _when(d.due_at, settings) or ("暂停 paused" if d.done_at is None else None),
+            "warn": _when(d.warn_at, settings),
+            "level": LEVEL_NAMES.get(d.alert_level, str(d.alert_level)),
+            "done": _when(d.done_at, settings),
+            "on_time": None if d.done_at is None or d.due_at is None else d.done_at <= d.due_at,
+        }
+        for d in file.deadlines
+    ]
+
+
+def escalation_rows(file: CaseFile, settings: Settings) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": _when(e.fired_at, settings),
+            "level": LEVEL_NAMES.get(e.level, str(e.level)),
+            "audience": e.audience,
+            "trigger": e.trigger,
+            "summary": e.summary,
+        }
+        for e in file.escalations
+    ]
 
 
 def summary_of(payload: dict[str, Any]) -> str:
@@ -150,6 +204,8 @@ def timeline_markdown(settings: Settings, file: CaseFile) -> str:
     context = {
         "case": {**case_fields(file.case, settings), "due_at": _when(current_due(file), settings)},
         "timeline": timeline(file, settings),
+        "clocks": clock_rows(file, settings),
+        "escalations": escalation_rows(file, settings),
         "messages": [
             {
                 "kind": m.kind,
@@ -255,3 +311,21 @@ def form_markdown(
         error=error,
     )
     return form_description(context, settings.tz)
+
+
+def escalation_list(
+    settings: Settings, overdue_only: bool = False, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Escalations, newest first, with the cases each concerns; or only still-overdue ones."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        return [
+            {
+                "at": _when(e.fired_at, settings),
+                "level": LEVEL_NAMES.get(e.level, str(e.level)),
+                "trigger": e.trigger,
+                "cases": ", ".join(case_nos),
+                "summary": e.summary,
+            }
+            for e, case_nos in repo.recent_escalations(overdue_only, limit)
+        ]

@@ -3,7 +3,11 @@
     complaints up [--port 4200] [--no-demo]   run the product (server, deployments, worker)
     complaints submit FILE|-                  register a complaint (JSON) and start its run
     complaints act CASE STEP --input FILE|-   give a waiting step its input (JSON)
-    complaints show CASE                      one case: register, status, timeline, messages
+    complaints show CASE                      one case: register, status, timeline, messages,
+                                              deadlines and escalations
+    complaints hold CASE --reason TEXT        the case waits on the customer: SLA clocks stop
+    complaints release CASE --note TEXT       the customer answered: SLA clocks run again
+    complaints escalations [--open]           escalations, newest first; --open: overdue cases
     complaints list [--status 处理中]          cases, newest first
     complaints reconcile                      start runs never started, restart runs that died
     complaints deploy                         register the deployments on a running server
@@ -114,11 +118,16 @@ def cmd_show(args: argparse.Namespace) -> None:
     data: dict[str, Any] = {
         "case": fields,
         "timeline": casefile.timeline(file, settings),
+        "clocks": casefile.clock_rows(file, settings),
+        "escalations": casefile.escalation_rows(file, settings),
+        "on_hold": casefile.on_hold(file),
         "messages": [
             {"kind": m.kind, "delivery": m.delivery, "status": m.status, "recipient": m.recipient}
             for m in file.messages
         ],
     }
+    if file.case.repeat_of:
+        fields["repeat_of"] = file.case.repeat_of
     lines = [
         f"{fields['case_no']}  {fields['status']}  {fields['severity']}  "
         f"{fields['category'] or '待分类'}  step: {fields['current_step']}  due: {fields['due_at'] or '—'}",
@@ -131,12 +140,70 @@ def cmd_show(args: argparse.Namespace) -> None:
             for t in data["timeline"]
         ],
     ]
+    if file.case.repeat_of:
+        lines.insert(1, f"  重复投诉 repeat of {file.case.repeat_of}")
+    if data["on_hold"]:
+        lines.insert(1, "  等待客户 waiting on the customer: SLA clocks stopped")
+    if data["clocks"]:
+        lines += ["", "  deadlines:"]
+        lines += [
+            f"  {c['clock']} (cycle {c['cycle']}): due {c['due'] or '—'}  level {c['level']}"
+            + (f"  done {c['done']}" + ("" if c["on_time"] is not False else " (late)"))
+            * bool(c["done"])
+            for c in data["clocks"]
+        ]
+    if data["escalations"]:
+        lines += ["", "  escalations:"]
+        lines += [
+            f"  {e['at']}  {e['level']}  {e['audience']}  {e['summary']}"
+            for e in data["escalations"]
+        ]
     if file.messages:
         lines += [
             "",
             *[f"  message {m['kind']}: {m['delivery']} {m['status']}" for m in data["messages"]],
         ]
     emit(args, data, "\n".join(lines))
+
+
+def cmd_hold(args: argparse.Namespace) -> None:
+    _hold_or_release(args, hold=True)
+
+
+def cmd_release(args: argparse.Namespace) -> None:
+    _hold_or_release(args, hold=False)
+
+
+def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
+    from complaints import casebook
+    from complaints.clock import utc_now
+
+    settings = _settings()
+    _upgrade(settings)
+    text = (args.reason if hold else args.note).strip()
+    if not text:
+        raise CliError("say why (--reason) or what the customer answered (--note)")
+    try:
+        if hold:
+            casebook.hold(settings, args.case, utc_now(), args.actor, text)
+        else:
+            casebook.release(settings, args.case, utc_now(), args.actor, text)
+    except casebook.CaseNotFound:
+        raise CliError(f"no case {args.case}") from None
+    except casebook.CaseStateError as exc:
+        raise CliError(str(exc)) from None
+    state = "waiting on the customer; SLA clocks stopped" if hold else "SLA clocks running again"
+    emit(args, {"case_no": args.case, "on_hold": hold}, f"{args.case}: {state}")
+
+
+def cmd_escalations(args: argparse.Namespace) -> None:
+    from complaints import casefile
+
+    settings = _settings()
+    _upgrade(settings)
+    rows = casefile.escalation_list(settings, overdue_only=args.open, limit=args.limit)
+    text = "\n".join(f"{r['at']}  {r['level']:<7} {r['cases']:<18} {r['summary']}" for r in rows)
+    emit(args, rows, text or ("no overdue cases" if args.open else "no escalations"))
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -259,6 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = add("show", cmd_show, "show one case")
     show.add_argument("case")
+
+    for name, func, help_, flag in (
+        ("hold", cmd_hold, "the case waits on the customer: SLA clocks stop", "--reason"),
+        ("release", cmd_release, "the customer answered: SLA clocks run again", "--note"),
+    ):
+        command = add(name, func, help_)
+        command.add_argument("case")
+        command.add_argument(flag, required=True)
+        command.add_argument("--actor", default="客服", help="who records it")
+
+    escalations = add("escalations", cmd_escalations, "escalations, newest first")
+    escalations.add_argument(
+        "--open", action="store_true", help="only open cases with an overdue clock"
+    )
+    escalations.add_argument("--limit", type=int, default=50)
 
     listing = add("list", cmd_list, "list cases")
     listing.add_argument(

@@ -17,7 +17,8 @@ from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import Case, CustomerMessage
 from models.repository import CaseRepository
-from rules.sla import response_promise_hours
+from rules.clock import Unit
+from rules.sla import response_promise
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,16 @@ def _compose(
     explanation: str | None,
     result: str | None,
 ) -> CustomerMessage:
+    promise = response_promise(settings.sla, case.severity)
+    in_days = promise.unit is Unit.WORKING_DAYS
     context = MessageContext(
         company_name=settings.company_name,
         case_no=case.case_no,
         customer_name=case.customer_name,
         received_at=f"{case.received_at.astimezone(settings.tz):%Y-%m-%d %H:%M}",
         description=case.description,
-        promised_hours=response_promise_hours(settings.sla, case.severity),
+        promised_hours=None if in_days else promise.amount,
+        promised_days=promise.amount if in_days else None,
         explanation=explanation,
         result=result,
     )

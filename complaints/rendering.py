@@ -12,7 +12,7 @@ Layout of a templates directory::
     <language>/case_timeline.md.j2  the per-case artifact shown in the Prefect UI (Markdown)
 
 Customer messages get a ``MessageContext``; fields left as None are not passed at all, so a
-template that needs one (``promised_hours`` in the acknowledgement) raises
+template that needs one (``promised_hours`` or ``promised_days`` in the acknowledgement) raises
 ``jinja2.UndefinedError`` naming it.
 
 The documents take a plain dict, because the caller assembles it from the ledger. All
@@ -37,6 +37,8 @@ by the caller; the templates only lay them out, and show None as "—".
 
 - ``case``: the keys above plus status, current_step and due_at (str | None)
 - ``timeline``: as above
+- ``clocks``: list of {clock, cycle, started, due, warn, level, done, on_time}
+- ``escalations``: list of {at, level, audience, trigger, summary}
 - ``messages``: list of {kind, delivery, status, at}
 """
 
@@ -73,6 +75,7 @@ class MessageContext(BaseModel):
     received_at: str
     description: str
     promised_hours: float | None = None
+    promised_days: float | None = None  # when the promise is in working days
     explanation: str | None = None
     result: str | None = None
 

@@ -6,16 +6,27 @@ they never print and never travel as flow parameters.
 
 from __future__ import annotations
 
+import json
+import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.enums import Category, Department
+from rules.patterns import PatternPolicy
 from rules.routing import DEFAULT_ROUTING
-from rules.sla import SlaPolicy
+from rules.sla import SlaPolicy, merge_policy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = PROJECT_ROOT / "var"
@@ -76,9 +87,18 @@ class Settings(BaseSettings):
     )
     timezone: str = "Asia/Shanghai"
     company_name: str = "客户服务中心"
-    sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    sla_file: Path | None = Field(
+        default=None, description="TOML file with the SLA policy (see config/sla.example.toml)"
+    )
+    sla: SlaPolicy = Field(
+        default_factory=SlaPolicy,
+        description="the policy: the file's values with COMPLAINTS_SLA__* laid over them",
+    )
     routing: dict[Category, Department] = Field(default_factory=lambda: dict(DEFAULT_ROUTING))
 
+    patterns: PatternPolicy = Field(
+        default_factory=PatternPolicy, description="cluster and repeat-complaint detection"
+    )
     slack: SlackSettings = Field(default_factory=SlackSettings)
 
     smtp_host: str | None = None
@@ -101,6 +121,30 @@ class Settings(BaseSettings):
         description="Prefect UI address used in links to a case's run",
     )
     templates_dir: Path = PROJECT_ROOT / "templates"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_file(cls, data: Any) -> Any:
+        """The policy is the file (or the defaults) with COMPLAINTS_SLA__* laid over it."""
+        if not isinstance(data, dict):
+            return data
+        override = data.get("sla")
+        if isinstance(override, SlaPolicy) or (override is None and not data.get("sla_file")):
+            return data
+        if isinstance(override, str):  # COMPLAINTS_SLA='{...}': the whole override as JSON
+            override = json.loads(override)
+        base = SlaPolicy().model_dump(mode="json")
+        if data.get("sla_file"):
+            path = Path(data["sla_file"])
+            try:
+                base = tomllib.loads(path.read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise ValueError(
+                    f"cannot read the SLA policy file {path}: {exc.strerror}"
+                ) from None
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"the SLA policy file {path} is not valid TOML: {exc}") from None
+        return {**data, "sla": merge_policy(base, override or {})}
 
     @field_validator("timezone")
     @classmethod

@@ -13,7 +13,6 @@ history is.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TypeVar
 
 from prefect import flow
@@ -76,8 +75,8 @@ def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = N
     approved_decision(case, Step.GRADE, GradeInput, Step.APPROVE_GRADE, cycle)
 
     while True:
-        plan = approved_decision(case, Step.PLAN, PlanInput, Step.APPROVE_PLAN, cycle)
-        execute(case, plan, cycle)
+        approved_decision(case, Step.PLAN, PlanInput, Step.APPROVE_PLAN, cycle)
+        execute(case, cycle)
         feedback = wait_for(case, Step.FEEDBACK, FeedbackInput, cycle)
         if not case.done(event_key(Step.FEEDBACK, cycle)):
             feed_back(case.case_no, feedback, cycle)
@@ -103,17 +102,13 @@ def approved_decision(case: CaseView, step: Step, model: type[M], approval: Step
         round_ += 1
 
 
-def execute(case: CaseView, plan: PlanInput, cycle: int) -> None:
-    """Progress entries until the owner reports completion."""
+def execute(case: CaseView, cycle: int) -> None:
+    """Progress entries until the owner reports completion (due by the plan's deadline)."""
     entry = 0
-    deadline: datetime = plan.deadline
     while True:
-        progress = wait_for(
-            case, Step.EXECUTE, ProgressInput, cycle, entry=entry, plan_deadline=deadline
-        )
+        progress = wait_for(case, Step.EXECUTE, ProgressInput, cycle, entry=entry)
         if progress.kind.code == "done":
             return
-        deadline = progress.new_deadline or deadline
         entry += 1
 
 
@@ -123,7 +118,6 @@ def wait_for(
     model: type[M],
     cycle: int,
     entry: int = 0,
-    plan_deadline: datetime | None = None,
 ) -> M:
     """The person's input for this wait: from the ledger if given before, else suspend.
 
@@ -139,7 +133,7 @@ def wait_for(
         given = case.decision(key)
         if given is not None:
             return model.model_validate(given)
-        description = await_person(case.case_no, step, key, plan_deadline, error)
+        description = await_person(case.case_no, step, key, error)
         form = RunInput.subclass_from_base_model_type(model).with_initial_data(
             description=description
         )

@@ -182,7 +182,7 @@ class StepDeadline(Base):
     done_at: Mapped[datetime | None]
     warn_at: Mapped[datetime | None]
     next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
-    alert_level: Mapped[int] = mapped_column(default=-1)  # highest ladder level fired
+    alert_level: Mapped[int] = mapped_column(default=-1, server_default="-1")  # highest fired
 
 
 class CaseReport(Base):
@@ -199,15 +199,14 @@ class CaseReport(Base):
 class Escalation(Base):
     """One escalation: an SLA level reached, a major case, a rejection, a cluster...
 
-    `key` makes each fire once (e.g. ``sla:verify:c0:L2``, ``cluster:物流配送:-:20261123T0930``).
-    A cluster alert has no single case; the cases it lists are in `detail`.
+    `key` makes each fire once (e.g. ``sla:verify:c0:L2``, ``cluster:logistics:-:TS-...``).
+    The cases it concerns are linked in `escalation_cases` (several for a cluster).
     """
 
     __tablename__ = "escalations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     trigger: Mapped[str] = mapped_column(sa.String(20))
     level: Mapped[int]
     audience: Mapped[str] = mapped_column(sa.String(30))
@@ -217,6 +216,15 @@ class Escalation(Base):
     fired_at: Mapped[datetime] = mapped_column(index=True)
     summary: Mapped[str] = mapped_column(sa.Text)
     detail: Mapped[dict[str, Any]]
+
+
+class EscalationCase(Base):
+    """Which cases an escalation concerns."""
+
+    __tablename__ = "escalation_cases"
+
+    escalation_id: Mapped[int] = mapped_column(sa.ForeignKey("escalations.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True, index=True)
 
 
 class SlackOutbox(Base):

@@ -15,6 +15,8 @@ from models.ledger import (
     CaseCounter,
     CaseReport,
     CustomerMessage,
+    Escalation,
+    EscalationCase,
     StepDeadline,
     SurveyAnswer,
 )
@@ -28,6 +30,9 @@ class CaseRepository:
     # -- cases -----------------------------------------------------------------------
     def get(self, case_no: str) -> Case | None:
         return self.session.scalars(sa.select(Case).where(Case.case_no == case_no)).first()
+
+    def by_id(self, case_id: int) -> Case:
+        return self.session.get_one(Case, case_id)
 
     def by_idempotency_key(self, key: str) -> Case | None:
         stmt = sa.select(Case).where(Case.idempotency_key == key)
@@ -171,3 +176,97 @@ class CaseRepository:
         self.session.add(report)
         self.session.flush()
         return report
+
+    # -- escalations ---------------------------------------------------------------------
+    def escalation(self, key: str) -> Escalation | None:
+        return self.session.scalars(sa.select(Escalation).where(Escalation.key == key)).first()
+
+    def fired_since(self, key_prefix: str, since: datetime) -> bool:
+        """Whether an escalation whose key starts with `key_prefix` fired since `since`."""
+        stmt = sa.select(Escalation.id).where(
+            Escalation.key.startswith(key_prefix, autoescape=True), Escalation.fired_at >= since
+        )
+        return self.session.execute(stmt.limit(1)).first() is not None
+
+    def escalations(self, case_id: int) -> Sequence[Escalation]:
+        """Escalations concerning one case, cluster alerts that list it included."""
+        stmt = (
+            sa.select(Escalation)
+            .join(EscalationCase, EscalationCase.escalation_id == Escalation.id)
+            .where(EscalationCase.case_id == case_id)
+            .order_by(Escalation.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def due_clocks(self, now: datetime, limit: int) -> Sequence[int]:
+        """Ids of running clocks with an alert due, soonest first."""
+        stmt = (
+            sa.select(StepDeadline.id)
+            .where(StepDeadline.next_alert_at <= now, StepDeadline.done_at.is_(None))
+            .order_by(StepDeadline.next_alert_at, StepDeadline.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def clock_for_update(self, clock_id: int) -> StepDeadline | None:
+        """Lock one clock row; None if another watcher holds it (PostgreSQL) or it is gone."""
+        stmt = sa.select(StepDeadline).where(StepDeadline.id == clock_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return self.session.scalars(stmt).first()
+
+    def received_since(self, since: datetime) -> Sequence[Case]:
+        stmt = sa.select(Case).where(Case.received_at >= since).order_by(Case.received_at)
+        return self.session.scalars(stmt).all()
+
+    def earlier_of_customer(
+        self, case: Case, since: datetime, phones: Sequence[str], email: str | None
+    ) -> Sequence[Case]:
+        """Earlier cases that may be the same customer (exact phone or e-mail as stored)."""
+        who: list[sa.ColumnElement[bool]] = []
+        if phones:
+            who.append(Case.customer_phone.in_(phones))
+        if email:
+            who.append(sa.func.lower(Case.customer_email) == email)
+        if not who:
+            return []
+        stmt = sa.select(Case).where(
+            Case.id != case.id,
+            Case.received_at >= since,
+            Case.received_at <= case.received_at,
+            sa.or_(*who),
+        )
+        return self.session.scalars(stmt).all()
+
+    def recent_escalations(
+        self, overdue_only: bool, limit: int
+    ) -> Sequence[tuple[Escalation, Sequence[str]]]:
+        """Newest first; `overdue_only`: SLA escalations whose clock is still running."""
+        stmt = sa.select(Escalation).order_by(Escalation.fired_at.desc(), Escalation.id.desc())
+        if overdue_only:
+            running = (
+                sa.select(StepDeadline.id)
+                .join(EscalationCase, EscalationCase.case_id == StepDeadline.case_id)
+                .where(
+                    EscalationCase.escalation_id == Escalation.id,
+                    StepDeadline.step == Escalation.step,
+                    StepDeadline.cycle == Escalation.cycle,
+                    StepDeadline.done_at.is_(None),
+                )
+            )
+            stmt = stmt.where(
+                Escalation.trigger == "sla", Escalation.level >= 1, sa.exists(running)
+            )
+        escalations = self.session.scalars(stmt.limit(limit)).all()
+        ids = [e.id for e in escalations]
+        names: dict[int, list[str]] = {i: [] for i in ids}
+        if ids:
+            rows = self.session.execute(
+                sa.select(EscalationCase.escalation_id, Case.case_no)
+                .join(Case, Case.id == EscalationCase.case_id)
+                .where(EscalationCase.escalation_id.in_(ids))
+                .order_by(Case.case_no)
+            )
+            for escalation_id, case_no in rows:
+                names[escalation_id].append(case_no)
+        return [(e, names[e.id]) for e in escalations]

@@ -1,16 +1,15 @@
 """Working days on the official China calendar: holidays and make-up working days (调休).
 
 The dates come from the maintained `chinesecalendar` package plus an override file for
-years it does not know yet (next year's schedule is announced each November). Deadline
-arithmetic never fails on an unknown year: it assumes Monday–Friday there and says which
-years it assumed, so the caller can warn loudly.
+years it does not know yet (next year's schedule is announced each November). A year with
+no data counts Monday–Friday; `knows` tells the deadline arithmetic (rules.clock) so it
+can say which years it assumed and the caller can warn loudly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from pydantic import BaseModel, Field
 
@@ -23,12 +22,6 @@ class CalendarOverrides(BaseModel):
         default_factory=list, description="make-up working days (调休上班)"
     )
     years: list[int] = Field(default_factory=list, description="years these lists cover completely")
-
-
-@dataclass(frozen=True)
-class Deadline:
-    at: datetime
-    assumed_years: frozenset[int] = frozenset()  # years with no data: Monday–Friday assumed
 
 
 @dataclass(frozen=True)
@@ -70,27 +63,3 @@ class WorkCalendar:
         if day in self.workdays:
             return True
         return day.weekday() < 5
-
-    def add_working_days(self, start: datetime, days: int, tz: ZoneInfo) -> Deadline:
-        """The same local time of day on the `days`-th working day after `start`.
-
-        A start on a day off counts from the beginning of the next working day.
-        """
-        if days < 0:
-            raise ValueError("days must not be negative")
-        local = start.astimezone(tz)
-        assumed = set()
-        day, clock = local.date(), local.timetz().replace(tzinfo=None)
-        if not self.knows(day.year):
-            assumed.add(day.year)
-        if not self.is_working_day(day):
-            clock = time(0)
-        counted = 0
-        while counted < days:
-            day += timedelta(days=1)
-            if not self.knows(day.year):
-                assumed.add(day.year)
-            if self.is_working_day(day):
-                counted += 1
-        at = datetime.combine(day, clock, tzinfo=tz)
-        return Deadline(at, frozenset(assumed))

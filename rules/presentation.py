@@ -42,6 +42,30 @@ def run_tags(
     return tags
 
 
+OVERDUE_TAG = "逾期"
+WARNED_TAG = "预警"
+REPEAT_TAG = "重复投诉"
+ON_HOLD_TAG = "等待客户"
+
+
+def alert_tags(levels: list[int], repeat: bool = False, on_hold: bool = False) -> list[str]:
+    """Tags the UI can filter on: overdue (and the highest level reached), warned, repeat.
+
+    `levels` are the highest ladder levels fired on the case's running clocks.
+    """
+    tags = []
+    highest = max(levels, default=-1)
+    if highest >= 1:
+        tags += [OVERDUE_TAG, f"升级:L{highest}"]
+    elif highest == 0:
+        tags.append(WARNED_TAG)
+    if repeat:
+        tags.append(REPEAT_TAG)
+    if on_hold:
+        tags.append(ON_HOLD_TAG)
+    return tags
+
+
 def artifact_key(case_no: str) -> str:
     """Artifact keys allow lowercase letters, digits and dashes only."""
     return "case-" + case_no.lower()

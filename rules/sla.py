@@ -1,89 +1,309 @@
-"""Step deadlines from a simple hours-per-severity / hours-per-scope policy.
+"""The SLA policy and the deadlines it gives each running clock of a case.
 
-Each waiting step records when it is due. This module holds the arithmetic; the policy
-comes from configuration (``complaints.settings``). Working-day calendars come later and
-will replace `add_hours` without changing callers.
+A case runs two kinds of clocks:
+- one per waiting step (verify, grade, approve, plan, approve, execute, feed back, call
+  back), due by the step's limit: verification by the response promised for the
+  severity (counted from receipt), execution by the plan's own deadline, the others by a
+  fixed limit per step;
+- the handling clock of each plan cycle (``handling``), from receipt or reopening until
+  the result is fed back, due by the coordination scope: one department 24 h, city /
+  across counties 48 h, across prefectures 4 working days.
+
+Each clock has a warning point (a share of its time used) and an escalation ladder after
+the deadline. Every number is a company default to be changed in the policy file.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rules.alerts import Level
+from rules.calendar import CalendarOverrides, WorkCalendar
+from rules.clock import BusinessHours, Clock, Limit, Pause, Unit
 from rules.enums import Scope, Severity
 from rules.steps import HUMAN_STEPS, Step
 
-MAX_HOURS = 24 * 366
+HANDLING = "handling"  # the name of the per-cycle handling clock in the ledger
+MAX_LIMIT = timedelta(days=366)
 
 
-class SlaPolicy(BaseModel):
-    """Hours allowed; every number is a company default to be changed in configuration."""
+class CalendarPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    response_hours: dict[Severity, float] = Field(
-        default={Severity.GENERAL: 24, Severity.SERIOUS: 12, Severity.MAJOR: 2},
-        description="promised response time by severity (acknowledgement, verification)",
+    mode: Literal["china", "24x7"] = Field(
+        default="china",
+        description="china: official working days with 调休; 24x7: every day counts",
     )
-    handling_hours: dict[Scope, float] = Field(
-        default={Scope.DEPARTMENT: 24, Scope.CITY: 48, Scope.PREFECTURE: 96},
-        description="handling limit by coordination scope (planning)",
+    holidays: list[date] = Field(default_factory=list, description="extra days off")
+    workdays: list[date] = Field(default_factory=list, description="extra make-up working days")
+    years: list[int] = Field(
+        default_factory=list, description="years the two lists above cover completely"
     )
-    step_hours: dict[Step, float] = Field(
-        default={
-            Step.GRADE: 8,
-            Step.APPROVE_GRADE: 8,
-            Step.APPROVE_PLAN: 8,
-            Step.FEEDBACK: 24,
-            Step.CALLBACK: 48,
-        },
-        description="fixed limits of the other waiting steps",
+
+
+class Ladder(BaseModel):
+    """The pre-breach warning and how long after the deadline each higher level fires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warning_at: float = Field(
+        default=0.8, gt=0, lt=1, description="share of the limit used when the warning fires"
+    )
+    level2_after: Limit = Field(
+        default=Limit.model_validate("4h"), description="after the deadline: operations director"
+    )
+    level3_after: Limit = Field(
+        default=Limit.model_validate("24h"), description="after the deadline: company leadership"
     )
 
     @model_validator(mode="after")
-    def _complete(self) -> SlaPolicy:
-        missing = [s.value for s in Severity if s not in self.response_hours]
-        missing += [s.value for s in Scope if s not in self.handling_hours]
-        fixed = set(HUMAN_STEPS) - {Step.VERIFY, Step.PLAN, Step.EXECUTE}
-        missing += sorted(s.value for s in fixed if s not in self.step_hours)
-        if missing:
-            raise ValueError(f"SLA policy has no limit for: {', '.join(missing)}")
-        limits = {
-            **{f"response_hours.{k.value}": v for k, v in self.response_hours.items()},
-            **{f"handling_hours.{k.value}": v for k, v in self.handling_hours.items()},
-            **{f"step_hours.{k.value}": v for k, v in self.step_hours.items()},
-        }
-        wrong = [name for name, hours in limits.items() if not 0 < hours <= MAX_HOURS]
-        if wrong:
-            raise ValueError(
-                f"SLA limits must be positive hours up to {MAX_HOURS}: {', '.join(wrong)}"
-            )
+    def _climbs(self) -> Ladder:
+        if self.level2_after.unit is self.level3_after.unit and not (
+            self.level2_after.amount < self.level3_after.amount
+        ):
+            raise ValueError("level 3 must come after level 2")
         return self
 
 
-def add_hours(start: datetime, hours: float) -> datetime:
-    return start + timedelta(hours=hours)
+def _limits(**values: str) -> dict[str, Limit]:
+    return {k: Limit.model_validate(v) for k, v in values.items()}
 
 
-def step_due_at(
-    step: Step,
-    started_at: datetime,
+class SlaPolicy(BaseModel):
+    """Every limit of the process; loaded from one file, overridable per setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calendar: CalendarPolicy = Field(default_factory=CalendarPolicy)
+    business_hours: BusinessHours | None = Field(
+        default=None,
+        description="count hour limits only in these hours of working days (default: round the clock)",
+    )
+    response: dict[Severity, Limit] = Field(
+        default_factory=lambda: {
+            Severity.GENERAL: Limit.model_validate("24h"),
+            Severity.SERIOUS: Limit.model_validate("12h"),
+            Severity.MAJOR: Limit.model_validate("2h"),
+        },
+        description="response promised by severity: verification is due by then",
+    )
+    handling: dict[Scope, Limit] = Field(
+        default_factory=lambda: {
+            Scope.DEPARTMENT: Limit.model_validate("24h"),
+            Scope.CITY: Limit.model_validate("48h"),
+            Scope.PREFECTURE: Limit.model_validate("4wd"),
+        },
+        description="handling limit by coordination scope: the result is fed back by then",
+    )
+    steps: dict[Step, Limit] = Field(
+        default_factory=lambda: {
+            Step.GRADE: Limit.model_validate("8h"),
+            Step.APPROVE_GRADE: Limit.model_validate("8h"),
+            Step.PLAN: Limit.model_validate("24h"),
+            Step.APPROVE_PLAN: Limit.model_validate("8h"),
+            Step.FEEDBACK: Limit.model_validate("24h"),
+            Step.CALLBACK: Limit.model_validate("48h"),
+        },
+        description="limits of the other waiting steps (execution is due by the plan)",
+    )
+    ladder: Ladder = Field(default_factory=Ladder)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlaPolicy:
+        missing = [f"response.{s.code}" for s in Severity if s not in self.response]
+        missing += [f"handling.{s.code}" for s in Scope if s not in self.handling]
+        fixed = sorted(set(HUMAN_STEPS) - {Step.VERIFY, Step.EXECUTE})
+        missing += [f"steps.{s.value}" for s in fixed if s not in self.steps]
+        if missing:
+            raise ValueError(f"SLA policy has no limit for: {', '.join(missing)}")
+        limits = {
+            **{f"response.{k.code}": v for k, v in self.response.items()},
+            **{f"handling.{k.code}": v for k, v in self.handling.items()},
+            **{f"steps.{k.value}": v for k, v in self.steps.items()},
+        }
+        wrong = [
+            name
+            for name, limit in limits.items()
+            if limit.amount == 0 or limit.counted_time(timedelta(days=1)) > MAX_LIMIT
+        ]
+        if wrong:
+            raise ValueError(
+                f"SLA limits must be above zero and at most a year: {', '.join(wrong)}"
+            )
+        return self
+
+    def clock(self, tz: ZoneInfo) -> Clock:
+        return Clock(_calendar(self.calendar), tz, self.business_hours)
+
+    def limit(self, step: Step | str, severity: Severity, scope: Scope | None) -> Limit | None:
+        """The limit of a clock; None for execution (due by the plan) and automatic steps."""
+        if step == HANDLING:
+            return self.handling[scope or Scope.DEPARTMENT]
+        if step == Step.VERIFY:
+            return self.response[severity]
+        return self.steps.get(Step(step))
+
+
+@lru_cache(maxsize=8)
+def _calendar_cached(
+    mode: str, holidays: tuple[date, ...], workdays: tuple[date, ...], years: tuple[int, ...]
+) -> WorkCalendar:
+    if mode == "24x7":
+        return WorkCalendar.round_the_clock()
+    overrides = CalendarOverrides(
+        holidays=list(holidays), workdays=list(workdays), years=list(years)
+    )
+    return WorkCalendar.china(overrides)
+
+
+def _calendar(policy: CalendarPolicy) -> WorkCalendar:
+    return _calendar_cached(
+        policy.mode, tuple(policy.holidays), tuple(policy.workdays), tuple(policy.years)
+    )
+
+
+# -- the alerts of one clock ---------------------------------------------------------------
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    """When a clock is due and when each rung of the ladder fires (None while paused)."""
+
+    due_at: datetime | None
+    alerts: tuple[tuple[Level, datetime], ...]
+    assumed_years: frozenset[int] = frozenset()
+    paused: bool = False
+
+    @property
+    def state(self) -> ClockState:
+        return ClockState.PAUSED if self.paused else ClockState.RUNNING
+
+    @property
+    def warn_at(self) -> datetime | None:
+        return dict(self.alerts).get(Level.WARNING)
+
+    def next_alert(self, fired: int) -> tuple[Level, datetime] | None:
+        """The first rung above the highest level already fired."""
+        return next(((lvl, at) for lvl, at in self.alerts if lvl > fired), None)
+
+    def due_levels(self, fired: int, now: datetime) -> list[Level]:
+        """Rungs above `fired` whose time has come, lowest first."""
+        return [lvl for lvl, at in self.alerts if lvl > fired and at <= now]
+
+
+def plan_limit(
     policy: SlaPolicy,
-    severity: Severity,
-    scope: Scope = Scope.DEPARTMENT,
-    plan_deadline: datetime | None = None,
-) -> datetime | None:
-    """When a waiting step is due; None for steps that do not wait for a person."""
-    if step is Step.VERIFY:
-        return add_hours(started_at, policy.response_hours[severity])
-    if step is Step.PLAN:
-        return add_hours(started_at, policy.handling_hours[scope])
-    if step is Step.EXECUTE:
-        return plan_deadline
-    if step in policy.step_hours:
-        return add_hours(started_at, policy.step_hours[step])
-    return None
+    clock: Clock,
+    limit: Limit,
+    started_at: datetime,
+    pauses: tuple[Pause, ...] = (),
+) -> ClockPlan:
+    """Deadline, warning and ladder of a clock counting `limit` from `started_at`."""
+    unit = limit.unit
+    need = limit.counted_time(clock.working_day)
+    ladder = policy.ladder
+    points = [
+        (Level.WARNING, need * ladder.warning_at),
+        (Level.DEPARTMENT_HEAD, need),
+        (Level.OPERATIONS_DIRECTOR, need + _offset(ladder.level2_after, clock)),
+        (Level.LEADERSHIP, need + _offset(ladder.level3_after, clock)),
+    ]
+    return _plan(clock, started_at, unit, points, pauses)
 
 
-def response_promise_hours(policy: SlaPolicy, severity: Severity) -> float:
+def plan_fixed(
+    policy: SlaPolicy,
+    clock: Clock,
+    due_at: datetime,
+    started_at: datetime,
+    pauses: tuple[Pause, ...] = (),
+) -> ClockPlan:
+    """A clock whose deadline is a moment (execution: the plan's deadline).
+
+    The warning fires when the share of the hours from start to deadline is used; the
+    higher levels count from the deadline on the hours clock.
+    """
+    need = clock.counted(started_at, due_at, Unit.HOURS, pauses)
+    if need <= timedelta(0):
+        need = timedelta(0)
+    ladder = policy.ladder
+    points = [
+        (Level.WARNING, need * ladder.warning_at),
+        (Level.DEPARTMENT_HEAD, need),
+        (Level.OPERATIONS_DIRECTOR, need + _offset(ladder.level2_after, clock)),
+        (Level.LEADERSHIP, need + _offset(ladder.level3_after, clock)),
+    ]
+    return _plan(clock, started_at, Unit.HOURS, points, pauses)
+
+
+def _offset(limit: Limit, clock: Clock) -> timedelta:
+    """Ladder offsets count on the clock of the limit they extend."""
+    return limit.counted_time(clock.working_day)
+
+
+def _plan(
+    clock: Clock,
+    started_at: datetime,
+    unit: Unit,
+    points: list[tuple[Level, timedelta]],
+    pauses: tuple[Pause, ...],
+) -> ClockPlan:
+    alerts: list[tuple[Level, datetime]] = []
+    assumed: set[int] = set()
+    paused = any(p.end is None for p in pauses)
+    due: datetime | None = None
+    for level, amount in points:
+        reached = clock.reach(started_at, amount, unit, pauses)
+        assumed |= reached.assumed_years
+        if reached.at is None:  # paused before this point: nothing further is scheduled
+            return ClockPlan(due, tuple(alerts), frozenset(assumed), paused)
+        alerts.append((level, reached.at))
+        if level is Level.DEPARTMENT_HEAD:
+            due = reached.at
+    return ClockPlan(due, tuple(alerts), frozenset(assumed), paused)
+
+
+def response_promise(policy: SlaPolicy, severity: Severity) -> Limit:
     """The response time promised to the customer in the acknowledgement."""
-    return policy.response_hours[severity]
+    return policy.response[severity]
+
+
+# -- the policy file and its overrides ------------------------------------------------------
+_KEYED: dict[str, type[StrEnum]] = {"response": Severity, "handling": Scope, "steps": Step}
+
+
+def merge_policy(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base` key by key (``COMPLAINTS_SLA__RESPONSE__MAJOR=1h`` changes
+    one limit and keeps the rest). Severity, scope and step names may be Chinese or English."""
+    merged = _normalised(base)
+    for key, value in _normalised(override).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _normalised(data: dict[str, Any]) -> dict[str, Any]:
+    result = dict(data)
+    for name, enum in _KEYED.items():
+        if isinstance(result.get(name), dict):
+            result[name] = {_enum_key(enum, k): v for k, v in result[name].items()}
+    return result
+
+
+def _enum_key(enum: type[StrEnum], key: Any) -> Any:
+    try:
+        return enum(key).value
+    except ValueError:
+        return key  # left for validation to report with the field's name

@@ -22,6 +22,9 @@ class Step(StrEnum):
     CALLBACK = "callback"
     CLOSE = "close"
     REOPEN = "reopen"
+    HOLD = "hold"  # the case waits on the customer: SLA clocks stop
+    RELEASE = "release"  # the customer answered: SLA clocks run again
+    ESCALATE = "escalate"
 
     @property
     def label(self) -> str:
@@ -47,6 +50,9 @@ STEP_LABELS: dict[Step, str] = {
     Step.CALLBACK: "回访与满意度 / Callback and survey",
     Step.CLOSE: "关闭 / Close",
     Step.REOPEN: "重新处理 / Reopen",
+    Step.HOLD: "等待客户 / Waiting on the customer",
+    Step.RELEASE: "客户已回复 / Customer answered",
+    Step.ESCALATE: "升级 / Escalation",
 }
 
 HUMAN_STEPS: tuple[Step, ...] = (

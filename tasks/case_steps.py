@@ -6,8 +6,6 @@ per-kind message rows), so a retry or a replayed run never repeats a side effect
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -95,12 +93,11 @@ def await_person(
     case_no: str,
     step: Step,
     key: str,
-    plan_deadline: datetime | None = None,
     error: str | None = None,
 ) -> str:
     """Mark the case as waiting at `step`; returns the markdown shown above its form."""
     settings = get_settings()
-    due = casebook.open_step(settings, case_no, step, key, utc_now(), plan_deadline)
+    due = casebook.open_step(settings, case_no, step, key, utc_now())
     publish_case(settings, case_no)
     return casefile.form_markdown(settings, casefile.read(settings, case_no), step, due, error)
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
 from prefect.logging import get_run_logger
 
 from complaints import casefile
-from complaints.settings import Settings
+from complaints.settings import Settings, get_settings
 from rules.enums import CaseStatus
-from rules.presentation import artifact_key, run_name, run_tags
+from rules.presentation import alert_tags, artifact_key, run_name, run_tags
 
 OPEN_CASES_KEY = "open-cases"
 
@@ -19,29 +22,42 @@ OPEN_CASES_KEY = "open-cases"
 def publish_case(settings: Settings, case_no: str) -> None:
     """Rename and retag the case's run and refresh its timeline and the open-cases table.
 
-    Called at the end of every task that changes a case. The UI is a view: a failure here
-    is logged and never fails the step whose change is already committed.
+    Called at the end of every task that changes a case, and by the deadline watch when
+    it escalates one (the timeline artifact is attached to the case's own run either way).
+    The UI is a view: a failure here is logged and never fails the step whose change is
+    already committed.
     """
     try:
         file = casefile.read(settings, case_no)
         case = file.case
-        if case.flow_run_id:
-            status_tag = (
-                "已关闭" if case.status is CaseStatus.CLOSED else f"步骤:{case.current_step}"
-            )
-            with get_client(sync_client=True) as client:
-                client.update_flow_run(
-                    UUID(case.flow_run_id),
-                    name=run_name(case.case_no, case.severity, case.category, case.description),
-                    tags=run_tags(
-                        case.severity, case.category, case.channel, case.department, status_tag
-                    ),
+        run_id = UUID(case.flow_run_id) if case.flow_run_id else None
+        with get_client(sync_client=True) as client:
+            if run_id is not None:
+                closed = case.status is CaseStatus.CLOSED
+                status_tag = "已关闭" if closed else f"步骤:{case.current_step}"
+                tags = run_tags(
+                    case.severity, case.category, case.channel, case.department, status_tag
                 )
-        create_markdown_artifact(
-            markdown=casefile.timeline_markdown(settings, file),
-            key=artifact_key(case_no),
-            description=f"{case_no} 案件时间线 / timeline",
-        )
+                if not closed:
+                    tags += alert_tags(
+                        [d.alert_level for d in file.deadlines if d.done_at is None],
+                        repeat=case.repeat_of is not None,
+                        on_hold=casefile.on_hold(file),
+                    )
+                client.update_flow_run(
+                    run_id,
+                    name=run_name(case.case_no, case.severity, case.category, case.description),
+                    tags=tags,
+                )
+            client.create_artifact(
+                ArtifactCreate(
+                    key=artifact_key(case_no),
+                    type="markdown",
+                    data=casefile.timeline_markdown(settings, file),
+                    description=f"{case_no} 案件时间线 / timeline",
+                    flow_run_id=run_id,
+                )
+            )
         rows = casefile.open_cases_rows(settings)
         create_table_artifact(
             table=rows or [{"案件编号 case": "—", "当前步骤 step": "没有未结案件 / no open cases"}],
@@ -50,3 +66,11 @@ def publish_case(settings: Settings, case_no: str) -> None:
         )
     except Exception as exc:  # the ledger is the record; the view can be rebuilt
         get_run_logger().warning("could not refresh the UI view of %s: %s", case_no, exc)
+
+
+@task(name="publish-escalations", cache_policy=NO_CACHE, persist_result=False)
+def publish_escalations(case_nos: list[str]) -> None:
+    """Show new escalations on the cases' runs: overdue tags and the timeline artifact."""
+    settings = get_settings()
+    for case_no in sorted(case_nos):
+        publish_case(settings, case_no)

@@ -23,6 +23,7 @@ from models.ledger import Base
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
 from tests.conftest import postgres_url
+from tests.integration.slack_server import FakeSlack, slack_server
 from tests.integration.smtp_server import Inbox, smtp_server
 
 
@@ -107,4 +108,11 @@ def settings(database_url: str) -> Settings:
 def smtp() -> Iterator[tuple[Inbox, int]]:
     """A local SMTP server and the port it listens on."""
     with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def slack_api() -> Iterator[FakeSlack]:
+    """A local Slack Web API; point `SlackSettings.base_url` at its `.base_url`."""
+    with slack_server() as server:
         yield server

@@ -136,11 +136,42 @@ def timeline_context(**changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "case": case(),
         "timeline": TIMELINE,
+        "clocks": [
+            {
+                "clock": "核实 / Verify",
+                "cycle": 1,
+                "started": "2025-01-01 10:00",
+                "due": "2025-01-01 22:00",
+                "warn": "2025-01-01 19:36",
+                "level": "二级 L2",
+                "done": None,
+                "on_time": None,
+            }
+        ],
+        "escalations": [
+            {
+                "at": "2025-01-02 02:00",
+                "level": "二级 L2",
+                "audience": "二级·运营总监",
+                "trigger": "sla",
+                "summary": "超时 / overdue · 二级·运营总监 · 核实 · 逾期 4小时0分",
+            }
+        ],
         "messages": [
             {"kind": "acknowledgement", "delivery": "email", "status": "sent", "at": "10:01"}
         ],
     }
     return values | changes
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_timeline_shows_each_deadline_and_the_escalations_it_caused(
+    renderer: Renderer, language: str
+) -> None:
+    document = renderer.case_timeline(language, timeline_context())
+
+    assert "| 核实 / Verify | 1 | 2025-01-01 10:00 | 2025-01-01 22:00 | 二级 L2 | — |" in document
+    assert "| 2025-01-02 02:00 | 二级 L2 | 二级·运营总监 |" in document
 
 
 def test_every_language_has_every_message_and_document_template() -> None:

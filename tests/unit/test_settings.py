@@ -13,6 +13,9 @@ from complaints.settings import Settings, SettingsError, get_settings
 from rules.enums import Category, Department, Scope, Severity
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
+from rules.steps import Step
+
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "config" / "sla.example.toml"
 
 
 @pytest.fixture(autouse=True)
@@ -114,34 +117,73 @@ def test_settings_built_directly_raise_the_validation_error(monkeypatch):
         Settings()
 
 
-def test_the_response_hours_can_be_overridden_with_json(monkeypatch):
-    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48, "严重": 12, "重大": 2}}')
+def test_one_limit_can_be_overridden_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA__RESPONSE__MAJOR", "1h")
     sla = Settings().sla
-    assert sla.response_hours == {Severity.GENERAL: 48, Severity.SERIOUS: 12, Severity.MAJOR: 2}
-    assert sla.handling_hours == SlaPolicy().handling_hours
-    assert sla.step_hours == SlaPolicy().step_hours
+    assert str(sla.response[Severity.MAJOR]) == "1h"
+    assert sla.response[Severity.GENERAL] == SlaPolicy().response[Severity.GENERAL]
+    assert sla.handling == SlaPolicy().handling
 
 
-def test_the_sla_json_accepts_english_aliases(monkeypatch):
+def test_the_sla_json_accepts_chinese_and_english_names(monkeypatch):
     monkeypatch.setenv(
-        "COMPLAINTS_SLA", '{"handling_hours": {"department": 8, "city": 24, "prefecture": 72}}'
+        "COMPLAINTS_SLA",
+        '{"handling": {"department": "8h", "市级/跨县": "24h", "prefecture": "3wd"}}',
     )
-    assert Settings().sla.handling_hours == {
-        Scope.DEPARTMENT: 8,
-        Scope.CITY: 24,
-        Scope.PREFECTURE: 72,
+    assert {k: str(v) for k, v in Settings().sla.handling.items()} == {
+        Scope.DEPARTMENT: "8h",
+        Scope.CITY: "24h",
+        Scope.PREFECTURE: "3wd",
     }
 
 
-def test_an_incomplete_sla_override_is_a_settings_error_naming_what_is_missing(monkeypatch):
-    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48, "严重": 12}}')
-    with pytest.raises(SettingsError, match=r"COMPLAINTS_SLA: .*no limit for: 重大"):
+def test_the_example_policy_file_states_the_defaults(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA_FILE", str(EXAMPLE_POLICY))
+    assert Settings().sla == SlaPolicy()
+
+
+def test_the_policy_file_is_read_and_the_environment_wins(monkeypatch, tmp_path):
+    policy = tmp_path / "sla.toml"
+    policy.write_text(
+        EXAMPLE_POLICY.read_text(encoding="utf-8").replace('major = "2h"', 'major = "90m"')
+        + '\n[business_hours]\nstart = "08:30:00"\nend = "17:30:00"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COMPLAINTS_SLA_FILE", str(policy))
+    monkeypatch.setenv("COMPLAINTS_SLA__STEPS__CALLBACK", "3wd")
+    sla = Settings().sla
+    assert sla.response[Severity.MAJOR].amount == 1.5
+    assert str(sla.steps[Step.CALLBACK]) == "3wd"
+    assert sla.business_hours is not None and str(sla.business_hours.start) == "08:30:00"
+
+
+def test_a_missing_or_broken_policy_file_is_named_in_the_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMPLAINTS_SLA_FILE", str(tmp_path / "nowhere.toml"))
+    with pytest.raises(SettingsError, match=r"nowhere\.toml"):
+        get_settings()
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[response\n", encoding="utf-8")
+    monkeypatch.setenv("COMPLAINTS_SLA_FILE", str(broken))
+    get_settings.cache_clear()
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        get_settings()
+
+
+def test_an_unreadable_limit_in_the_policy_names_the_setting(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA__RESPONSE__MAJOR", "two hours")
+    with pytest.raises(SettingsError, match="COMPLAINTS_SLA__RESPONSE"):
+        get_settings()
+
+
+def test_a_misspelt_sla_setting_is_a_settings_error_naming_it(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48}}')
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_SLA__RESPONSE_HOURS: Extra inputs"):
         get_settings()
 
 
 def test_a_non_positive_sla_override_is_a_settings_error(monkeypatch):
-    monkeypatch.setenv("COMPLAINTS_SLA", '{"response_hours": {"一般": 48, "严重": 0, "重大": 2}}')
-    with pytest.raises(SettingsError, match=r"COMPLAINTS_SLA: .*must be positive"):
+    monkeypatch.setenv("COMPLAINTS_SLA", '{"response": {"一般": "48h", "严重": "0h"}}')
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_SLA: .*above zero.*response.serious"):
         get_settings()
 
 

@@ -1,180 +1,162 @@
-"""Step deadlines (rules.sla): plain hours from the policy, no working-day calendar yet."""
+"""The SLA policy: limits by severity, scope and step; warning point; escalation ladder."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
+from rules.alerts import Level
+from rules.clock import BusinessHours, Limit, Pause
 from rules.enums import Scope, Severity
-from rules.sla import SlaPolicy, response_promise_hours, step_due_at
-from rules.steps import HUMAN_STEPS, Step
+from rules.sla import HANDLING, SlaPolicy, plan_fixed, plan_limit, response_promise
+from rules.steps import Step
 
-CST = timezone(timedelta(hours=8))
-START = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = SlaPolicy()
+CLOCK = POLICY.clock(SHANGHAI)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def due_of(step, severity=Severity.GENERAL, scope=None, start="2026-11-23 10:00", policy=POLICY):
+    limit = policy.limit(step, severity, scope)
+    return plan_limit(policy, policy.clock(SHANGHAI), limit, at(start)).due_at
 
 
 @pytest.mark.parametrize(
-    ("severity", "hours"),
-    [(Severity.GENERAL, 24), (Severity.SERIOUS, 12), (Severity.MAJOR, 2)],
-)
-def test_verification_is_due_within_the_response_time_of_the_severity(severity, hours):
-    due = step_due_at(Step.VERIFY, START, POLICY, severity)
-    assert due == START + timedelta(hours=hours)
-
-
-def test_a_serious_complaint_must_be_verified_within_12_hours():
-    due = step_due_at(Step.VERIFY, START, POLICY, Severity.SERIOUS)
-    assert due == datetime(2026, 11, 23, 21, 0, tzinfo=CST)
-
-
-def test_a_major_complaint_must_be_verified_within_2_hours():
-    due = step_due_at(Step.VERIFY, START, POLICY, Severity.MAJOR)
-    assert due == datetime(2026, 11, 23, 11, 0, tzinfo=CST)
-
-
-@pytest.mark.parametrize(
-    ("severity", "hours"),
-    [(Severity.GENERAL, 24), (Severity.SERIOUS, 12), (Severity.MAJOR, 2)],
-)
-def test_the_response_time_promised_to_the_customer_follows_the_severity(severity, hours):
-    assert response_promise_hours(POLICY, severity) == hours
-
-
-@pytest.mark.parametrize(
-    ("scope", "hours"),
-    [(Scope.DEPARTMENT, 24), (Scope.CITY, 48), (Scope.PREFECTURE, 96)],
-)
-def test_the_plan_is_due_within_the_handling_time_of_the_scope(scope, hours):
-    due = step_due_at(Step.PLAN, START, POLICY, Severity.GENERAL, scope=scope)
-    assert due == START + timedelta(hours=hours)
-
-
-@pytest.mark.parametrize("severity", list(Severity))
-def test_the_plan_deadline_does_not_depend_on_severity(severity):
-    due = step_due_at(Step.PLAN, START, POLICY, severity, scope=Scope.CITY)
-    assert due == START + timedelta(hours=48)
-
-
-def test_a_plan_defaults_to_department_scope():
-    assert step_due_at(Step.PLAN, START, POLICY, Severity.GENERAL) == START + timedelta(hours=24)
-
-
-def test_execution_is_due_at_the_deadline_of_the_approved_plan():
-    plan_deadline = datetime(2026, 12, 1, 18, 0, tzinfo=CST)
-    due = step_due_at(Step.EXECUTE, START, POLICY, Severity.MAJOR, plan_deadline=plan_deadline)
-    assert due == plan_deadline
-
-
-def test_execution_without_a_plan_deadline_has_no_due_time():
-    assert step_due_at(Step.EXECUTE, START, POLICY, Severity.GENERAL) is None
-
-
-@pytest.mark.parametrize(
-    ("step", "hours"),
+    ("severity", "expected"),
     [
-        (Step.GRADE, 8),
-        (Step.APPROVE_GRADE, 8),
-        (Step.APPROVE_PLAN, 8),
-        (Step.FEEDBACK, 24),
-        (Step.CALLBACK, 48),
+        (Severity.GENERAL, "2026-11-24 10:00"),
+        (Severity.SERIOUS, "2026-11-23 22:00"),
+        (Severity.MAJOR, "2026-11-23 12:00"),
     ],
 )
-def test_the_other_waiting_steps_have_fixed_limits(step, hours):
-    for severity in Severity:
-        due = step_due_at(step, START, POLICY, severity, scope=Scope.PREFECTURE)
-        assert due == START + timedelta(hours=hours)
-
-
-@pytest.mark.parametrize("step", [step for step in Step if step not in HUMAN_STEPS])
-def test_a_step_that_does_not_wait_for_a_person_has_no_due_time(step):
-    assert step_due_at(step, START, POLICY, Severity.MAJOR) is None
-
-
-def test_every_waiting_step_except_execution_gets_a_due_time_from_the_default_policy():
-    for step in HUMAN_STEPS:
-        due = step_due_at(step, START, POLICY, Severity.GENERAL)
-        assert (due is None) == (step is Step.EXECUTE), step
-
-
-def test_a_configured_policy_replaces_the_defaults():
-    policy = SlaPolicy(response_hours={"一般": 48, "严重": 12, "重大": 2})
-    assert step_due_at(Step.VERIFY, START, policy, Severity.GENERAL) == START + timedelta(hours=48)
-
-
-def test_fractional_hours_are_allowed():
-    policy = SlaPolicy(response_hours={"一般": 24, "严重": 12, "重大": 0.5})
-    due = step_due_at(Step.VERIFY, START, policy, Severity.MAJOR)
-    assert due == START + timedelta(minutes=30)
+def test_verification_is_due_within_the_response_promised_for_the_severity(severity, expected):
+    assert due_of(Step.VERIFY, severity) == at(expected)
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "named"),
+    ("scope", "expected"),
     [
-        ("response_hours", {"一般": 24, "严重": 12}, "重大"),
-        ("response_hours", {"一般": 24}, "严重, 重大"),
-        ("handling_hours", {"部门内": 24, "市级/跨县": 48}, "跨地市"),
-        (
-            "step_hours",
-            {"grade": 8, "approve_grade": 8, "approve_plan": 8, "feedback": 24},
-            "callback",
-        ),
+        (Scope.DEPARTMENT, "2026-10-01 16:00"),
+        (Scope.CITY, "2026-10-02 16:00"),
+        (Scope.PREFECTURE, "2026-10-12 16:00"),  # 4 working days across National Day
+        (None, "2026-10-01 16:00"),  # not graded yet: the strictest scope
     ],
 )
-def test_a_policy_without_a_limit_for_some_case_is_rejected_naming_it(field, value, named):
-    with pytest.raises(ValidationError) as caught:
-        SlaPolicy(**{field: value})
-    assert f"SLA policy has no limit for: {named}" in str(caught.value)
+def test_the_handling_limit_follows_the_coordination_scope(scope, expected):
+    assert due_of(HANDLING, scope=scope, start="2026-09-30 16:00") == at(expected)
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("response_hours", {"一般": 24, "严重": 0, "重大": 2}),
-        ("response_hours", {"一般": 24, "严重": 12, "重大": -2}),
-        ("handling_hours", {"部门内": 24, "市级/跨县": 0, "跨地市": 96}),
-        (
-            "step_hours",
-            {"grade": 8, "approve_grade": -1, "approve_plan": 8, "feedback": 24, "callback": 48},
-        ),
-    ],
-)
-def test_a_policy_with_a_limit_that_is_not_positive_is_rejected(field, value):
-    with pytest.raises(ValidationError) as caught:
-        SlaPolicy(**{field: value})
-    assert "SLA limits must be positive" in str(caught.value)
+def test_regrading_to_a_wider_scope_moves_the_handling_deadline_from_the_same_start():
+    before = due_of(HANDLING, scope=Scope.DEPARTMENT, start="2026-11-27 15:00")
+    after = due_of(HANDLING, scope=Scope.PREFECTURE, start="2026-11-27 15:00")
+    assert (before, after) == (at("2026-11-28 15:00"), at("2026-12-03 15:00"))
 
 
-@pytest.mark.parametrize(
-    ("start", "hours", "due"),
-    [
-        # 20:00 + 12 h crosses midnight
-        (datetime(2026, 11, 23, 20, 0, tzinfo=CST), 12, datetime(2026, 11, 24, 8, 0, tzinfo=CST)),
-        # 30 November + 24 h crosses the month end
-        (datetime(2026, 11, 30, 15, 0, tzinfo=CST), 24, datetime(2026, 12, 1, 15, 0, tzinfo=CST)),
-        # New Year's Eve + 2 h crosses the year end
-        (datetime(2026, 12, 31, 23, 0, tzinfo=CST), 2, datetime(2027, 1, 1, 1, 0, tzinfo=CST)),
-        # a Friday evening + 24 h lands on Saturday: no working-day calendar yet
-        (datetime(2026, 11, 27, 18, 0, tzinfo=CST), 24, datetime(2026, 11, 28, 18, 0, tzinfo=CST)),
-        # 28 February 2027 (not a leap year) + 24 h
-        (datetime(2027, 2, 28, 10, 0, tzinfo=CST), 24, datetime(2027, 3, 1, 10, 0, tzinfo=CST)),
-    ],
-)
-def test_deadlines_are_plain_hours_across_midnight_month_and_year_ends(start, hours, due):
-    policy = SlaPolicy(response_hours={"一般": hours, "严重": hours, "重大": hours})
-    assert step_due_at(Step.VERIFY, start, policy, Severity.GENERAL) == due
+def test_raising_the_severity_shortens_the_response_promise():
+    assert due_of(Step.VERIFY, Severity.GENERAL) == at("2026-11-24 10:00")
+    assert due_of(Step.VERIFY, Severity.MAJOR) == at("2026-11-23 12:00")
 
 
-def test_a_deadline_is_the_same_instant_whatever_zone_the_start_is_in():
-    start_utc = START.astimezone(UTC)
-    due = step_due_at(Step.VERIFY, start_utc, POLICY, Severity.SERIOUS)
-    assert due == step_due_at(Step.VERIFY, START, POLICY, Severity.SERIOUS)
-    assert due is not None and due.tzinfo is UTC
+def test_every_waiting_step_but_execution_has_a_limit():
+    for step in (Step.GRADE, Step.APPROVE_GRADE, Step.PLAN, Step.APPROVE_PLAN, Step.FEEDBACK):
+        assert POLICY.limit(step, Severity.GENERAL, None) is not None
+    assert POLICY.limit(Step.EXECUTE, Severity.GENERAL, None) is None
+    assert due_of(Step.CALLBACK) == at("2026-11-25 10:00")
 
 
-@pytest.mark.parametrize("hours", [float("nan"), float("inf")])
-def test_a_policy_with_a_limit_that_is_not_a_finite_number_is_rejected(hours):
-    with pytest.raises(ValidationError):
-        SlaPolicy(response_hours={"一般": hours, "严重": 12, "重大": 2})
+def test_the_warning_fires_at_80_percent_and_the_ladder_climbs_after_the_deadline():
+    plan = plan_limit(POLICY, CLOCK, Limit.model_validate("24h"), at("2026-11-23 10:00"))
+    assert plan.alerts == (
+        (Level.WARNING, at("2026-11-24 05:12")),
+        (Level.DEPARTMENT_HEAD, at("2026-11-24 10:00")),
+        (Level.OPERATIONS_DIRECTOR, at("2026-11-24 14:00")),
+        (Level.LEADERSHIP, at("2026-11-25 10:00")),
+    )
+    assert plan.warn_at == at("2026-11-24 05:12")
+
+
+def test_with_business_hours_no_rung_of_the_ladder_fires_at_night():
+    policy = SlaPolicy(business_hours=BusinessHours(start=time(9), end=time(18)))
+    plan = plan_limit(
+        policy, policy.clock(SHANGHAI), Limit.model_validate("2h"), at("2026-11-27 16:30")
+    )
+    assert [a for _, a in plan.alerts] == [
+        at("2026-11-30 09:06"),  # 80 % of 2 h = 96 min: Friday 90 min + Monday 6 min
+        at("2026-11-30 09:30"),  # Friday 1.5 h + Monday 0.5 h
+        at("2026-11-30 13:30"),
+        at("2026-12-02 15:30"),  # 24 office hours after the deadline
+    ]
+    assert all(time(9) <= a.astimezone(SHANGHAI).time() <= time(18) for _, a in plan.alerts)
+
+
+def test_which_rungs_are_due_depends_on_what_already_fired():
+    plan = plan_limit(POLICY, CLOCK, Limit.model_validate("24h"), at("2026-11-23 10:00"))
+    assert plan.due_levels(-1, at("2026-11-24 15:00")) == [
+        Level.WARNING,
+        Level.DEPARTMENT_HEAD,
+        Level.OPERATIONS_DIRECTOR,
+    ]
+    assert plan.due_levels(Level.OPERATIONS_DIRECTOR, at("2026-11-24 15:00")) == []
+    assert plan.next_alert(Level.OPERATIONS_DIRECTOR) == (Level.LEADERSHIP, at("2026-11-25 10:00"))
+    assert plan.next_alert(Level.LEADERSHIP) is None
+
+
+def test_a_paused_clock_schedules_nothing_after_the_pause():
+    pause = Pause(at("2026-11-24 06:00"))  # after the warning, before the deadline
+    plan = plan_limit(POLICY, CLOCK, Limit.model_validate("24h"), at("2026-11-23 10:00"), (pause,))
+    assert plan.paused and plan.due_at is None
+    assert plan.alerts == ((Level.WARNING, at("2026-11-24 05:12")),)
+    assert plan.next_alert(Level.WARNING) is None
+
+
+def test_a_resumed_clock_moves_every_rung_by_the_paused_time():
+    pause = Pause(at("2026-11-23 12:00"), at("2026-11-23 15:00"))
+    plan = plan_limit(POLICY, CLOCK, Limit.model_validate("24h"), at("2026-11-23 10:00"), (pause,))
+    assert not plan.paused
+    assert plan.due_at == at("2026-11-24 13:00")
+    assert plan.alerts[-1] == (Level.LEADERSHIP, at("2026-11-25 13:00"))
+
+
+def test_execution_is_due_by_the_plan_and_warns_at_80_percent_of_that_time():
+    plan = plan_fixed(POLICY, CLOCK, at("2026-11-28 10:00"), at("2026-11-23 10:00"))
+    assert plan.due_at == at("2026-11-28 10:00")
+    assert plan.warn_at == at("2026-11-27 10:00")
+    assert plan.alerts[2] == (Level.OPERATIONS_DIRECTOR, at("2026-11-28 14:00"))
+
+
+def test_a_plan_deadline_already_past_is_overdue_at_once():
+    plan = plan_fixed(POLICY, CLOCK, at("2026-11-20 10:00"), at("2026-11-23 10:00"))
+    assert plan.due_at == at("2026-11-23 10:00")
+
+
+def test_the_acknowledgement_promises_the_response_time_of_the_severity():
+    assert str(response_promise(POLICY, Severity.MAJOR)) == "2h"
+
+
+def test_a_policy_missing_a_severity_is_refused():
+    with pytest.raises(ValidationError, match=r"response\.major"):
+        SlaPolicy(response={Severity.GENERAL: "24h", Severity.SERIOUS: "12h"})
+
+
+def test_a_zero_limit_is_refused():
+    with pytest.raises(ValidationError, match=r"steps\.grade"):
+        SlaPolicy(steps={**SlaPolicy().steps, Step.GRADE: "0h"})
+
+
+def test_level_three_must_come_after_level_two():
+    with pytest.raises(ValidationError, match="level 3"):
+        SlaPolicy(ladder={"level2_after": "8h", "level3_after": "4h"})
+
+
+def test_english_names_are_accepted_in_the_policy():
+    policy = SlaPolicy.model_validate(
+        {"handling": {"department": "8h", "city": "1wd", "prefecture": "3wd"}}
+    )
+    assert str(policy.handling[Scope.CITY]) == "1wd"

@@ -1,18 +1,17 @@
-"""Escalations, the Slack outbox, alert clocks on deadlines, repeat-complaint links.
+"""Escalations and the cases they concern, the Slack outbox, alert clocks, repeat links.
 
 Existing deadlines get alert_level -1 (nothing fired yet); their alert times are derived
 again the next time their case changes.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 03:40:53.936608
+Create Date: 2026-11-23 03:46:04.583333
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -25,7 +24,6 @@ def upgrade() -> None:
         "escalations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=120), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("trigger", sa.String(length=20), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("audience", sa.String(length=30), nullable=False),
@@ -35,15 +33,28 @@ def upgrade() -> None:
         sa.Column("fired_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_escalations_case_id_cases")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_escalations")),
         sa.UniqueConstraint("key", name=op.f("uq_escalations_key")),
     )
     with op.batch_alter_table("escalations", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_escalations_case_id"), ["case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_escalations_fired_at"), ["fired_at"], unique=False)
+
+    op.create_table(
+        "escalation_cases",
+        sa.Column("escalation_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_escalation_cases_case_id_cases")
+        ),
+        sa.ForeignKeyConstraint(
+            ["escalation_id"],
+            ["escalations.id"],
+            name=op.f("fk_escalation_cases_escalation_id_escalations"),
+        ),
+        sa.PrimaryKeyConstraint("escalation_id", "case_id", name=op.f("pk_escalation_cases")),
+    )
+    with op.batch_alter_table("escalation_cases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_escalation_cases_case_id"), ["case_id"], unique=False)
 
     op.create_table(
         "slack_outbox",
@@ -98,8 +109,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_slack_outbox_status"))
 
     op.drop_table("slack_outbox")
+    with op.batch_alter_table("escalation_cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_escalation_cases_case_id"))
+
+    op.drop_table("escalation_cases")
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_escalations_fired_at"))
-        batch_op.drop_index(batch_op.f("ix_escalations_case_id"))
 
     op.drop_table("escalations")

@@ -1,0 +1,146 @@
+"""Recording escalations: once per key, on the case and in the Slack outbox, atomically.
+
+`escalate` runs inside the caller's unit of work, so an escalation, the audit entry on
+its case and the Slack message waiting to be sent commit together or not at all. The
+message is rendered now (masked) and sent later by the outbox, in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from complaints.settings import Settings
+from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox
+from models.repository import CaseRepository
+from rules.alerts import Alert, Level, Trigger
+from rules.slack_blocks import slack_message
+from rules.steps import Step
+
+AUDIT_PREFIX = "esc:"
+
+
+def run_url(settings: Settings, flow_run_id: str | None) -> str | None:
+    if not flow_run_id:
+        return None
+    return f"{settings.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+
+def case_alert(
+    settings: Settings,
+    case: Case,
+    key: str,
+    trigger: Trigger,
+    level: Level,
+    now: datetime,
+    step: str | None = None,
+    due_at: datetime | None = None,
+    reason: str | None = None,
+) -> Alert:
+    """An alert about one case, with everything the message and the record show."""
+    try:
+        step_label = Step(step).label if step else None
+    except ValueError:
+        step_label = "处理时限 / handling limit" if step == "handling" else step
+    return Alert(
+        key=key,
+        trigger=trigger,
+        level=level,
+        fired_at=now,
+        case_no=case.case_no,
+        severity=case.severity,
+        category=case.category,
+        product=case.product,
+        step=step,
+        step_label=step_label,
+        cycle=case.cycle,
+        due_at=due_at,
+        overdue_by=(now - due_at) if due_at is not None and now >= due_at else None,
+        owner=case.department.value if case.department else case.receiver,
+        customer_name=case.customer_name,
+        customer_phone=case.customer_phone,
+        customer_email=case.customer_email,
+        description=case.description,
+        reason=reason,
+        run_url=run_url(settings, case.flow_run_id),
+    )
+
+
+def escalate(repo: CaseRepository, settings: Settings, alert: Alert, cases: list[Case]) -> bool:
+    """Record `alert` once: escalation row, an audit entry on each case, a Slack message.
+
+    False if an escalation with the same key exists (fired before, or by a concurrent
+    watcher a moment ago).
+    """
+    session = repo.session
+    if repo.escalation(alert.key) is not None:
+        return False
+    summary = _summary(alert)
+    row = Escalation(
+        key=alert.key,
+        trigger=alert.trigger.value,
+        level=int(alert.level),
+        audience=alert.level.label.split(" / ")[0],
+        step=alert.step,
+        cycle=alert.cycle,
+        due_at=alert.due_at,
+        fired_at=alert.fired_at,
+        summary=summary,
+        detail=alert.model_dump(
+            mode="json",
+            include={"overdue_by", "reason", "members", "run_url", "severity", "category"},
+        ),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    for case in cases:
+        session.add(EscalationCase(escalation_id=row.id, case_id=case.id))
+        repo.record(
+            AuditEntry(
+                case_id=case.id,
+                key=(AUDIT_PREFIX + alert.key)[:60],
+                step=Step.ESCALATE.value,
+                cycle=case.cycle,
+                actor="system",
+                at=alert.fired_at,
+                decision=f"escalated:{alert.level.tag}",
+                payload={
+                    "trigger": alert.trigger.value,
+                    "level": alert.level.tag,
+                    "audience": row.audience,
+                    "step": alert.step,
+                    "note": summary,
+                },
+            )
+        )
+    message = slack_message(alert, settings.tz)
+    session.add(
+        SlackOutbox(
+            escalation_id=row.id,
+            channel=settings.slack.channels[alert.level.tag],
+            text=message.text,
+            blocks=message.blocks,
+            status="pending",
+            attempts=0,
+            created_at=alert.fired_at,
+        )
+    )
+    session.flush()
+    return True
+
+
+def _summary(alert: Alert) -> str:
+    parts = [alert.trigger.label, alert.level.label.split(" / ")[0]]
+    if alert.step_label:
+        parts.append(alert.step_label.split(" / ")[0])
+    if alert.overdue_by is not None:
+        minutes = int(alert.overdue_by.total_seconds() // 60)
+        parts.append(f"逾期 {minutes // 60}小时{minutes % 60}分")
+    if alert.members:
+        parts.append("、".join(m.case_no for m in alert.members))
+    return " · ".join(parts)

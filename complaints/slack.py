@@ -1,0 +1,330 @@
+"""Delivers the Slack outbox: each escalation message once, in order per channel.
+
+Messages are written to the `slack_outbox` table together with their escalation and sent
+from there, so a Slack outage or a missing token never loses one: it stays pending and a
+later delivery sends it.
+
+Exactly once, in order:
+- Only the oldest pending message of a channel (its head) may be sent. While it waits for
+  its next attempt, or another deliverer is sending it, the rest of the channel waits.
+- A deliverer claims the head in a short transaction of its own: one conditional UPDATE
+  that succeeds only while the message is still pending and due. The claim moves
+  `next_attempt_at` a lease ahead, so every other deliverer sees the head as not due and
+  leaves the channel alone. No database lock is held while Slack is called.
+- Right after Slack accepts, the message is marked sent in its own transaction. On a
+  failure it gets the next attempt time (exponential backoff, capped) and the channel
+  stops for this delivery.
+The one window left is a process that dies after Slack accepted and before the mark is
+committed: after the lease the message is sent again.
+
+The token never appears in a log line or in `last_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.client import HTTPException
+from typing import Any, TypedDict, cast
+from urllib.error import URLError
+
+import sqlalchemy as sa
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy.engine import CursorResult
+
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.ledger import SlackOutbox
+
+logger = logging.getLogger(__name__)
+
+PENDING, SENT = "pending", "sent"
+MAX_BACKOFF = timedelta(hours=1)
+# Longer than one send can take (timeouts, retries, Retry-After waits); after it a claim
+# whose deliverer died is taken over.
+CLAIM_LEASE = timedelta(minutes=15)
+EVENT_TYPE = "complaint_escalation"
+UNCONFIGURED = (
+    "Slack is not configured (COMPLAINTS_SLACK__TOKEN or COMPLAINTS_SLACK__TOKEN_BLOCK): "
+    "escalations are recorded and shown, not sent"
+)
+# Answers that say nothing can be sent with this token or to this server at the moment,
+# whatever the channel: the delivery stops instead of trying every channel.
+_SERVICE_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+
+_warned_unconfigured = False
+
+
+class SlackConfigError(RuntimeError):
+    """The Slack token could not be read; the text says why (never the token)."""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0  # still pending after this delivery, due or not
+    errors: list[str] = field(default_factory=list)
+
+
+class OutboxStatus(TypedDict):
+    pending: int
+    sent: int
+    retrying: int  # pending after at least one failed attempt
+    oldest_pending_at: datetime | None
+    pending_by_channel: dict[str, int]
+    last_errors: list[str]  # newest first, one per failing message
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    channel: str
+    text: str
+    blocks: list[Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    stops_delivery: bool
+
+
+def slack_token(settings: Settings) -> str | None:
+    """The bot token: from the settings, else from the named Prefect Secret block."""
+    slack = settings.slack
+    if slack.token is not None:
+        return slack.token.get_secret_value().strip() or None
+    if not slack.token_block:
+        return None
+    from prefect.blocks.system import Secret  # only here: importing prefect is slow
+
+    try:
+        # load() is sync here (no event loop running); the cast tells mypy so.
+        value = cast("Secret[Any]", Secret.load(slack.token_block)).get()
+    except Exception as exc:
+        raise SlackConfigError(
+            f"could not read the Slack token from Prefect Secret block {slack.token_block!r}: "
+            f"{type(exc).__name__}"
+        ) from None
+    return str(value).strip() or None
+
+
+def slack_client(settings: Settings) -> WebClient | None:
+    """A client that retries rate limits (after Retry-After), 500/503 and refused connections.
+
+    None without a token; that is logged once per process.
+    """
+    global _warned_unconfigured
+    token = slack_token(settings)
+    if token is None:
+        if not _warned_unconfigured:
+            _warned_unconfigured = True
+            logger.warning(UNCONFIGURED)
+        return None
+    retries = settings.slack.retry_limit
+    return WebClient(
+        token=token,
+        base_url=settings.slack.base_url,
+        timeout=math.ceil(settings.slack.timeout_seconds),
+        retry_handlers=[
+            # Only failures to connect or to send the request: after a reset or a lost
+            # answer Slack may already have posted the message, and the outbox decides.
+            ConnectionErrorRetryHandler(max_retry_count=retries, error_types=[URLError]),
+            RateLimitErrorRetryHandler(max_retry_count=retries),
+            ServerErrorRetryHandler(max_retry_count=retries),
+        ],
+    )
+
+
+def deliver_outbox(
+    settings: Settings, client: WebClient | None, now: datetime, limit: int = 200
+) -> DeliveryReport:
+    """Send the due pending messages, oldest first, each channel in order (see module)."""
+    if client is None:
+        return DeliveryReport(pending=_pending_count(settings))
+    sent = failed = 0
+    errors: list[str] = []
+    finished: set[str] = set()  # channels this delivery leaves alone from here on
+    while sent + failed < limit:
+        claimed = _claim_next(settings, now, finished)
+        if claimed is None:
+            break
+        outcome = _post(client, claimed)
+        if isinstance(outcome, _Failure):
+            failed += 1
+            finished.add(claimed.channel)
+            retry_at = _mark_failed(settings, claimed, outcome.reason, now)
+            errors.append(f"{claimed.channel} #{claimed.id}: {outcome.reason}")
+            logger.warning(
+                "Slack message %s to %s not sent (attempt %s, next at %s): %s",
+                claimed.id,
+                claimed.channel,
+                claimed.attempts,
+                f"{retry_at:%Y-%m-%d %H:%M:%S}Z",
+                outcome.reason,
+            )
+            if outcome.stops_delivery:
+                break
+        else:
+            sent += 1
+            _mark_sent(settings, claimed.id, outcome, now)
+            logger.info("Slack message %s sent to %s (ts %s)", claimed.id, claimed.channel, outcome)
+    return DeliveryReport(sent, failed, _pending_count(settings), errors)
+
+
+def outbox_status(settings: Settings) -> OutboxStatus:
+    """Counts for the UI and the command line."""
+    with unit_of_work(settings.database_url) as session:
+        counts: dict[str, int] = dict(
+            session.execute(
+                sa.select(SlackOutbox.status, sa.func.count()).group_by(SlackOutbox.status)
+            )
+            .tuples()
+            .all()
+        )
+        by_channel: dict[str, int] = dict(
+            session.execute(
+                sa.select(SlackOutbox.channel, sa.func.count())
+                .where(SlackOutbox.status == PENDING)
+                .group_by(SlackOutbox.channel)
+                .order_by(SlackOutbox.channel)
+            )
+            .tuples()
+            .all()
+        )
+        oldest = session.scalar(
+            sa.select(sa.func.min(SlackOutbox.created_at)).where(SlackOutbox.status == PENDING)
+        )
+        failing = session.execute(
+            sa.select(SlackOutbox.id, SlackOutbox.channel, SlackOutbox.last_error)
+            .where(SlackOutbox.status == PENDING, SlackOutbox.last_error.is_not(None))
+            .order_by(SlackOutbox.id.desc())
+        ).all()
+    return OutboxStatus(
+        pending=counts.get(PENDING, 0),
+        sent=counts.get(SENT, 0),
+        retrying=len(failing),
+        oldest_pending_at=oldest,
+        pending_by_channel=by_channel,
+        last_errors=[f"{channel} #{id_}: {error}" for id_, channel, error in failing[:10]],
+    )
+
+
+def _claim_next(settings: Settings, now: datetime, finished: set[str]) -> _Claimed | None:
+    """Claim the oldest due head of a channel not finished yet; None when there is none."""
+    with unit_of_work(settings.database_url) as session:
+        heads_ids = (
+            sa.select(sa.func.min(SlackOutbox.id))
+            .where(SlackOutbox.status == PENDING)
+            .group_by(SlackOutbox.channel)
+        )
+        heads = session.scalars(
+            sa.select(SlackOutbox).where(SlackOutbox.id.in_(heads_ids)).order_by(SlackOutbox.id)
+        ).all()
+        for head in heads:
+            if head.channel in finished:
+                continue
+            if head.next_attempt_at is not None and head.next_attempt_at > now:
+                finished.add(head.channel)  # backing off, or being sent by someone else
+                continue
+            claim = session.execute(
+                sa.update(SlackOutbox)
+                .where(
+                    SlackOutbox.id == head.id,
+                    SlackOutbox.status == PENDING,
+                    sa.or_(
+                        SlackOutbox.next_attempt_at.is_(None),
+                        SlackOutbox.next_attempt_at <= now,
+                    ),
+                )
+                .values(attempts=SlackOutbox.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], claim).rowcount != 1:
+                finished.add(head.channel)  # another deliverer got there first
+                continue
+            return _Claimed(head.id, head.channel, head.text, list(head.blocks), head.attempts + 1)
+    return None
+
+
+def _post(client: WebClient, message: _Claimed) -> str | _Failure:
+    """Slack's timestamp of the posted message, or why it was not posted."""
+    try:
+        response = client.chat_postMessage(
+            channel=message.channel,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            metadata={"event_type": EVENT_TYPE, "event_payload": {"outbox_id": message.id}},
+        )
+    except SlackApiError as exc:
+        return _api_failure(exc, client.token)
+    except (SlackClientError, OSError, HTTPException) as exc:  # refused, reset, timed out
+        reason = getattr(exc, "reason", None) or exc
+        text = f"could not reach Slack at {client.base_url}: {type(exc).__name__}: {reason}"
+        return _Failure(_one_line(text, client.token), stops_delivery=True)
+    return str(response["ts"])
+
+
+def _api_failure(exc: SlackApiError, token: str | None) -> _Failure:
+    response = exc.response
+    status = response.status_code
+    data = response.data if isinstance(response.data, dict) else {}
+    error = str(data.get("error") or "no error code")
+    reason = f"Slack answered HTTP {status}: {error}"
+    if status == 429:
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        reason += f" (Retry-After {retry_after} s)"
+    stops = status >= 500 or error in _SERVICE_ERRORS
+    return _Failure(_one_line(reason, token), stops_delivery=stops)
+
+
+def _mark_sent(settings: Settings, outbox_id: int, ts: str, now: datetime) -> None:
+    with unit_of_work(settings.database_url) as session:
+        row = session.get(SlackOutbox, outbox_id)
+        assert row is not None
+        row.status = SENT
+        row.slack_ts = ts
+        row.sent_at = now
+        row.next_attempt_at = None
+        row.last_error = None
+
+
+def _mark_failed(settings: Settings, message: _Claimed, reason: str, now: datetime) -> datetime:
+    doublings = min(message.attempts - 1, 16)  # far past the cap; keeps the number small
+    backoff = timedelta(seconds=settings.slack.backoff_seconds * 2**doublings)
+    retry_at = now + min(backoff, MAX_BACKOFF)
+    with unit_of_work(settings.database_url) as session:
+        row = session.get(SlackOutbox, message.id)
+        assert row is not None
+        row.next_attempt_at = retry_at
+        row.last_error = reason
+    return retry_at
+
+
+def _pending_count(settings: Settings) -> int:
+    with unit_of_work(settings.database_url) as session:
+        count = session.scalar(
+            sa.select(sa.func.count()).select_from(SlackOutbox).where(SlackOutbox.status == PENDING)
+        )
+    return int(count or 0)
+
+
+def _one_line(text: str, token: str | None, limit: int = 300) -> str:
+    """For `last_error` and the log: one line, not too long, never the token."""
+    if token:
+        text = text.replace(token, "xoxb-…")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

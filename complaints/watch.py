@@ -1,0 +1,132 @@
+"""The deadline watch: fire every alert whose time has come, and spot clusters.
+
+The ledger holds each running clock's next alert time (indexed). One pass asks for the
+clocks due now, fires the rungs of the ladder they reached (each once per step and
+cycle, by key), and moves each clock to its next rung. Nothing waits per case: a pass
+costs one indexed query when nothing is due.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from complaints import clocks
+from complaints.escalation import case_alert, escalate, run_url
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.repository import CaseRepository
+from rules.alerts import Alert, ClusterMember, Level, Trigger
+from rules.patterns import CaseFacts, find_clusters
+
+log = logging.getLogger("complaints.watch")
+
+
+@dataclass
+class Fired:
+    """What one pass did: escalation keys fired and the cases they concern."""
+
+    keys: list[str] = field(default_factory=list)
+    cases: set[str] = field(default_factory=set)
+
+    def add(self, other: Fired) -> None:
+        self.keys += other.keys
+        self.cases |= other.cases
+
+
+def fire_due(settings: Settings, now: datetime, limit: int = 500) -> Fired:
+    """Fire the alerts of every clock due by `now` (one transaction per clock)."""
+    with unit_of_work(settings.database_url) as session:
+        due = list(CaseRepository(session).due_clocks(now, limit))
+    fired = Fired()
+    for clock_id in due:
+        fired.add(_fire_clock(settings, clock_id, now))
+    return fired
+
+
+def _fire_clock(settings: Settings, clock_id: int, now: datetime) -> Fired:
+    fired = Fired()
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        row = repo.clock_for_update(clock_id)
+        if row is None or row.done_at is not None or row.next_alert_at is None:
+            return fired  # taken by another watcher, or finished meanwhile
+        if row.next_alert_at > now:
+            return fired
+        case = repo.by_id(row.case_id)
+        audit = repo.audit(case.id)
+        plan = clocks.plan_for(row, case, audit, settings)
+        if plan is None:
+            row.next_alert_at = None
+            return fired
+        for level in plan.due_levels(row.alert_level, now):
+            key = f"sla:{row.step}:c{row.cycle}:{level.tag}"
+            alert = case_alert(
+                settings,
+                case,
+                key,
+                Trigger.SLA,
+                level,
+                now,
+                step=row.step,
+                due_at=plan.due_at,
+            )
+            if escalate(repo, settings, alert, [case]):
+                fired.keys.append(key)
+                fired.cases.add(case.case_no)
+            row.alert_level = int(level)
+        following = plan.next_alert(row.alert_level)
+        row.next_alert_at = following[1] if following else None
+    return fired
+
+
+def detect_clusters(settings: Settings, now: datetime) -> Fired:
+    """One alert per burst of similar complaints inside the window ending now."""
+    policy = settings.patterns
+    fired = Fired()
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        recent = repo.received_since(now - policy.window)
+        by_no = {c.case_no: c for c in recent}
+        facts = [
+            CaseFacts(c.case_no, c.received_at, c.category, c.product, c.order_no) for c in recent
+        ]
+        for cluster in find_clusters(facts, policy, now):
+            # One alert per burst: none while an alert about the same kind is younger than
+            # the window, however the burst grows or slides.
+            if repo.fired_since(cluster.family, now - policy.window):
+                continue
+            members = [by_no[m.case_no] for m in cluster.members]
+            alert = Alert(
+                key=cluster.key,
+                trigger=Trigger.CLUSTER,
+                level=Level.LEADERSHIP,
+                fired_at=now,
+                category=cluster.category,
+                product=cluster.product,
+                reason=(
+                    f"{len(members)} 件同类投诉 / similar complaints within {policy.cluster_window}"
+                ),
+                members=[
+                    ClusterMember(
+                        case_no=c.case_no,
+                        received_at=c.received_at,
+                        run_url=run_url(settings, c.flow_run_id),
+                    )
+                    for c in members
+                ],
+            )
+            if escalate(repo, settings, alert, members):
+                fired.keys.append(cluster.key)
+                fired.cases |= {c.case_no for c in members}
+    return fired
+
+
+def watch_once(settings: Settings, now: datetime) -> Fired:
+    fired = fire_due(settings, now)
+    fired.add(detect_clusters(settings, now))
+    return fired
+
+
+__all__ = ["Fired", "case_alert", "detect_clusters", "fire_due", "watch_once"]
