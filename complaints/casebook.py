@@ -35,7 +35,7 @@ from rules.inputs import (
     VerifyInput,
 )
 from rules.intake import ComplaintIn
-from rules.patterns import CaseFacts, normal_email, normal_phone, repeat_of
+from rules.patterns import CaseFacts, normal_email, phone_forms, repeat_of
 from rules.routing import responsible_department
 from rules.sla import HANDLING
 from rules.steps import Step, event_key
@@ -183,7 +183,7 @@ def _flag_repeat(repo: CaseRepository, settings: Settings, case: Case, now: date
     """Link a repeat complaint to the customer's earlier case about the same thing."""
     policy = settings.patterns
     since = case.received_at - timedelta(days=policy.repeat_within_days)
-    phones = [p for p in {case.customer_phone, normal_phone(case.customer_phone)} if p]
+    phones = sorted(phone_forms(case.customer_phone))
     earlier = repo.earlier_of_customer(case, since, phones, normal_email(case.customer_email))
     found = repeat_of(_facts(case), [_facts(c) for c in earlier], policy)
     if found is None:

@@ -21,7 +21,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from rules.enums import Category, Department
 from rules.patterns import PatternPolicy
@@ -73,6 +80,25 @@ class SlackSettings(BaseModel):
         return value
 
 
+class _Lenient:
+    """Nested values that are not JSON stay text: ``COMPLAINTS_SLA__LADDER__LEVEL2_AFTER=4h``
+    reaches the model as "4h" (a time limit), where pydantic-settings would try JSON."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)  # type: ignore[misc]
+        except ValueError:
+            return value
+
+
+class _Env(_Lenient, EnvSettingsSource):
+    pass
+
+
+class _DotEnv(_Lenient, DotEnvSettingsSource):
+    pass
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COMPLAINTS_",
@@ -114,6 +140,9 @@ class Settings(BaseSettings):
         gt=0,
         description="a case run Running this long has lost its process and is restarted",
     )
+    watch_every_seconds: float = Field(
+        default=5, gt=0, le=30, description="how often the deadline watch polls the ledger"
+    )
     work_pool: str = "complaints"
     lifecycle_deployment: str = "case-lifecycle/case-lifecycle"
     ui_url: str = Field(
@@ -121,6 +150,22 @@ class Settings(BaseSettings):
         description="Prefect UI address used in links to a case's run",
     )
     templates_dir: Path = PROJECT_ROOT / "templates"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            _Env(settings_cls),
+            _DotEnv(settings_cls),
+            file_secret_settings,
+        )
 
     @model_validator(mode="before")
     @classmethod

@@ -139,17 +139,24 @@ class Stack:
 
 
 @contextmanager
-def local_product(root: Path, workers: int = 1, worker_poll_seconds: float = 1) -> Iterator[Stack]:
+def local_product(
+    root: Path,
+    workers: int = 1,
+    worker_poll_seconds: float = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
     """The whole product on a fresh SQLite ledger under `root`, for tests and benchmarks.
 
     Starts the server, migrates the ledger, registers the deployments and starts the
     workers; this process talks to that server and ledger until the block ends.
+    `extra_env` (e.g. an SLA policy in seconds) applies to this process and the stack.
     """
     stack = Stack(
         home=root / "prefect",
         port=free_port(),
         database_url=f"sqlite:///{root / 'ledger.db'}",
         worker_poll_seconds=worker_poll_seconds,
+        extra_env=dict(extra_env or {}),
     )
     saved = dict(os.environ)
     os.environ.update(stack.env())

@@ -61,7 +61,7 @@ def _fire_clock(settings: Settings, clock_id: int, now: datetime) -> Fired:
             row.next_alert_at = None
             return fired
         for level in plan.due_levels(row.alert_level, now):
-            key = f"sla:{row.step}:c{row.cycle}:{level.tag}"
+            key = f"sla:{case.case_no}:{row.step}:c{row.cycle}:{level.tag}"
             alert = case_alert(
                 settings,
                 case,

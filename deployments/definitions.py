@@ -32,6 +32,9 @@ class DeploymentSpec:
         return f"{self.flow_name}/{self.name}"
 
 
+WATCH_CRON = "* * * * *"  # each run watches for about a minute, then the next one starts
+
+
 def specs(
     timezone: str = "Asia/Shanghai", reconcile_cron: str = "*/5 * * * *"
 ) -> list[DeploymentSpec]:
@@ -49,6 +52,14 @@ def specs(
             entrypoint="flows/reconcile.py:reconcile_cases",
             description="启动未启动的案件、重启中断的案件 / start unstarted and restart stalled case runs",
             schedules=[Cron(reconcile_cron, timezone=timezone)],
+        ),
+        DeploymentSpec(
+            flow_name="sla-watch",
+            name="sla-watch",
+            entrypoint="flows/watch.py:watch_deadlines",
+            description="到期预警与逐级升级、同类投诉集中预警、Slack 发送 / fire SLA alerts "
+            "and escalations, cluster alerts, deliver Slack messages",
+            schedules=[Cron(WATCH_CRON, timezone=timezone)],
         ),
     ]
 

@@ -199,7 +199,7 @@ class CaseReport(Base):
 class Escalation(Base):
     """One escalation: an SLA level reached, a major case, a rejection, a cluster...
 
-    `key` makes each fire once (e.g. ``sla:verify:c0:L2``, ``cluster:logistics:-:TS-...``).
+    `key` makes each fire once (e.g. ``sla:TS-...:verify:c0:L2``, ``cluster:logistics:-:TS-...``).
     The cases it concerns are linked in `escalation_cases` (several for a cluster).
     """
 

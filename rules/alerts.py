@@ -74,7 +74,7 @@ class ClusterMember(BaseModel):
 class Alert(BaseModel):
     """One escalation, as it is recorded and sent (raw data; renderers mask it)."""
 
-    key: str = Field(description="unique per escalation, e.g. sla:verify:c0:L2")
+    key: str = Field(description="unique per escalation, e.g. sla:TS-20261123-0001:verify:c0:L2")
     trigger: Trigger
     level: Level
     fired_at: datetime

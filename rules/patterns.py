@@ -145,5 +145,17 @@ def normal_phone(phone: str | None) -> str | None:
     return digits or None
 
 
+def phone_forms(phone: str | None) -> set[str]:
+    """The ways the ledger may hold this number: digits only, or a landline with its
+    area code hyphenated (010-12345678, 0755-1234567), to find earlier complaints."""
+    digits = normal_phone(phone)
+    if not digits:
+        return set()
+    forms = {digits}
+    if digits.startswith("0"):
+        forms |= {f"{digits[:n]}-{digits[n:]}" for n in (3, 4) if len(digits) - n in (7, 8)}
+    return forms
+
+
 def normal_email(email: str | None) -> str | None:
     return email.strip().lower() if email and email.strip() else None

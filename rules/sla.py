@@ -231,9 +231,10 @@ def plan_fixed(
     """A clock whose deadline is a moment (execution: the plan's deadline).
 
     The warning fires when the share of the hours from start to deadline is used; the
-    higher levels count from the deadline on the hours clock.
+    higher levels count from the deadline on the hours clock. Time waiting on the
+    customer extends the deadline like any other clock's.
     """
-    need = clock.counted(started_at, due_at, Unit.HOURS, pauses)
+    need = clock.counted(started_at, due_at, Unit.HOURS)
     if need <= timedelta(0):
         need = timedelta(0)
     ladder = policy.ladder

@@ -1,6 +1,8 @@
 """One real Prefect server (SQLite) and one process worker for the whole end-to-end tier.
 
-The stack is the same one `complaints up` starts; the ledger is a fresh SQLite file.
+The stack is the same one `complaints up` starts; the ledger is a fresh SQLite file. The
+SLA policy is measured in seconds for the general severity (so a test sees a deadline
+pass), and Slack is a local server speaking the Web API to the real slack_sdk client.
 """
 
 from __future__ import annotations
@@ -11,11 +13,36 @@ from typing import Any
 import pytest
 
 from complaints.stack import Stack, local_product
+from tests.integration.slack_server import FakeSlack, slack_server
+
+# Verification of a general complaint is due 20 s after receipt; the warning fires at
+# half of that, level 2 8 s after the deadline, level 3 16 s after it. Other severities
+# and steps keep their hours, so cases acted on promptly never escalate.
+SECONDS_POLICY = {
+    "COMPLAINTS_SLA__RESPONSE__GENERAL": "20s",
+    "COMPLAINTS_SLA__LADDER__WARNING_AT": "0.5",
+    "COMPLAINTS_SLA__LADDER__LEVEL2_AFTER": "8s",
+    "COMPLAINTS_SLA__LADDER__LEVEL3_AFTER": "16s",
+    "COMPLAINTS_PATTERNS__CLUSTER_SIZE": "3",
+    "COMPLAINTS_PATTERNS__CLUSTER_WINDOW": "10m",
+    "COMPLAINTS_WATCH_EVERY_SECONDS": "1",
+}
 
 
 @pytest.fixture(scope="session")
-def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with local_product(tmp_path_factory.mktemp("product")) as stack:
+def slack() -> Iterator[FakeSlack]:
+    with slack_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iterator[Stack]:
+    env = {
+        **SECONDS_POLICY,
+        "COMPLAINTS_SLACK__TOKEN": slack.token,
+        "COMPLAINTS_SLACK__BASE_URL": slack.base_url,
+    }
+    with local_product(tmp_path_factory.mktemp("product"), extra_env=env) as stack:
         yield stack
 
 

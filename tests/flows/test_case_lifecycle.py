@@ -17,6 +17,7 @@ import pytest
 from complaints import casebook, casefile, intake
 from complaints.clock import utc_now
 from complaints.synthetic import decisions_for, generate_complaints
+from rules.enums import Severity
 from rules.intake import ComplaintIn
 from tests.flows.support import act_when_waiting, flow_run_state, wait_closed, wait_until
 
@@ -24,8 +25,13 @@ pytestmark = pytest.mark.e2e
 
 
 def new_complaint(**changes: Any) -> ComplaintIn:
+    """A serious complaint about a product of its own: its hour-long limits and a unique
+    product keep SLA and cluster escalations (tested in test_escalation.py) out of these
+    paths."""
     base = next(c for c in generate_complaints(20, seed=7, now=utc_now()) if not c.answered_on_spot)
     changes.setdefault("external_ref", f"E2E-{uuid.uuid4().hex[:12]}")
+    changes.setdefault("severity", Severity.SERIOUS)
+    changes.setdefault("product", f"E2E-{uuid.uuid4().hex[:8]}")
     return base.model_copy(update=changes)
 
 

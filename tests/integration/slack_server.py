@@ -31,6 +31,7 @@ class Posted:
     metadata: dict[str, Any] | None
     ts: str
     unfurl_links: bool | None
+    received: float = field(default_factory=time.time)  # wall clock, seconds since the epoch
 
 
 @dataclass(frozen=True)

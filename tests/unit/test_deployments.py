@@ -125,3 +125,17 @@ def test_the_reconcile_schedule_fires_only_on_five_minute_boundaries_across_midn
     gaps = {later - earlier for earlier, later in itertools.pairwise(times)}
     assert gaps == {timedelta(minutes=5)}
     assert times[0] == datetime(2026, 11, 23, 23, 45, tzinfo=SHANGHAI)
+
+
+def test_the_deadline_watch_runs_every_minute_and_each_run_covers_its_minute() -> None:
+    spec = spec_named("sla-watch")
+    after = datetime(2026, 11, 23, 23, 59, 10, tzinfo=SHANGHAI)
+    assert next_times(spec, after, 3) == [
+        datetime(2026, 11, 24, 0, 0, tzinfo=SHANGHAI),
+        datetime(2026, 11, 24, 0, 1, tzinfo=SHANGHAI),
+        datetime(2026, 11, 24, 0, 2, tzinfo=SHANGHAI),
+    ]
+    window = load_flow(spec).parameters.properties["window_seconds"]["default"]
+    # A run polls for less than the minute, so two runs never overlap for long, and the
+    # next one starts within seconds of it ending: no timer waits for more than that gap.
+    assert 30 <= window < 60

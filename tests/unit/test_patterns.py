@@ -8,7 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from rules.enums import Category
-from rules.patterns import CaseFacts, PatternPolicy, find_clusters, normal_phone, repeat_of
+from rules.patterns import (
+    CaseFacts,
+    PatternPolicy,
+    find_clusters,
+    normal_phone,
+    phone_forms,
+    repeat_of,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POLICY = PatternPolicy(cluster_size=3, cluster_window="2h", repeat_within_days=30)
@@ -111,3 +118,9 @@ def test_the_cluster_window_must_be_a_span_of_time():
         PatternPolicy(cluster_window="2wd")
     with pytest.raises(ValidationError):
         PatternPolicy(cluster_size=1)
+
+
+def test_a_landline_is_looked_up_with_and_without_its_area_code_hyphen():
+    assert phone_forms("01012345678") == {"01012345678", "010-12345678"}
+    assert "0755-1234567" in phone_forms("0755-1234567")
+    assert phone_forms("13812345678") == {"13812345678"}

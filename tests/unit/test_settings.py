@@ -125,6 +125,16 @@ def test_one_limit_can_be_overridden_from_the_environment(monkeypatch):
     assert sla.handling == SlaPolicy().handling
 
 
+def test_nested_limits_and_the_cluster_window_are_written_as_plain_text(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA__LADDER__LEVEL2_AFTER", "8s")
+    monkeypatch.setenv("COMPLAINTS_SLA__LADDER__WARNING_AT", "0.5")
+    monkeypatch.setenv("COMPLAINTS_PATTERNS__CLUSTER_WINDOW", "10m")
+    settings = Settings()
+    assert settings.sla.ladder.level2_after.amount * 3600 == pytest.approx(8)
+    assert settings.sla.ladder.warning_at == 0.5
+    assert settings.patterns.window.total_seconds() == 600
+
+
 def test_the_sla_json_accepts_chinese_and_english_names(monkeypatch):
     monkeypatch.setenv(
         "COMPLAINTS_SLA",

@@ -1,0 +1,56 @@
+"""The deadline watch: one scheduled run a minute keeps every SLA timer of every case.
+
+Each run polls the ledger for due alerts every few seconds for about a minute, then
+exits; the schedule starts the next one. So timers cost no process per case while
+pending, survive restarts of the server and the worker (the due times live in the
+ledger, the schedule in the server), and fire within seconds of their moment. A run
+that starts late (the worker was down) covers what became due meanwhile: nothing is
+lost, and a run scheduled long ago exits at once instead of piling up.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from complaints import slack, watch
+from complaints.clock import utc_now
+from complaints.settings import get_settings
+from tasks.views import publish_escalations
+
+
+@flow(name="sla-watch", log_prints=True)
+def watch_deadlines(
+    window_seconds: float = 55, every_seconds: float | None = None
+) -> dict[str, int]:
+    """Fire due SLA alerts and cluster alerts; deliver the Slack outbox."""
+    settings = get_settings()
+    every_seconds = every_seconds or settings.watch_every_seconds
+    logger = get_run_logger()
+    started = utc_now()
+    scheduled = flow_run.scheduled_start_time
+    if scheduled is not None and started - scheduled > timedelta(seconds=window_seconds * 2):
+        logger.info("scheduled at %s: a later watch run covers this minute", scheduled)
+        return {"fired": 0, "sent": 0}
+    client = slack.slack_client(settings)
+    until = started + timedelta(seconds=window_seconds)
+    fired_total = sent_total = 0
+    while True:
+        fired = watch.watch_once(settings, utc_now())
+        if fired.keys:
+            logger.warning("escalated: %s", ", ".join(fired.keys))
+            publish_escalations(sorted(fired.cases))
+            fired_total += len(fired.keys)
+        if client is not None:
+            report = slack.deliver_outbox(settings, client, utc_now())
+            sent_total += report.sent
+            for error in report.errors:
+                logger.warning("Slack delivery: %s", error)
+        left = (until - utc_now()).total_seconds()
+        if left <= 0:
+            break
+        time.sleep(min(every_seconds, left))
+    return {"fired": fired_total, "sent": sent_total}
