@@ -51,7 +51,9 @@ class Bench:
 
 
 @contextmanager
-def product_stack(name: str, workers: int = 1) -> Iterator[Bench]:
+def product_stack(
+    name: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[Bench]:
     """Server + `workers` process workers + deployments on a fresh ledger, torn down after.
 
     The temporary directory is removed afterwards unless the benchmark failed or
@@ -63,7 +65,7 @@ def product_stack(name: str, workers: int = 1) -> Iterator[Bench]:
     failed = False
     started = time.monotonic()
     try:
-        with local_product(root, workers=workers) as stack:
+        with local_product(root, workers=workers, extra_env=extra_env) as stack:
             log(f"stack up on port {stack.port} in {time.monotonic() - started:.0f}s ({root})")
             yield Bench(stack, root, get_settings())
     except BaseException:

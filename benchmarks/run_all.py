@@ -17,7 +17,7 @@ import time
 
 from benchmarks.common import PROJECT_ROOT, RESULTS_DIR, source_state, write_result
 
-BENCHMARKS = ("waiting_cost", "intake_rate", "resume_latency")
+BENCHMARKS = ("waiting_cost", "intake_rate", "resume_latency", "escalation_latency")
 
 HEADLINES: dict[str, tuple[str, ...]] = {
     "waiting_cost": (
@@ -42,6 +42,17 @@ HEADLINES: dict[str, tuple[str, ...]] = {
         "p50_eighth_seconds",
         "ratio_eighth_to_first",
         "ratio_goal_met",
+    ),
+    "escalation_latency": (
+        "cases",
+        "p50_seconds",
+        "p95_seconds",
+        "p95_goal_met",
+        "missing",
+        "duplicates",
+        "extra_processes",
+        "rss_ratio_pending_to_idle",
+        "pass_ratio",
     ),
 }
 

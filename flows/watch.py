@@ -40,15 +40,15 @@ def watch_deadlines(
     fired_total = sent_total = 0
     while True:
         fired = watch.watch_once(settings, utc_now())
-        if fired.keys:
-            logger.warning("escalated: %s", ", ".join(fired.keys))
-            publish_escalations(sorted(fired.cases))
-            fired_total += len(fired.keys)
-        if client is not None:
+        if client is not None:  # Slack first: the people being escalated to wait on it
             report = slack.deliver_outbox(settings, client, utc_now())
             sent_total += report.sent
             for error in report.errors:
                 logger.warning("Slack delivery: %s", error)
+        if fired.keys:
+            logger.warning("escalated: %s", ", ".join(fired.keys))
+            publish_escalations(sorted(fired.cases))
+            fired_total += len(fired.keys)
         left = (until - utc_now()).total_seconds()
         if left <= 0:
             break

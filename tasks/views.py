@@ -19,7 +19,7 @@ from rules.presentation import alert_tags, artifact_key, run_name, run_tags
 OPEN_CASES_KEY = "open-cases"
 
 
-def publish_case(settings: Settings, case_no: str) -> None:
+def publish_case(settings: Settings, case_no: str, open_cases: bool = True) -> None:
     """Rename and retag the case's run and refresh its timeline and the open-cases table.
 
     Called at the end of every task that changes a case, and by the deadline watch when
@@ -58,14 +58,23 @@ def publish_case(settings: Settings, case_no: str) -> None:
                     flow_run_id=run_id,
                 )
             )
+        if open_cases:
+            publish_open_cases(settings)
+    except Exception as exc:  # the ledger is the record; the view can be rebuilt
+        get_run_logger().warning("could not refresh the UI view of %s: %s", case_no, exc)
+
+
+def publish_open_cases(settings: Settings) -> None:
+    """The open-cases table, soonest due first."""
+    try:
         rows = casefile.open_cases_rows(settings)
         create_table_artifact(
             table=rows or [{"案件编号 case": "—", "当前步骤 step": "没有未结案件 / no open cases"}],
             key=OPEN_CASES_KEY,
             description="未结案件（按截止时间）/ open cases, soonest due first",
         )
-    except Exception as exc:  # the ledger is the record; the view can be rebuilt
-        get_run_logger().warning("could not refresh the UI view of %s: %s", case_no, exc)
+    except Exception as exc:
+        get_run_logger().warning("could not refresh the open-cases table: %s", exc)
 
 
 @task(name="publish-escalations", cache_policy=NO_CACHE, persist_result=False)
@@ -73,4 +82,5 @@ def publish_escalations(case_nos: list[str]) -> None:
     """Show new escalations on the cases' runs: overdue tags and the timeline artifact."""
     settings = get_settings()
     for case_no in sorted(case_nos):
-        publish_case(settings, case_no)
+        publish_case(settings, case_no, open_cases=False)
+    publish_open_cases(settings)

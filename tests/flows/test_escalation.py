@@ -67,6 +67,7 @@ def new_complaint(**changes: Any) -> ComplaintIn:
     changes.setdefault("external_ref", f"E2E-{uuid.uuid4().hex[:12]}")
     changes.setdefault("received_at", utc_now())
     changes.setdefault("product", f"E2E-{uuid.uuid4().hex[:8]}")  # no accidental clusters
+    changes.setdefault("customer_phone", f"139{uuid.uuid4().int % 10**8:08d}")  # nor repeats
     return base.model_copy(update=changes)
 
 
@@ -142,6 +143,7 @@ def test_a_customer_who_rejects_the_result_is_escalated_to_leadership_and_the_ca
     complaint = new_complaint(severity=Severity.SERIOUS)
     case_no = submit(settings, complaint)
     steps = decisions_for(complaint, seed=11, now=utc_now())
+    steps["grade"] = {**steps["grade"], "severity": "严重"}  # nothing else to escalate
     for step in ("verify", "grade", "approve_grade", "plan", "approve_plan", "execute", "feedback"):
         act_when_waiting(settings, case_no, step, steps[step])
     rejected = {**steps["callback"], "accepts_result": False, "resolution": 1, "comment": "不接受"}
@@ -173,7 +175,11 @@ def test_a_cluster_of_similar_complaints_sends_one_alert_listing_them(
     ]
 
     def cluster_messages() -> list[Posted]:
-        return [m for m in slack.messages if product in json.dumps(m.blocks, ensure_ascii=False)]
+        return [
+            m
+            for m in slack.messages
+            if product in (text := json.dumps(m.blocks, ensure_ascii=False)) and "同类投诉" in text
+        ]
 
     wait_until(cluster_messages, timeout=45, what="the cluster alert")
     late = submit(
@@ -183,6 +189,11 @@ def test_a_cluster_of_similar_complaints_sends_one_alert_listing_them(
     time.sleep(6)  # several watch passes see the fourth complaint
 
     (alert,) = cluster_messages()
+    assert all(
+        product not in json.dumps(m.blocks, ensure_ascii=False)
+        for m in slack.messages
+        if m is not alert
+    )
     assert alert.channel == DEFAULT_CHANNELS["L3"]
     listed = json.dumps(alert.blocks, ensure_ascii=False)
     assert all(case_no in listed for case_no in cases)
