@@ -87,7 +87,12 @@ def detect_clusters(settings: Settings, now: datetime) -> Fired:
     fired = Fired()
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
-        recent = repo.received_since(now - policy.window)
+        since = now - policy.window
+        # Only categories with at least K complaints in the window can hold a cluster.
+        crowded = repo.crowded_categories(since, policy.cluster_size)
+        if not crowded:
+            return fired
+        recent = repo.received_since(since, crowded)
         by_no = {c.case_no: c for c in recent}
         facts = [
             CaseFacts(c.case_no, c.received_at, c.category, c.product, c.order_no) for c in recent
@@ -95,7 +100,7 @@ def detect_clusters(settings: Settings, now: datetime) -> Fired:
         for cluster in find_clusters(facts, policy, now):
             # One alert per burst: none while an alert about the same kind is younger than
             # the window, however the burst grows or slides.
-            if repo.fired_since(cluster.family, now - policy.window):
+            if repo.fired_since(cluster.family, since):
                 continue
             members = [by_no[m.case_no] for m in cluster.members]
             alert = Alert(
@@ -123,10 +128,33 @@ def detect_clusters(settings: Settings, now: datetime) -> Fired:
     return fired
 
 
+@dataclass
+class Watcher:
+    """Successive passes of one watch run.
+
+    Due alerts are looked up every pass (one indexed query). Clusters can only form when
+    a case arrives or is graded, and every change to a case appends to the audit trail,
+    so cluster detection runs only when the trail's high-water mark has moved.
+    """
+
+    settings: Settings
+    mark: int | None = None
+
+    def watch_once(self, now: datetime) -> Fired:
+        fired = fire_due(self.settings, now)
+        with unit_of_work(self.settings.database_url) as session:
+            mark = CaseRepository(session).audit_mark()
+        if mark != self.mark:
+            self.mark = mark
+            fired.add(detect_clusters(self.settings, now))
+        return fired
+
+
 def watch_once(settings: Settings, now: datetime) -> Fired:
+    """One full pass: due alerts and clusters."""
     fired = fire_due(settings, now)
     fired.add(detect_clusters(settings, now))
     return fired
 
 
-__all__ = ["Fired", "case_alert", "detect_clusters", "fire_due", "watch_once"]
+__all__ = ["Fired", "Watcher", "case_alert", "detect_clusters", "fire_due", "watch_once"]

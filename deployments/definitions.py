@@ -54,6 +54,14 @@ def specs(
             schedules=[Cron(reconcile_cron, timezone=timezone)],
         ),
         DeploymentSpec(
+            flow_name="customer-wait",
+            name="customer-wait",
+            entrypoint="flows/customer_wait.py:customer_wait",
+            description="等待客户时暂停计时、客户回复后恢复 / stop a case's SLA clocks while it "
+            "waits on the customer, start them again when the customer answers",
+            tags=["投诉"],
+        ),
+        DeploymentSpec(
             flow_name="sla-watch",
             name="sla-watch",
             entrypoint="flows/watch.py:watch_deadlines",

@@ -36,10 +36,12 @@ def watch_deadlines(
         logger.info("scheduled at %s: a later watch run covers this minute", scheduled)
         return {"fired": 0, "sent": 0}
     client = slack.slack_client(settings)
+    watcher = watch.Watcher(settings)
     until = started + timedelta(seconds=window_seconds)
     fired_total = sent_total = 0
+    to_publish: set[str] = set()
     while True:
-        fired = watch.watch_once(settings, utc_now())
+        fired = watcher.watch_once(utc_now())
         if client is not None:  # Slack first: the people being escalated to wait on it
             report = slack.deliver_outbox(settings, client, utc_now())
             sent_total += report.sent
@@ -47,10 +49,16 @@ def watch_deadlines(
                 logger.warning("Slack delivery: %s", error)
         if fired.keys:
             logger.warning("escalated: %s", ", ".join(fired.keys))
-            publish_escalations(sorted(fired.cases))
             fired_total += len(fired.keys)
+            to_publish |= fired.cases
+        if to_publish:
+            # The UI view of escalated cases, within a time budget so that a burst of
+            # escalations never holds up the next pass; the rest is shown next pass.
+            to_publish = set(publish_escalations(sorted(to_publish), every_seconds))
         left = (until - utc_now()).total_seconds()
         if left <= 0:
             break
         time.sleep(min(every_seconds, left))
+    if to_publish:
+        logger.info("%d escalated case(s) left for the next run to show", len(to_publish))
     return {"fired": fired_total, "sent": sent_total}

@@ -20,7 +20,7 @@ from models.ledger import (
     StepDeadline,
     SurveyAnswer,
 )
-from rules.enums import CaseStatus
+from rules.enums import CaseStatus, Category
 
 
 class CaseRepository:
@@ -215,9 +215,27 @@ class CaseRepository:
             stmt = stmt.with_for_update(skip_locked=True)
         return self.session.scalars(stmt).first()
 
-    def received_since(self, since: datetime) -> Sequence[Case]:
-        stmt = sa.select(Case).where(Case.received_at >= since).order_by(Case.received_at)
-        return self.session.scalars(stmt).all()
+    def crowded_categories(self, since: datetime, at_least: int) -> Sequence[Category]:
+        """Categories with at least `at_least` complaints received since `since`."""
+        stmt = (
+            sa.select(Case.category)
+            .where(Case.received_at >= since, Case.category.is_not(None))
+            .group_by(Case.category)
+            .having(sa.func.count() >= at_least)
+        )
+        return [c for c in self.session.scalars(stmt).all() if c is not None]
+
+    def received_since(
+        self, since: datetime, categories: Sequence[Category] | None = None
+    ) -> Sequence[Case]:
+        stmt = sa.select(Case).where(Case.received_at >= since)
+        if categories is not None:
+            stmt = stmt.where(Case.category.in_(categories))
+        return self.session.scalars(stmt.order_by(Case.received_at)).all()
+
+    def audit_mark(self) -> int:
+        """The newest audit entry's id: it moves whenever any case changes."""
+        return int(self.session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0)
 
     def earlier_of_customer(
         self, case: Case, since: datetime, phones: Sequence[str], email: str | None

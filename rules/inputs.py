@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rules.case_number import PATTERN as CASE_NUMBER
 from rules.enums import Category, Demand, Department, FeedbackMethod, ProgressKind, Scope, Severity
 from rules.steps import Step
 
@@ -191,3 +192,30 @@ def describe_errors(exc: ValidationError) -> str:
             message if not where or message.startswith(f"{where}:") else f"{where}: {message}"
         )
     return "; ".join(parts)
+
+
+class WaitOnCustomer(BaseModel):
+    """Stop or restart a case's SLA clocks while it waits on the customer (photos, details).
+
+    Not a step of the chart: it can be recorded at any open step, from the Prefect UI (a
+    run of the `customer-wait` deployment) or with `complaints hold` / `release`.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    case_no: str = Field(
+        pattern=f"^{CASE_NUMBER.pattern}$",
+        title="案件编号 / Case number",
+        examples=["TS-20261123-0001"],
+    )
+    waiting: bool = Field(
+        title="等待客户 / Waiting on the customer",
+        description="是：计时暂停；否：客户已回复，恢复计时 / yes: clocks stop; no: clocks run again",
+    )
+    note: str = Field(
+        min_length=1,
+        max_length=500,
+        title="原因或客户答复 / Why, or what the customer sent",
+        examples=["已请客户补充故障照片 / asked the customer for photos of the fault"],
+    )
+    actor: str = Field(min_length=1, max_length=50, title="记录人 / Recorded by")

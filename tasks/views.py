@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from uuid import UUID
 
 from prefect import task
@@ -78,9 +79,17 @@ def publish_open_cases(settings: Settings) -> None:
 
 
 @task(name="publish-escalations", cache_policy=NO_CACHE, persist_result=False)
-def publish_escalations(case_nos: list[str]) -> None:
-    """Show new escalations on the cases' runs: overdue tags and the timeline artifact."""
+def publish_escalations(case_nos: list[str], budget_seconds: float) -> list[str]:
+    """Show new escalations on the cases' runs: overdue tags and the timeline artifact.
+
+    Works through `case_nos` for about `budget_seconds` and returns those not done yet.
+    """
     settings = get_settings()
-    for case_no in sorted(case_nos):
+    started = time.monotonic()
+    for index, case_no in enumerate(case_nos):
+        if time.monotonic() - started > budget_seconds:
+            publish_open_cases(settings)
+            return case_nos[index:]
         publish_case(settings, case_no, open_cases=False)
     publish_open_cases(settings)
+    return []

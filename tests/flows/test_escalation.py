@@ -222,3 +222,37 @@ def test_timers_fire_after_the_worker_and_the_server_restart(
     last = about(slack, case_no)[-1]
     moment = received + timedelta(seconds=LADDER[-1][1])
     assert datetime.fromtimestamp(last.received, tz=moment.tzinfo) <= moment + ON_TIME
+
+
+def test_a_case_waiting_on_the_customer_fires_nothing_until_the_customer_answers(
+    settings: Any, slack: FakeSlack
+) -> None:
+    from prefect.deployments import run_deployment
+
+    def customer_wait(waiting: bool, note: str) -> None:
+        # What the Run form of the customer-wait deployment submits from the UI.
+        request = {"case_no": case_no, "waiting": waiting, "note": note, "actor": "客服-王芳"}
+        run = run_deployment(
+            "customer-wait/customer-wait", parameters={"request": request}, timeout=120
+        )
+        assert run.state is not None and run.state.is_completed(), run.state
+
+    received = utc_now()
+    case_no = submit(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
+    customer_wait(True, "已请客户补充故障照片")
+    held = utc_now()
+    assert held < received + timedelta(seconds=20), "the hold came after the deadline"
+    time.sleep(max(0.0, (received + timedelta(seconds=40) - utc_now()).total_seconds()))
+    quiet = levels_sent(slack, case_no)
+    assert quiet in ([], ["W"])  # the warning may have come before the hold; nothing after
+    customer_wait(False, "客户已发来照片三张")
+
+    file = casefile.read(settings, case_no)
+    hold, release = [e for e in file.audit if e.step in ("hold", "release")]
+    paused = release.at - hold.at
+    (verify,) = [d for d in file.deadlines if d.step == "verify"]
+    assert verify.due_at == received + timedelta(seconds=20) + paused
+    wait_until(lambda: "L1" in levels_sent(slack, case_no), timeout=90, what="the deadline")
+    (deadline,) = [m for m in about(slack, case_no) if m.channel == DEFAULT_CHANNELS["L1"]]
+    arrived = datetime.fromtimestamp(deadline.received, tz=verify.due_at.tzinfo)
+    assert verify.due_at - timedelta(seconds=1) <= arrived <= verify.due_at + ON_TIME

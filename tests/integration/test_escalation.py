@@ -786,3 +786,37 @@ def test_the_open_escalations_list_a_case_while_its_overdue_clock_runs(
 
     assert open_escalations(laddered) == []
     assert len(casefile.escalation_list(laddered)) == 2
+
+
+def test_a_watch_run_looks_for_clusters_only_after_a_case_changed(settings: Settings) -> None:
+    watched = settings.model_copy(update={"patterns": CLUSTER_POLICY})
+    minutes = timedelta(minutes=1)
+    for index in range(1, 3):
+        register(
+            watched,
+            external_ref=f"HL-{index}",
+            customer_phone=f"1390000{index:04d}",
+            category=Category.LOGISTICS,
+            product="同城快递",
+            received_at=RECEIVED + index * minutes,
+        )
+    watcher = watch.Watcher(watched)
+    assert watcher.watch_once(RECEIVED + 5 * minutes).keys == []
+    mark = watcher.mark
+
+    # Nothing changed: the pass does not look again (and could not find anything new).
+    assert watcher.watch_once(RECEIVED + 6 * minutes).keys == []
+    assert watcher.mark == mark
+
+    third = register(
+        watched,
+        external_ref="HL-3",
+        customer_phone="13900000003",
+        category=Category.LOGISTICS,
+        product="同城快递",
+        received_at=RECEIVED + 7 * minutes,
+    )
+    fired = watcher.watch_once(RECEIVED + 8 * minutes)
+    assert [key.split(":")[0] for key in fired.keys] == ["cluster"]
+    assert third in fired.cases
+    assert watcher.mark != mark

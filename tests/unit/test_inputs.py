@@ -19,6 +19,7 @@ from rules.inputs import (
     StepInput,
     SurveyInput,
     VerifyInput,
+    WaitOnCustomer,
 )
 from rules.steps import HUMAN_STEPS
 
@@ -223,3 +224,14 @@ def test_every_human_step_has_a_form():
 
 def test_every_form_has_a_valid_example_here():
     assert set(STEP_INPUTS.values()) == set(VALID)
+
+
+def test_waiting_on_the_customer_names_a_case_and_says_why():
+    request = WaitOnCustomer(
+        case_no="TS-20261123-0001", waiting=True, note=" 已请客户补充照片 ", actor="客服-王芳"
+    )
+    assert request.note == "已请客户补充照片"
+    with pytest.raises(ValidationError, match="case_no"):
+        WaitOnCustomer(case_no="20261123-1", waiting=True, note="x", actor="客服")
+    with pytest.raises(ValidationError, match="note"):
+        WaitOnCustomer(case_no="TS-20261123-0001", waiting=False, note="  ", actor="客服")
