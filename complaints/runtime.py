@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from complaints.settings import DEFAULT_VAR
 
@@ -51,6 +52,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
         print(f"work pool {settings.work_pool!r}: {workers} process worker(s)")
+        print(f"escalations: {_slack_status(settings)}")
         if demo:
             threading.Thread(target=_seed_demo, args=(settings,), daemon=True).start()
         print("Ctrl-C stops the server and the workers.")
@@ -62,6 +64,19 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
         print("stopping ...")
     finally:
         stack.stop()
+
+
+def _slack_status(settings: Any) -> str:
+    from complaints.slack import UNCONFIGURED, SlackConfigError, slack_token
+
+    try:
+        token = slack_token(settings)
+    except SlackConfigError as exc:
+        return f"WARNING: {exc}"
+    if token is None:
+        return f"WARNING: {UNCONFIGURED}"
+    channels = ", ".join(f"{level} {name}" for level, name in settings.slack.channels.items())
+    return f"sent to Slack ({channels})"
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -121,15 +121,16 @@ def slack_token(settings: Settings) -> str | None:
     return str(value).strip() or None
 
 
-def slack_client(settings: Settings) -> WebClient | None:
+def slack_client(settings: Settings, warn: bool = True) -> WebClient | None:
     """A client that retries rate limits (after Retry-After), 500/503 and refused connections.
 
-    None without a token; that is logged once per process.
+    None without a token; that is logged once per process (unless `warn` is False: the
+    deadline watch, a new process every minute, says it once per run that escalates).
     """
     global _warned_unconfigured
     token = slack_token(settings)
     if token is None:
-        if not _warned_unconfigured:
+        if warn and not _warned_unconfigured:
             _warned_unconfigured = True
             logger.warning(UNCONFIGURED)
         return None

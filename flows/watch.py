@@ -35,7 +35,8 @@ def watch_deadlines(
     if scheduled is not None and started - scheduled > timedelta(seconds=window_seconds * 2):
         logger.info("scheduled at %s: a later watch run covers this minute", scheduled)
         return {"fired": 0, "sent": 0}
-    client = slack.slack_client(settings)
+    client = slack.slack_client(settings, warn=False)
+    told_unconfigured = False
     watcher = watch.Watcher(settings)
     until = started + timedelta(seconds=window_seconds)
     fired_total = sent_total = 0
@@ -49,6 +50,9 @@ def watch_deadlines(
                 logger.warning("Slack delivery: %s", error)
         if fired.keys:
             logger.warning("escalated: %s", ", ".join(fired.keys))
+            if client is None and not told_unconfigured:
+                logger.warning("%s", slack.UNCONFIGURED)
+                told_unconfigured = True
             fired_total += len(fired.keys)
             to_publish |= fired.cases
         if to_publish:
