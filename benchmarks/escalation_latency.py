@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
 
+    from complaints import supervision
     from tests.integration.slack_server import slack_server
 
     total = Timer()
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             wait_worker_polling(bench)
             pause_reconcile()
             first_watch = Timer()
-            wait_until(lambda: watch_running(), timeout=180, what="a running sla-watch run")
+            wait_until(supervision.watch_running, timeout=180, what="a running sla-watch run")
             first_watch_seconds = first_watch.elapsed
             log(f"first sla-watch run running after {first_watch_seconds:.0f}s")
             idle = settled_snapshot(bench.roots)
@@ -115,29 +116,6 @@ def pause_reconcile() -> None:
 
 def now_ts() -> float:
     return time.time()
-
-
-def watch_running() -> bool:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    with get_client(sync_client=True) as client:
-        return bool(
-            client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=["sla-watch"])),
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))
-                ),
-                limit=1,
-            )
-        )
 
 
 def pass_seconds(settings: Any, repeats: int = 50) -> float:

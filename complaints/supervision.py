@@ -84,3 +84,25 @@ def restart_stalled(settings: Settings, now: datetime) -> list[str]:
                 UUID(status.flow_run_id), Scheduled(name="Restarting"), force=True
             )
     return [s.case_no for s in stalled]
+
+
+def watch_running() -> bool:
+    """Whether a run of the deadline watch (`sla-watch`) is running right now."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    running = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["sla-watch"])),
+            flow_run_filter=FlowRunFilter(state=running),
+            limit=1,
+        )
+    return bool(runs)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -72,8 +72,11 @@ class Ladder(BaseModel):
         return self
 
 
-def _limits(**values: str) -> dict[str, Limit]:
-    return {k: Limit.model_validate(v) for k, v in values.items()}
+K = TypeVar("K")
+
+
+def _limits(values: dict[K, str]) -> dict[K, Limit]:
+    return {key: Limit.model_validate(text) for key, text in values.items()}
 
 
 class SlaPolicy(BaseModel):
@@ -87,30 +90,28 @@ class SlaPolicy(BaseModel):
         description="count hour limits only in these hours of working days (default: round the clock)",
     )
     response: dict[Severity, Limit] = Field(
-        default_factory=lambda: {
-            Severity.GENERAL: Limit.model_validate("24h"),
-            Severity.SERIOUS: Limit.model_validate("12h"),
-            Severity.MAJOR: Limit.model_validate("2h"),
-        },
+        default_factory=lambda: _limits(
+            {Severity.GENERAL: "24h", Severity.SERIOUS: "12h", Severity.MAJOR: "2h"}
+        ),
         description="response promised by severity: verification is due by then",
     )
     handling: dict[Scope, Limit] = Field(
-        default_factory=lambda: {
-            Scope.DEPARTMENT: Limit.model_validate("24h"),
-            Scope.CITY: Limit.model_validate("48h"),
-            Scope.PREFECTURE: Limit.model_validate("4wd"),
-        },
+        default_factory=lambda: _limits(
+            {Scope.DEPARTMENT: "24h", Scope.CITY: "48h", Scope.PREFECTURE: "4wd"}
+        ),
         description="handling limit by coordination scope: the result is fed back by then",
     )
     steps: dict[Step, Limit] = Field(
-        default_factory=lambda: {
-            Step.GRADE: Limit.model_validate("8h"),
-            Step.APPROVE_GRADE: Limit.model_validate("8h"),
-            Step.PLAN: Limit.model_validate("24h"),
-            Step.APPROVE_PLAN: Limit.model_validate("8h"),
-            Step.FEEDBACK: Limit.model_validate("24h"),
-            Step.CALLBACK: Limit.model_validate("48h"),
-        },
+        default_factory=lambda: _limits(
+            {
+                Step.GRADE: "8h",
+                Step.APPROVE_GRADE: "8h",
+                Step.PLAN: "24h",
+                Step.APPROVE_PLAN: "8h",
+                Step.FEEDBACK: "24h",
+                Step.CALLBACK: "48h",
+            }
+        ),
         description="limits of the other waiting steps (execution is due by the plan)",
     )
     ladder: Ladder = Field(default_factory=Ladder)

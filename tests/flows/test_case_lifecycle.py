@@ -25,12 +25,13 @@ pytestmark = pytest.mark.e2e
 
 
 def new_complaint(**changes: Any) -> ComplaintIn:
-    """A serious complaint about a product of its own: its hour-long limits and a unique
-    product keep SLA and cluster escalations (tested in test_escalation.py) out of these
-    paths."""
+    """A serious complaint received now about a product of its own: its hour-long limits
+    and a unique product keep SLA and cluster escalations (tested in test_escalation.py)
+    out of these paths."""
     base = next(c for c in generate_complaints(20, seed=7, now=utc_now()) if not c.answered_on_spot)
     changes.setdefault("external_ref", f"E2E-{uuid.uuid4().hex[:12]}")
     changes.setdefault("severity", Severity.SERIOUS)
+    changes.setdefault("received_at", utc_now())
     changes.setdefault("product", f"E2E-{uuid.uuid4().hex[:8]}")
     return base.model_copy(update=changes)
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import pytest
 
-from complaints import casebook, casefile, intake
+from complaints import casebook, casefile, intake, supervision
 from complaints.clock import utc_now
 from complaints.settings import DEFAULT_CHANNELS
 from complaints.stack import Stack
@@ -35,29 +35,7 @@ ON_TIME = timedelta(seconds=30)  # every alert reaches Slack within this of its 
 @pytest.fixture(autouse=True)
 def watching(product: Stack) -> None:
     """The deadline watch is up: its first scheduled run starts within a minute of deploying."""
-
-    def running() -> bool:
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import (
-            FlowFilter,
-            FlowFilterName,
-            FlowRunFilter,
-            FlowRunFilterState,
-            FlowRunFilterStateType,
-        )
-        from prefect.client.schemas.objects import StateType
-
-        with get_client(sync_client=True) as client:
-            runs = client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=["sla-watch"])),
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))
-                ),
-                limit=1,
-            )
-        return bool(runs)
-
-    wait_until(running, timeout=150, what="a running sla-watch run")
+    wait_until(supervision.watch_running, timeout=150, what="a running sla-watch run")
 
 
 def new_complaint(**changes: Any) -> ComplaintIn:
