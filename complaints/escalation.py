@@ -15,7 +15,7 @@ from complaints.settings import Settings
 from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox
 from models.repository import CaseRepository
 from rules.alerts import Alert, Level, Trigger
-from rules.slack_blocks import slack_message
+from rules.slack_blocks import overdue_text, slack_message
 from rules.steps import Step
 
 AUDIT_PREFIX = "esc:"
@@ -139,8 +139,7 @@ def _summary(alert: Alert) -> str:
     if alert.step_label:
         parts.append(alert.step_label.split(" / ")[0])
     if alert.overdue_by is not None:
-        minutes = int(alert.overdue_by.total_seconds() // 60)
-        parts.append(f"逾期 {minutes // 60}小时{minutes % 60}分")
+        parts.append(f"逾期 {overdue_text(alert.overdue_by).split(' / ')[0]}")
     if alert.members:
         parts.append("、".join(m.case_no for m in alert.members))
     return " · ".join(parts)
