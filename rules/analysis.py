@@ -1,0 +1,211 @@
+"""The figures of a complaint analysis report, and the definition of each.
+
+The numbers are computed by SQL aggregation in the ledger (complaints.analysis); this
+module holds their shape, the KPI targets and the arithmetic that needs no data: rates,
+changes, the KPI verdicts. Every figure's definition is written in the report's appendix
+from `DEFINITIONS`, so a reader can check what was counted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rules.periods import Kind
+
+
+class KpiTargets(BaseModel):
+    """Company targets (PROCESS.md, "Targets"); every one configurable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution_rate: float = Field(default=0.90, ge=0, le=1, description="解决率 ≥")
+    first_response_minutes: float = Field(
+        default=30, gt=0, description="首次响应 ≤ (90 % of cases within)"
+    )
+    satisfaction_rate: float = Field(default=0.85, ge=0, le=1, description="满意率 ≥")
+    callback_rate: float = Field(default=1.0, ge=0, le=1, description="回访率 ≥")
+
+
+class Count(BaseModel):
+    """One row of a distribution: a label, how many, and its share of the total."""
+
+    label: str
+    count: int
+    share: float
+
+
+class Rate(BaseModel):
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+class Duration(BaseModel):
+    """Minutes: the median and the 90th percentile over `count` cases."""
+
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+class Change(BaseModel):
+    current: int
+    previous: int
+
+    @property
+    def ratio(self) -> float | None:
+        """+0.25 for a quarter more than before; None when there was nothing before."""
+        return (self.current - self.previous) / self.previous if self.previous else None
+
+
+class EscalationCount(BaseModel):
+    trigger: str
+    level: int
+    count: int
+
+
+class TrendPoint(BaseModel):
+    period: str
+    count: int
+    timely_rate: float | None
+    satisfaction_rate: float | None
+
+
+class Quote(BaseModel):
+    """A customer's own words from a callback (raw; renderers mask them)."""
+
+    case_no: str
+    text: str
+    accepted: bool
+
+
+class Kpi(BaseModel):
+    name: str
+    target: str
+    actual: str
+    met: bool | None  # None: nothing to judge in this period
+
+
+class Figures(BaseModel):
+    kind: Kind
+    period: str
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    timezone: str
+    generated_at: datetime
+
+    volume: int
+    by_category: list[Count]
+    by_channel: list[Count]
+    by_severity: list[Count]
+    by_department: list[Count]
+    top_problems: list[Count]
+    timely_steps: Rate
+    timely_cases: Rate
+    satisfaction: Rate
+    survey_averages: dict[str, float | None]
+    callback: Rate
+    resolution: Rate
+    first_response: Duration
+    handling: Duration
+    reopened: Rate
+    escalations: list[EscalationCount]
+    repeats: Rate
+    by_attributed_department: list[Count]
+    by_handler: list[Count]
+    volume_mom: Change
+    volume_yoy: Change
+    trend: list[TrendPoint]
+    kpis: list[Kpi]
+    still_open: int
+    quotes: list[Quote] = Field(default_factory=list)
+
+
+def distribution(rows: list[tuple[str | None, int]], total: int, missing: str) -> list[Count]:
+    """Rows of (label, count) as shares of `total`, largest first, None labelled `missing`."""
+    ordered = sorted(rows, key=lambda r: (-r[1], r[0] or ""))
+    return [
+        Count(label=label or missing, count=count, share=count / total if total else 0.0)
+        for label, count in ordered
+    ]
+
+
+def kpis(figures: Figures, targets: KpiTargets) -> list[Kpi]:
+    def percent(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    def at_least(value: float | None, target: float) -> bool | None:
+        return None if value is None else value >= target
+
+    p90 = figures.first_response.p90_minutes
+    return [
+        Kpi(
+            name="解决率 / resolution rate",
+            target=f"≥ {targets.resolution_rate:.0%}",
+            actual=percent(figures.resolution.value),
+            met=at_least(figures.resolution.value, targets.resolution_rate),
+        ),
+        Kpi(
+            name="首次响应（90%案件）/ first response (90 % of cases)",
+            target=f"≤ {targets.first_response_minutes:g} 分钟 / min",
+            actual="—" if p90 is None else f"{p90:.1f} 分钟 / min",
+            met=None if p90 is None else p90 <= targets.first_response_minutes,
+        ),
+        Kpi(
+            name="满意率 / satisfaction rate",
+            target=f"≥ {targets.satisfaction_rate:.0%}",
+            actual=percent(figures.satisfaction.value),
+            met=at_least(figures.satisfaction.value, targets.satisfaction_rate),
+        ),
+        Kpi(
+            name="回访率 / callback rate",
+            target=f"≥ {targets.callback_rate:.0%}",
+            actual=percent(figures.callback.value),
+            met=at_least(figures.callback.value, targets.callback_rate),
+        ),
+    ]
+
+
+DEFINITIONS: dict[str, str] = {
+    "volume": "投诉量：受理时间（当地时间）落在本期内的案件数。"
+    " Volume: cases received (local time) within the period.",
+    "distribution": "分布：本期案件按类别、渠道、等级（当前等级）、责任部门计数；未分类的计为“待分类”。"
+    " Distribution: the period's cases by category, channel, current severity and responsible"
+    " department; ungraded ones as 待分类.",
+    "top_problems": "高频问题前五：本期案件按“类别 · 产品”计数，取前五。"
+    " Top-5 problems: the period's cases counted by category and product.",
+    "timely_steps": "及时率（环节）：本期案件已完成、有时限的处理环节中，在截止时间前完成的比例。"
+    " Timely steps: of the period's finished steps that had a deadline, the share done by it.",
+    "timely_cases": "及时率（案件）：本期案件中处理时限（按协调范围）已结束者，在时限内反馈结果的比例。"
+    " Timely cases: of the period's cases whose handling limit ended, the share fed back in time.",
+    "satisfaction": "满意率：本期案件的回访中，客户接受处理结果的比例（每个处理轮次一次回访）。"
+    " Satisfaction: of the callbacks of the period's cases, the share where the customer"
+    " accepted the result (one callback per plan cycle).",
+    "survey_averages": "满意度各项均分：本期回访的处理效率、解决程度、沟通态度、补偿公平四项 1–5 分平均。"
+    " Survey averages: mean 1–5 score of each dimension over the period's callbacks.",
+    "callback": "回访率：本期已关闭案件中有回访记录的比例（目标 100%）。"
+    " Callback rate: of the period's closed cases, the share with a callback recorded.",
+    "resolution": "解决率：本期案件中，在报告期末前关闭且客户接受结果（或当场解答、不属实已说明）的比例。"
+    " Resolution rate: of the period's cases, the share closed by the end of the period.",
+    "first_response": "首次响应时间：受理到向客户确认收到的分钟数，取中位数与第90百分位。"
+    " First response: minutes from receipt to the acknowledgement; median and 90th percentile.",
+    "handling": "处理时长：受理到关闭的分钟数（本期案件中已在期末前关闭者），取中位数与第90百分位。"
+    " Handling time: minutes from receipt to closing, for the period's cases closed by its end.",
+    "reopened": "重新处理率：本期案件中因客户不满意而重新处理过的比例。"
+    " Reopen rate: of the period's cases, the share reopened after a dissatisfied callback.",
+    "escalations": "升级：本期内触发的升级，按原因与级别计数（集群预警计一次）。"
+    " Escalations fired within the period by trigger and level (a cluster alert counts once).",
+    "repeats": "重复投诉：本期案件中被识别为同一客户就同一产品/订单再次投诉的比例。"
+    " Repeat complaints: of the period's cases, the share linked to an earlier case.",
+    "attribution": "责任归属：本期案件按方案中的责任部门与责任人计数。"
+    " Attribution: the period's cases by the department and employee the plan attributed.",
+    "change": "环比、同比：本期投诉量与上一期、上年同期相比的变化。"
+    " Period-on-period and year-on-year change of the volume.",
+    "still_open": "期末未结：本期案件中在报告期末仍未关闭的件数。"
+    " Still open: the period's cases not closed by the end of the period.",
+}
