@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from rules.enums import Category, Department
+from rules.analysis import KpiTargets
 from rules.patterns import PatternPolicy
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy, merge_policy
@@ -126,6 +127,10 @@ class Settings(BaseSettings):
         default_factory=PatternPolicy, description="cluster and repeat-complaint detection"
     )
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    kpi: KpiTargets = Field(default_factory=KpiTargets, description="targets the reports judge")
+    reports_dir: Path = Field(
+        default=DEFAULT_VAR / "reports", description="where the analysis reports are saved"
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -1,0 +1,309 @@
+"""The figures of an analysis report, by SQL aggregation in the ledger.
+
+Every figure is one aggregate query over the period's rows (found through the index on
+`cases.received_at`), so memory stays flat however many complaints the ledger holds.
+Figures are taken as of the period's end: a step done, a case closed or a callback made
+after it counts in no earlier report, so a report re-run later gives the same numbers.
+Definitions: rules.analysis.DEFINITIONS.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from complaints.settings import Settings
+from models.db import unit_of_work
+from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
+from rules.analysis import (
+    Change,
+    Count,
+    Duration,
+    EscalationCount,
+    Figures,
+    Quote,
+    Rate,
+    TrendPoint,
+    distribution,
+    kpis,
+)
+from rules.periods import Period, trailing_months
+from rules.sla import HANDLING
+from rules.steps import Step, event_key
+
+UNGRADED = "待分类"
+NONE = "未填写"
+QUOTES = 10
+
+
+def compute(settings: Settings, period: Period, now: datetime) -> Figures:
+    """Every figure of `period` from the ledger (read in one transaction)."""
+    tz = settings.tz
+    start, end = period.bounds(tz)
+    with unit_of_work(settings.database_url) as session:
+        q = PeriodQuery(session, start, end)
+        volume = q.volume()
+        figures = Figures(
+            kind=period.kind,
+            period=str(period),
+            start=start,
+            end=end,
+            timezone=settings.timezone,
+            generated_at=now,
+            volume=volume,
+            by_category=distribution(q.grouped(Case.category), volume, UNGRADED),
+            by_channel=distribution(q.grouped(Case.channel), volume, NONE),
+            by_severity=distribution(q.grouped(Case.severity), volume, NONE),
+            by_department=distribution(q.grouped(Case.department), volume, UNGRADED),
+            top_problems=q.top_problems(volume),
+            timely_steps=q.timely_steps(),
+            timely_cases=q.timely_cases(),
+            satisfaction=q.satisfaction(),
+            survey_averages=q.survey_averages(),
+            callback=q.callback(),
+            resolution=Rate(numerator=q.closed(), denominator=volume),
+            first_response=q.first_response(),
+            handling=q.handling(),
+            reopened=Rate(numerator=q.reopened(), denominator=volume),
+            escalations=q.escalations(),
+            repeats=Rate(numerator=q.repeats(), denominator=volume),
+            by_attributed_department=distribution(
+                q.grouped(Case.attributed_department, closed_only=True), volume, NONE
+            ),
+            by_handler=distribution(
+                q.grouped(Case.attributed_employee, closed_only=True), volume, NONE
+            )[:10],
+            volume_mom=Change(current=volume, previous=_volume(session, period.previous(), tz)),
+            volume_yoy=Change(current=volume, previous=_volume(session, period.year_before(), tz)),
+            trend=[_trend_point(session, month, tz) for month in trailing_months(period)],
+            kpis=[],
+            still_open=volume - q.closed(),
+            quotes=q.quotes(),
+        )
+    figures.kpis = kpis(figures, settings.kpi)
+    return figures
+
+
+def _volume(session: Session, period: Period, tz: Any) -> int:
+    start, end = period.bounds(tz)
+    return PeriodQuery(session, start, end).volume()
+
+
+def _trend_point(session: Session, month: Period, tz: Any) -> TrendPoint:
+    start, end = month.bounds(tz)
+    q = PeriodQuery(session, start, end)
+    return TrendPoint(
+        period=str(month),
+        count=q.volume(),
+        timely_rate=q.timely_steps().value,
+        satisfaction_rate=q.satisfaction().value,
+    )
+
+
+class PeriodQuery:
+    """Aggregates over the cases received in [start, end), as of `end`."""
+
+    def __init__(self, session: Session, start: datetime, end: datetime) -> None:
+        self.session = session
+        self.start, self.end = start, end
+        self.dialect = session.get_bind().dialect.name
+
+    @property
+    def in_period(self) -> sa.ColumnElement[bool]:
+        return sa.and_(Case.received_at >= self.start, Case.received_at < self.end)
+
+    def _scalar(self, stmt: sa.Select[Any]) -> int:
+        return int(self.session.scalar(stmt) or 0)
+
+    def volume(self) -> int:
+        return self._scalar(sa.select(sa.func.count()).select_from(Case).where(self.in_period))
+
+    def closed(self) -> int:
+        stmt = sa.select(sa.func.count()).where(self.in_period, Case.closed_at < self.end)
+        return self._scalar(stmt)
+
+    def grouped(self, column: Any, closed_only: bool = False) -> list[tuple[str | None, int]]:
+        stmt = sa.select(column, sa.func.count()).where(self.in_period).group_by(column)
+        if closed_only:
+            stmt = stmt.where(Case.closed_at < self.end)
+        return [(_text(value), int(count)) for value, count in self.session.execute(stmt)]
+
+    def top_problems(self, volume: int, limit: int = 5) -> list[Count]:
+        stmt = (
+            sa.select(Case.category, Case.product, sa.func.count().label("n"))
+            .where(self.in_period)
+            .group_by(Case.category, Case.product)
+            .order_by(sa.desc("n"), Case.category, Case.product)
+            .limit(limit)
+        )
+        return [
+            Count(
+                label=f"{_text(category) or UNGRADED} · {product or '—'}",
+                count=int(n),
+                share=n / volume if volume else 0.0,
+            )
+            for category, product, n in self.session.execute(stmt)
+        ]
+
+    def _clocks(self, handling: bool) -> sa.Select[Any]:
+        on_time = sa.case((StepDeadline.done_at <= StepDeadline.due_at, 1), else_=0)
+        kind = StepDeadline.step == HANDLING if handling else StepDeadline.step != HANDLING
+        return (
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(on_time), 0))
+            .select_from(StepDeadline)
+            .join(Case, Case.id == StepDeadline.case_id)
+            .where(
+                self.in_period,
+                kind,
+                StepDeadline.due_at.is_not(None),
+                StepDeadline.done_at < self.end,
+            )
+        )
+
+    def timely_steps(self) -> Rate:
+        total, on_time = self.session.execute(self._clocks(handling=False)).one()
+        return Rate(numerator=int(on_time), denominator=int(total))
+
+    def timely_cases(self) -> Rate:
+        total, on_time = self.session.execute(self._clocks(handling=True)).one()
+        return Rate(numerator=int(on_time), denominator=int(total))
+
+    def _surveys(self) -> sa.Select[Any]:
+        return (
+            sa.select(SurveyAnswer)
+            .join(Case, Case.id == SurveyAnswer.case_id)
+            .where(self.in_period, SurveyAnswer.at < self.end)
+        )
+
+    def satisfaction(self) -> Rate:
+        accepted = sa.case((SurveyAnswer.accepts_result.is_(True), 1), else_=0)
+        stmt = (
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(accepted), 0))
+            .select_from(SurveyAnswer)
+            .join(Case, Case.id == SurveyAnswer.case_id)
+            .where(self.in_period, SurveyAnswer.at < self.end)
+        )
+        total, yes = self.session.execute(stmt).one()
+        return Rate(numerator=int(yes), denominator=int(total))
+
+    def survey_averages(self) -> dict[str, float | None]:
+        columns = {
+            "处理效率 / efficiency": SurveyAnswer.efficiency,
+            "解决程度 / resolution": SurveyAnswer.resolution,
+            "沟通态度 / attitude": SurveyAnswer.attitude,
+            "补偿公平 / fairness": SurveyAnswer.fairness,
+        }
+        stmt = (
+            sa.select(*[sa.func.avg(c) for c in columns.values()])
+            .select_from(SurveyAnswer)
+            .join(Case, Case.id == SurveyAnswer.case_id)
+            .where(self.in_period, SurveyAnswer.at < self.end)
+        )
+        row = self.session.execute(stmt).one()
+        return {
+            name: (round(float(value), 2) if value is not None else None)
+            for name, value in zip(columns, row, strict=True)
+        }
+
+    def callback(self) -> Rate:
+        called = (
+            sa.select(SurveyAnswer.id)
+            .where(SurveyAnswer.case_id == Case.id, SurveyAnswer.at < self.end)
+            .exists()
+        )
+        stmt = sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((called, 1), else_=0)), 0)
+        ).where(self.in_period, Case.closed_at < self.end)
+        total, with_callback = self.session.execute(stmt).one()
+        return Rate(numerator=int(with_callback), denominator=int(total))
+
+    def _minutes(self, later: Any, earlier: Any) -> Any:
+        if self.dialect == "sqlite":
+            return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 1440.0
+        return sa.extract("epoch", later - earlier) / 60.0
+
+    def _duration(self, minutes: Any, where: list[Any], *joins: Any) -> Duration:
+        base = sa.select(minutes.label("m")).select_from(Case)
+        for target, on in joins:
+            base = base.join(target, on)
+        base = base.where(self.in_period, *where)
+        count = self._scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+        if count == 0:
+            return Duration(count=0, median_minutes=None, p90_minutes=None)
+        ordered = base.order_by(sa.text("m"))
+
+        def at(fraction: float) -> float:
+            # Nearest-rank percentile: the value at rank ceil(fraction × n), found by the
+            # database (ORDER BY ... OFFSET), so no row is loaded into Python.
+            rank = max(1, -(-int(fraction * 1000) * count // 1000))
+            return float(self.session.scalar(ordered.offset(rank - 1).limit(1)) or 0.0)
+
+        return Duration(
+            count=count, median_minutes=round(at(0.5), 2), p90_minutes=round(at(0.9), 2)
+        )
+
+    def first_response(self) -> Duration:
+        ack = aliased(AuditEntry)
+        return self._duration(
+            self._minutes(ack.at, Case.received_at),
+            [ack.at < self.end],
+            (ack, sa.and_(ack.case_id == Case.id, ack.key == event_key(Step.ACKNOWLEDGE))),
+        )
+
+    def handling(self) -> Duration:
+        return self._duration(
+            self._minutes(Case.closed_at, Case.received_at), [Case.closed_at < self.end]
+        )
+
+    def reopened(self) -> int:
+        reopen = (
+            sa.select(AuditEntry.id)
+            .where(
+                AuditEntry.case_id == Case.id,
+                AuditEntry.step == Step.REOPEN.value,
+                AuditEntry.at < self.end,
+            )
+            .exists()
+        )
+        return self._scalar(sa.select(sa.func.count()).where(self.in_period, reopen))
+
+    def repeats(self) -> int:
+        stmt = sa.select(sa.func.count()).where(self.in_period, Case.repeat_of.is_not(None))
+        return self._scalar(stmt)
+
+    def escalations(self) -> list[EscalationCount]:
+        stmt = (
+            sa.select(Escalation.trigger, Escalation.level, sa.func.count())
+            .where(Escalation.fired_at >= self.start, Escalation.fired_at < self.end)
+            .group_by(Escalation.trigger, Escalation.level)
+            .order_by(Escalation.trigger, Escalation.level)
+        )
+        return [
+            EscalationCount(trigger=trigger, level=int(level), count=int(count))
+            for trigger, level, count in self.session.execute(stmt)
+        ]
+
+    def quotes(self) -> list[Quote]:
+        stmt = (
+            sa.select(Case.case_no, SurveyAnswer.comment, SurveyAnswer.accepts_result)
+            .join(Case, Case.id == SurveyAnswer.case_id)
+            .where(
+                self.in_period,
+                SurveyAnswer.at < self.end,
+                SurveyAnswer.comment.is_not(None),
+                SurveyAnswer.comment != "",
+            )
+            .order_by(SurveyAnswer.accepts_result, SurveyAnswer.at.desc(), SurveyAnswer.id)
+            .limit(QUOTES)
+        )
+        return [
+            Quote(case_no=case_no, text=comment, accepted=bool(accepted))
+            for case_no, comment, accepted in self.session.execute(stmt)
+        ]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

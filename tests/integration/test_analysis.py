@@ -1,0 +1,342 @@
+"""Every figure of the analysis, cross-checked against plain Python over the same cases.
+
+Cases are driven through the real ledger operations (register, acknowledge, each step,
+reopen, close) at chosen moments, on SQLite and PostgreSQL. The expected figures are then
+computed here from the raw rows, following the definitions in rules.analysis, without
+any of the report's SQL.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from complaints import analysis, casebook, watch
+from complaints.settings import Settings
+from complaints.synthetic import decisions_for, generate_complaints
+from models.db import unit_of_work
+from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
+from rules.analysis import Rate
+from rules.enums import Category, Severity
+from rules.inputs import STEP_INPUTS
+from rules.periods import Kind, Period
+from rules.sla import HANDLING
+from rules.steps import Step, event_key, wait_key
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OCTOBER = Period.parse(Kind.MONTHLY, "2026-10")
+GENERATED = datetime(2026, 11, 7, 1, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@dataclass
+class Plan:
+    """How far a generated case gets, and when."""
+
+    received: datetime
+    stop_after: str  # "register", "verify", "plan", "close", "reopen-close"
+    step_minutes: int  # time between steps
+    accepts: bool = True
+
+
+def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
+    """Take one complaint through the ledger operations the flow would call."""
+    complaint = complaint.model_copy(update={"received_at": plan.received})
+    case_no = casebook.register(complaint, settings, plan.received).case_no
+    clock = plan.received + timedelta(minutes=plan.step_minutes // 3 + 1)
+    casebook.record_event(settings, case_no, Step.ACKNOWLEDGE, 0, clock, "acknowledged")
+    if plan.stop_after == "register":
+        return case_no
+    steps = decisions_for(complaint, seed=seed, now=plan.received)
+
+    def step(name: str, cycle: int = 0, **changes: Any) -> None:
+        nonlocal clock
+        key = wait_key(Step(name), cycle)
+        casebook.open_step(settings, case_no, Step(name), key, clock)
+        clock += timedelta(minutes=plan.step_minutes)
+        data = STEP_INPUTS[Step(name)].model_validate({**steps[name], **changes})
+        casebook.record_decision(settings, case_no, Step(name), key, data, clock)
+
+    step("verify")
+    if plan.stop_after == "verify":
+        return case_no
+    for name in ("grade", "approve_grade", "plan", "approve_plan"):
+        step(name)
+    if plan.stop_after == "plan":
+        return case_no
+    for name in ("execute", "feedback"):
+        step(name)
+    cycle = 0
+    if plan.stop_after == "reopen-close":
+        step("callback", accepts_result=False, resolution=2, comment="还是不满意，电话13812345678")
+        cycle = casebook.reopen(settings, case_no, 0, clock)
+        for name in ("plan", "approve_plan", "execute", "feedback"):
+            step(name, cycle)
+    step("callback", cycle, accepts_result=plan.accepts, comment=None if plan.accepts else "不接受")
+    casebook.close(settings, case_no, clock, "# report")
+    return case_no
+
+
+def build_ledger(settings: Settings, count: int = 36, seed: int = 11) -> list[str]:
+    """Cases across September–November 2026, with every edge the definitions name."""
+    rng = random.Random(seed)
+    complaints = [
+        c
+        for c in generate_complaints(count * 2, seed=seed, now=GENERATED)
+        if not c.answered_on_spot
+    ][:count]
+    plans = [
+        # The edges: a complaint at 23:30 on 31 October (October, in Shanghai) and one at
+        # 00:30 on 1 November; a case received in October and closed in November (open at
+        # October's end); a reopened case; a case never acknowledged beyond registration.
+        Plan(local("2026-10-31 23:30"), "close", 90),
+        Plan(local("2026-11-01 00:30"), "close", 30),
+        Plan(local("2026-10-30 20:00"), "close", 24 * 60),  # closed in November
+        Plan(local("2026-10-12 10:00"), "reopen-close", 45),
+        Plan(local("2026-10-20 09:00"), "plan", 600),
+        Plan(local("2026-10-03 12:00"), "register", 10),
+    ]
+    start = local("2026-09-01 00:00")
+    while len(plans) < count:
+        received = start + timedelta(minutes=rng.randrange(0, 90 * 24 * 60))
+        plans.append(
+            Plan(
+                received,
+                rng.choice(["register", "verify", "plan", "close", "close", "reopen-close"]),
+                rng.choice([5, 30, 120, 400, 900]),
+                accepts=rng.random() < 0.8,
+            )
+        )
+    case_nos = [drive(settings, c, p, seed) for c, p in zip(complaints, plans, strict=False)]
+    watch.fire_due(settings, local("2026-11-06 12:00"))  # the SLA ladder of what is overdue
+    return case_nos
+
+
+# -- the same figures, computed in plain Python ---------------------------------------------
+def rows(settings: Settings) -> dict[str, list[Any]]:
+    with unit_of_work(settings.database_url) as session:
+        return {
+            "cases": list(session.scalars(sa.select(Case))),
+            "clocks": list(session.scalars(sa.select(StepDeadline))),
+            "surveys": list(session.scalars(sa.select(SurveyAnswer))),
+            "audit": list(session.scalars(sa.select(AuditEntry))),
+            "escalations": list(session.scalars(sa.select(Escalation))),
+        }
+
+
+def nearest_rank(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
+    start, end = period.bounds(SHANGHAI)
+    cases = [c for c in data["cases"] if start <= c.received_at < end]
+    ids = {c.id for c in cases}
+    closed = [c for c in cases if c.closed_at is not None and c.closed_at < end]
+    clocks = [
+        d for d in data["clocks"] if d.case_id in ids and d.due_at and d.done_at and d.done_at < end
+    ]
+    steps = [d for d in clocks if d.step != HANDLING]
+    handling = [d for d in clocks if d.step == HANDLING]
+    surveys = [s for s in data["surveys"] if s.case_id in ids and s.at < end]
+    acks = {
+        e.case_id: e.at
+        for e in data["audit"]
+        if e.key == event_key(Step.ACKNOWLEDGE) and e.case_id in ids and e.at < end
+    }
+    received = {c.id: c.received_at for c in cases}
+    first = [(at - received[i]).total_seconds() / 60 for i, at in acks.items()]
+    handled = [(c.closed_at - c.received_at).total_seconds() / 60 for c in closed]
+    reopened = {e.case_id for e in data["audit"] if e.step == "reopen" and e.at < end} & ids
+    called = {s.case_id for s in surveys}
+    categories: dict[str, int] = {}
+    for c in cases:
+        label = c.category.value if c.category else "待分类"
+        categories[label] = categories.get(label, 0) + 1
+    return {
+        "volume": len(cases),
+        "by_category": categories,
+        "timely_steps": (sum(d.done_at <= d.due_at for d in steps), len(steps)),
+        "timely_cases": (sum(d.done_at <= d.due_at for d in handling), len(handling)),
+        "satisfaction": (sum(s.accepts_result for s in surveys), len(surveys)),
+        "efficiency": round(sum(s.efficiency for s in surveys) / len(surveys), 2)
+        if surveys
+        else None,
+        "callback": (sum(c.id in called for c in closed), len(closed)),
+        "resolution": (len(closed), len(cases)),
+        "first_response": (nearest_rank(first, 0.5), nearest_rank(first, 0.9), len(first)),
+        "handling": (nearest_rank(handled, 0.5), nearest_rank(handled, 0.9), len(handled)),
+        "reopened": (len(reopened), len(cases)),
+        "repeats": (sum(c.repeat_of is not None for c in cases), len(cases)),
+        "still_open": len(cases) - len(closed),
+        "escalations": Counter(
+            (e.trigger, e.level) for e in data["escalations"] if start <= e.fired_at < end
+        ),
+    }
+
+
+def pair(rate: Rate) -> tuple[int, int]:
+    return (rate.numerator, rate.denominator)
+
+
+def close_to(actual: float | None, wanted: float | None) -> bool:
+    if wanted is None or actual is None:
+        return actual is wanted
+    return abs(actual - wanted) < 0.02  # minutes; the databases round sub-second times
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> tuple[Settings, list[str]]:
+    return settings, build_ledger(settings)
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        OCTOBER,
+        Period.parse(Kind.MONTHLY, "2026-09"),
+        Period.parse(Kind.MONTHLY, "2026-11"),
+        Period.parse(Kind.HALF_YEAR, "2026-H2"),
+        Period.parse(Kind.ANNUAL, "2026"),
+    ],
+    ids=str,
+)
+def test_every_figure_matches_an_independent_computation(
+    ledger: tuple[Settings, list[str]], period: Period
+) -> None:
+    settings, _ = ledger
+    figures = analysis.compute(settings, period, GENERATED)
+    want = expected(rows(settings), period)
+
+    assert figures.volume == want["volume"]
+    assert {c.label: c.count for c in figures.by_category} == want["by_category"]
+    assert sum(c.count for c in figures.by_channel) == want["volume"]
+    assert pair(figures.timely_steps) == want["timely_steps"]
+    assert pair(figures.timely_cases) == want["timely_cases"]
+    assert pair(figures.satisfaction) == want["satisfaction"]
+    assert figures.survey_averages["处理效率 / efficiency"] == want["efficiency"]
+    assert pair(figures.callback) == want["callback"]
+    assert pair(figures.resolution) == want["resolution"]
+    assert pair(figures.reopened) == want["reopened"]
+    assert pair(figures.repeats) == want["repeats"]
+    assert figures.still_open == want["still_open"]
+    assert {(e.trigger, e.level): e.count for e in figures.escalations} == want["escalations"]
+    median, p90, count = want["first_response"]
+    assert figures.first_response.count == count
+    assert close_to(figures.first_response.median_minutes, median)
+    assert close_to(figures.first_response.p90_minutes, p90)
+    median, p90, count = want["handling"]
+    assert figures.handling.count == count
+    assert close_to(figures.handling.median_minutes, median)
+    assert close_to(figures.handling.p90_minutes, p90)
+
+
+def test_the_time_zone_decides_the_month_of_a_late_evening_complaint(
+    settings: Settings,
+) -> None:
+    complaints = generate_complaints(4, seed=3, now=GENERATED)
+    for complaint, at in zip(
+        complaints, ("2026-10-31 23:30", "2026-11-01 00:30"), strict=False
+    ):  # 15:30 and 16:30 UTC, both on 31 October in UTC
+        casebook.register(
+            complaint.model_copy(update={"received_at": local(at)}), settings, GENERATED
+        )
+
+    october = analysis.compute(settings, OCTOBER, GENERATED)
+    november = analysis.compute(settings, Period.parse(Kind.MONTHLY, "2026-11"), GENERATED)
+
+    assert (october.volume, november.volume) == (1, 1)
+    assert [p.count for p in november.trend[-2:]] == [1, 1]
+
+
+def test_a_case_received_in_october_and_closed_in_november_is_still_open_in_october(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, case_nos = ledger
+    spanning = case_nos[2]
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    with unit_of_work(settings.database_url) as session:
+        case = session.scalars(sa.select(Case).where(Case.case_no == spanning)).one()
+    _, end = OCTOBER.bounds(SHANGHAI)
+    assert case.closed_at is not None and case.closed_at >= end
+    want = expected(rows(settings), OCTOBER)
+    assert figures.still_open == want["still_open"] >= 1
+    assert figures.resolution.numerator < figures.volume
+
+
+def test_an_empty_period_gives_zeros_and_no_rates_not_an_error(settings: Settings) -> None:
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    assert figures.volume == 0
+    assert figures.by_category == []
+    assert figures.timely_steps.value is None
+    assert figures.satisfaction.value is None
+    assert figures.first_response.median_minutes is None
+    assert figures.volume_mom.ratio is None
+    assert [k.met for k in figures.kpis] == [None, None, None, None]
+    assert len(figures.trend) == 12 and all(p.count == 0 for p in figures.trend)
+
+
+def test_month_on_month_and_year_on_year_compare_the_volumes(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    september = analysis.compute(settings, Period.parse(Kind.MONTHLY, "2026-09"), GENERATED)
+    assert figures.volume_mom.previous == september.volume
+    assert figures.volume_yoy.previous == 0 and figures.volume_yoy.ratio is None
+    assert [p.period for p in figures.trend][-2:] == ["2026-09", "2026-10"]
+    assert figures.trend[-1].count == figures.volume
+
+
+def test_reopened_cases_and_customer_quotes_are_counted_and_kept(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, case_nos = ledger
+    reopened_case = case_nos[3]
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    assert figures.reopened.numerator >= 1
+    assert any(q.case_no == reopened_case and not q.accepted for q in figures.quotes)
+    assert figures.quotes[0].accepted is False  # the dissatisfied voices come first
+
+
+def test_the_kpis_judge_the_figures_against_the_configured_targets(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    strict = settings.model_copy(
+        update={"kpi": settings.kpi.model_copy(update={"resolution_rate": 1.0})}
+    )
+    lenient = settings.model_copy(
+        update={"kpi": settings.kpi.model_copy(update={"resolution_rate": 0.0})}
+    )
+    assert analysis.compute(strict, OCTOBER, GENERATED).kpis[0].met is False
+    assert analysis.compute(lenient, OCTOBER, GENERATED).kpis[0].met is True
+
+
+def test_categories_and_severities_are_shares_of_the_volume(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    figures = analysis.compute(settings, Period.parse(Kind.ANNUAL, "2026"), GENERATED)
+    assert math.isclose(sum(c.share for c in figures.by_severity), 1.0)
+    assert {c.label for c in figures.by_severity} <= {s.value for s in Severity}
+    assert {c.label for c in figures.by_category} <= {c.value for c in Category} | {"待分类"}
+    assert [c.count for c in figures.top_problems] == sorted(
+        (c.count for c in figures.top_problems), reverse=True
+    )
+    assert len(figures.top_problems) <= 5
