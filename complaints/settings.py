@@ -30,8 +30,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from rules.enums import Category, Department
 from rules.analysis import KpiTargets
+from rules.enums import Category, Department
 from rules.patterns import PatternPolicy
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy, merge_policy
