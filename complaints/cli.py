@@ -9,6 +9,7 @@
     complaints release CASE --note TEXT       the customer answered: SLA clocks run again
     complaints escalations [--open]           escalations, newest first; --open: overdue cases
     complaints list [--status 处理中]          cases, newest first
+    complaints report monthly [--period 2026-10]   an analysis (half_year: 2026-H1, annual: 2026)
     complaints reconcile                      start runs never started, restart runs that died
     complaints deploy                         register the deployments on a running server
     complaints db upgrade                     migrate the ledger's schema
@@ -239,6 +240,44 @@ def cmd_list(args: argparse.Namespace) -> None:
     emit(args, rows, text or "no cases")
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from complaints import reports, slack
+    from complaints.clock import utc_now
+
+    settings = _settings()
+    _upgrade(settings)
+    now = utc_now()
+    try:
+        period = reports.period_of(args.kind, args.period, now, settings)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    report = reports.build(settings, period, now)
+    saved = reports.save(settings, report)
+    delivered = "not delivered (--no-deliver)"
+    if not args.no_deliver:
+        client = slack.slack_client(settings, warn=False)
+        if client is None:
+            delivered = "not delivered: Slack is not configured"
+        else:
+            try:
+                delivered = "posted to " + reports.deliver_to_slack(settings, client, report, saved)
+            except Exception as exc:
+                delivered = f"NOT delivered ({exc}); the files are saved, run again to send"
+    data = {
+        "kind": period.kind.value,
+        "period": str(period),
+        "volume": report.figures.volume,
+        "html": str(saved.html),
+        "csv": str(saved.csv),
+        "markdown": str(saved.markdown),
+        "delivery": delivered,
+    }
+    text = "\n".join(
+        [reports.headline(report.figures), f"saved: {saved.html}", f"       {saved.csv}", delivered]
+    )
+    emit(args, data, text)
+
+
 def cmd_reconcile(args: argparse.Namespace) -> None:
     from complaints import intake, supervision
     from complaints.clock import utc_now
@@ -263,7 +302,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
     settings = _settings()
     ensure_work_pool(settings.work_pool)
-    ids = deploy_all(settings.work_pool, settings.timezone)
+    ids = deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
     emit(args, [str(i) for i in ids], f"registered {len(ids)} deployments on {settings.work_pool}")
 
 
@@ -347,6 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", help="已登记 / 处理中 / 已关闭 (or registered, in_progress, closed)"
     )
     listing.add_argument("--limit", type=int, default=50)
+
+    report = add("report", cmd_report, "compile an analysis report for a period")
+    report.add_argument("kind", choices=["monthly", "half_year", "annual"])
+    report.add_argument(
+        "--period", help="2026-10 (monthly), 2026-H1 (half_year), 2026 (annual); default: last"
+    )
+    report.add_argument("--no-deliver", action="store_true", help="save only, do not post")
 
     reconcile = add("reconcile", cmd_reconcile, "start runs never started; restart runs that died")
     reconcile.add_argument("--limit", type=int, default=100)

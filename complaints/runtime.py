@@ -47,7 +47,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     stack.start_server()
     try:
         ensure_work_pool(settings.work_pool)
-        deploy_all(settings.work_pool, settings.timezone)
+        deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")

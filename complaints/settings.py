@@ -66,6 +66,9 @@ class SlackSettings(BaseModel):
         default_factory=lambda: dict(DEFAULT_CHANNELS),
         description="channel per ladder level: W (warning), L1, L2, L3",
     )
+    reports_channel: str = Field(
+        default="#complaints-reports", description="where the analysis reports are posted"
+    )
     timeout_seconds: float = Field(default=10, gt=0)
     retry_limit: int = Field(default=3, ge=0, description="retries per call inside one send")
     backoff_seconds: float = Field(
@@ -128,6 +131,10 @@ class Settings(BaseSettings):
     )
     slack: SlackSettings = Field(default_factory=SlackSettings)
     kpi: KpiTargets = Field(default_factory=KpiTargets, description="targets the reports judge")
+    report_crons: dict[str, str] = Field(
+        default_factory=dict,
+        description="cron per report kind (monthly, half_year, annual), in `timezone`",
+    )
     reports_dir: Path = Field(
         default=DEFAULT_VAR / "reports", description="where the analysis reports are saved"
     )
@@ -195,6 +202,17 @@ class Settings(BaseSettings):
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"the SLA policy file {path} is not valid TOML: {exc}") from None
         return {**data, "sla": merge_policy(base, override or {})}
+
+    @field_validator("report_crons")
+    @classmethod
+    def _known_reports(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - {"monthly", "half_year", "annual"})
+        if unknown:
+            raise ValueError(f"no report kind {', '.join(unknown)} (monthly, half_year, annual)")
+        for kind, cron in value.items():
+            if len(cron.split()) != 5:
+                raise ValueError(f"{kind}: {cron!r} is not a five-field cron expression")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -174,7 +174,7 @@ def local_product(
     try:
         with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
             ensure_work_pool(settings.work_pool)
-            deploy_all(settings.work_pool, settings.timezone)
+            deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
             for _ in range(workers):
                 stack.start_worker(settings.work_pool)
             yield stack

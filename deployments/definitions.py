@@ -33,10 +33,17 @@ class DeploymentSpec:
 
 
 WATCH_CRON = "* * * * *"  # each run watches for about a minute, then the next one starts
+MONTHLY_CRON = "0 9 7 * *"  # the consolidated monthly analysis is due by the 7th
+HALF_YEAR_CRON = "0 9 7 1,7 *"  # the previous half, on 7 January and 7 July
+ANNUAL_CRON = "0 9 8 1 *"  # early January, the day after the half-year one
 
 
 def specs(
-    timezone: str = "Asia/Shanghai", reconcile_cron: str = "*/5 * * * *"
+    timezone: str = "Asia/Shanghai",
+    reconcile_cron: str = "*/5 * * * *",
+    monthly_cron: str = MONTHLY_CRON,
+    half_year_cron: str = HALF_YEAR_CRON,
+    annual_cron: str = ANNUAL_CRON,
 ) -> list[DeploymentSpec]:
     return [
         DeploymentSpec(
@@ -69,14 +76,36 @@ def specs(
             "and escalations, cluster alerts, deliver Slack messages",
             schedules=[Cron(WATCH_CRON, timezone=timezone)],
         ),
+        DeploymentSpec(
+            flow_name="analysis-report",
+            name="analysis-report",
+            entrypoint="flows/report.py:analysis_report",
+            description="月度、半年度、年度投诉分析报告 / monthly, half-year and annual "
+            "complaint analyses; run it with a period to backfill",
+            schedules=[
+                Cron(monthly_cron, timezone=timezone, parameters={"kind": "monthly"}),
+                Cron(half_year_cron, timezone=timezone, parameters={"kind": "half_year"}),
+                Cron(annual_cron, timezone=timezone, parameters={"kind": "annual"}),
+            ],
+        ),
     ]
 
 
-def deploy_all(work_pool: str, timezone: str = "Asia/Shanghai") -> list[UUID]:
+def deploy_all(
+    work_pool: str, timezone: str = "Asia/Shanghai", report_crons: dict[str, str] | None = None
+) -> list[UUID]:
+    """Register every deployment; `report_crons` may replace the report schedules
+    (keys monthly, half_year, annual)."""
     from prefect import Flow
 
     ids: list[UUID] = []
-    for spec in specs(timezone):
+    crons = report_crons or {}
+    for spec in specs(
+        timezone,
+        monthly_cron=crons.get("monthly", MONTHLY_CRON),
+        half_year_cron=crons.get("half_year", HALF_YEAR_CRON),
+        annual_cron=crons.get("annual", ANNUAL_CRON),
+    ):
         flow = cast(Flow[..., Any], Flow.from_source(str(PROJECT_ROOT), spec.entrypoint))
         deployment_id = flow.deploy(
             name=spec.name,

@@ -190,8 +190,9 @@ DEFINITIONS: dict[str, str] = {
     " Survey averages: mean 1–5 score of each dimension over the period's callbacks.",
     "callback": "回访率：本期已关闭案件中有回访记录的比例（目标 100%）。"
     " Callback rate: of the period's closed cases, the share with a callback recorded.",
-    "resolution": "解决率：本期案件中，在报告期末前关闭且客户接受结果（或当场解答、不属实已说明）的比例。"
-    " Resolution rate: of the period's cases, the share closed by the end of the period.",
+    "resolution": "解决率：本期案件中，在报告期末前办结关闭的比例（含当场解答、不属实已说明后关闭的案件）。"
+    " Resolution rate: of the period's cases, the share closed by the end of the period"
+    " (cases answered on the spot or found unsubstantiated and explained included).",
     "first_response": "首次响应时间：受理到向客户确认收到的分钟数，取中位数与第90百分位。"
     " First response: minutes from receipt to the acknowledgement; median and 90th percentile.",
     "handling": "处理时长：受理到关闭的分钟数（本期案件中已在期末前关闭者），取中位数与第90百分位。"
@@ -206,6 +207,14 @@ DEFINITIONS: dict[str, str] = {
     " Attribution: the period's cases by the department and employee the plan attributed.",
     "change": "环比、同比：本期投诉量与上一期、上年同期相比的变化。"
     " Period-on-period and year-on-year change of the volume.",
+    "trend": "趋势：截至本期最后一个月的连续12个月，每月投诉量、环节及时率与满意率（定义同上）。"
+    " Trend: the 12 months up to the period's last month: volume, timely steps, satisfaction.",
+    "kpis": "目标：解决率、首次响应（90%案件的首次响应分钟数）、满意率、回访率与公司目标比较，目标可配置。"
+    " KPIs: resolution, first response (minutes within which 90 % of cases were answered),"
+    " satisfaction and callback rates against the company's configurable targets.",
+    "quotes": "客户原话：本期回访中客户留下的意见，不接受结果者优先，最多10条，个人信息已脱敏。"
+    " Customer quotes: comments left at the period's callbacks, dissatisfied first, at most"
+    " ten, personal data masked.",
     "still_open": "期末未结：本期案件中在报告期末仍未关闭的件数。"
     " Still open: the period's cases not closed by the end of the period.",
 }

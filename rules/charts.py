@@ -56,7 +56,7 @@ def category_chart(
     """Horizontal bars, one per row in the given order, each labelled with count and share."""
     if not rows or max(row.count for row in rows) <= 0:
         return placeholder(title, empty)
-    width, top, row_height, bar_height = 680, 44, 30, 18
+    width, top, row_height, bar_height = 940, 44, 30, 18
     label_width = _label_column(row.label for row in rows)
     left, right = label_width + 12, width - 120
     most = max(row.count for row in rows)
@@ -96,10 +96,10 @@ def trend_chart(
     has_rates = any(p.timely_rate is not None or p.satisfaction_rate is not None for p in points)
     if not points or (max(p.count for p in points) <= 0 and not has_rates):
         return placeholder(title, empty)
-    width, height = 760, 330
+    width, height = 940, 340
     left, right, top, bottom = 56, width - 56, 76, height - 40
     plot_height = bottom - top
-    step = _nice_step(max(max(p.count for p in points), 1) / 4)
+    step = _nice_step(max(max(p.count for p in points), 1) * 1.15 / 4)  # headroom for labels
     ceiling = step * 4
     slot = (right - left) / len(points)
     parts = [_title(title), *_trend_legend()]
@@ -146,7 +146,7 @@ def target_chart(
     not, with the target marked by a dark line; a rate without data is shown as "—"."""
     if not bars or all(bar.value is None for bar in bars):
         return placeholder(title, empty)
-    width, top, row_height, bar_height = 680, 44, 38, 18
+    width, top, row_height, bar_height = 940, 44, 38, 18
     label_width = _label_column(bar.label for bar in bars)
     left, right = label_width + 12, width - 150
     height = top + row_height * len(bars) + 48
@@ -200,7 +200,7 @@ def target_chart(
 
 def placeholder(title: str, text: str = NO_COMPLAINTS) -> str:
     """A chart frame that says why there is nothing to draw."""
-    width, height = 680, 130
+    width, height = 940, 130
     parts = [
         _title(title),
         f'<rect x="1" y="36" width="{width - 2}" height="{height - 38}" rx="6" fill="#fafafa" '

@@ -1,7 +1,8 @@
 """A local server that speaks enough of the Slack Web API for the real slack_sdk client.
 
-It answers `chat.postMessage` and `auth.test` on 127.0.0.1, keeps every accepted message
-in order, and can misbehave on request: rate limits (HTTP 429 with Retry-After), an outage
+It answers `chat.postMessage`, `auth.test`, `conversations.list` and the three calls of a
+file upload (`files.getUploadURLExternal`, the upload itself, `files.completeUploadExternal`)
+on 127.0.0.1, keeps every accepted message and shared file in order, and can misbehave on request: rate limits (HTTP 429 with Retry-After), an outage
 (HTTP 503), a rejected token, an unknown channel.
 """
 
@@ -45,12 +46,34 @@ class Call:
 
 
 @dataclass
+class Uploaded:
+    """A file shared in a channel through the external upload calls."""
+
+    file_id: str
+    filename: str
+    content: bytes = b""
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+
+
+@dataclass
 class FakeSlack:
     token: str = TOKEN
     base_url: str = ""
     messages: list[Posted] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     missing_channels: set[str] = field(default_factory=set)
+    channel_ids: dict[str, str] = field(
+        default_factory=lambda: {
+            "complaints": "C0WARN",
+            "complaints-escalations": "C0LEVEL1",
+            "complaints-operations": "C0LEVEL2",
+            "complaints-leadership": "C0LEVEL3",
+            "complaints-reports": "C0REPORTS",
+        }
+    )
+    uploads: dict[str, Uploaded] = field(default_factory=dict)
     _rate_limited: int = 0
     _retry_after: int = 1
     _outage: bool = False
@@ -101,7 +124,36 @@ class FakeSlack:
             return 200, {}, {"ok": True, "team": "Local", "user": "complaints", "bot_id": "B0LOCAL"}
         if method == "chat.postMessage":
             return 200, {}, self._post(params)
+        if method == "conversations.list":
+            channels = [{"id": cid, "name": name} for name, cid in self.channel_ids.items()]
+            return 200, {}, {"ok": True, "channels": channels, "response_metadata": {}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.uploads) + 1:06d}"
+            self.uploads[file_id] = Uploaded(file_id, str(params.get("filename")))
+            url = self.base_url.removesuffix("api/") + f"upload/{file_id}"
+            return 200, {}, {"ok": True, "upload_url": url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = _json_param(params.get("files")) or []
+            channel = params.get("channel_id")
+            if channel not in self.channel_ids.values():
+                return 200, {}, {"ok": False, "error": "channel_not_found"}
+            for item in files:
+                upload = self.uploads[item["id"]]
+                upload.title = item.get("title")
+                upload.channel = channel
+                upload.initial_comment = params.get("initial_comment")
+            return 200, {}, {"ok": True, "files": [{"id": f["id"]} for f in files]}
         return 200, {}, {"ok": False, "error": "unknown_method"}
+
+    def receive_upload(self, file_id: str, content: bytes) -> int:
+        with self._lock:
+            if self._outage:
+                return 503
+            self.uploads[file_id].content = content
+            return 200
+
+    def shared_files(self) -> list[Uploaded]:
+        return [u for u in self.uploads.values() if u.channel is not None]
 
     def _post(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
@@ -143,7 +195,17 @@ def _handler(slack: FakeSlack) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode("utf-8")
+            body_bytes = self.rfile.read(length)
+            if self.path.startswith("/upload/"):
+                status_code = slack.receive_upload(self.path.removeprefix("/upload/"), body_bytes)
+                reply = f"OK - {len(body_bytes)}".encode()
+                self.send_response(status_code)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+                return
+            raw = body_bytes.decode("utf-8")
             if self.headers.get_content_type() == "application/json":
                 params = json.loads(raw) if raw else {}
             else:

@@ -139,3 +139,50 @@ def test_the_deadline_watch_runs_every_minute_and_each_run_covers_its_minute() -
     # A run polls for less than the minute, so two runs never overlap for long, and the
     # next one starts within seconds of it ending: no timer waits for more than that gap.
     assert 30 <= window < 60
+
+
+def report_times(kind: str, after: datetime, count: int) -> list[datetime]:
+    (spec,) = [s for s in SPECS if s.flow_name == "analysis-report"]
+    (schedule,) = [s for s in spec.schedules if s.parameters == {"kind": kind}]
+    times = CronSim(schedule.cron, after.astimezone(ZoneInfo(schedule.timezone)))
+    return [next(times) for _ in range(count)]
+
+
+def test_the_monthly_analysis_runs_on_the_7th_at_nine_in_shanghai() -> None:
+    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
+    assert report_times("monthly", after, 3) == [
+        datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI),
+        datetime(2027, 1, 7, 9, 0, tzinfo=SHANGHAI),
+        datetime(2027, 2, 7, 9, 0, tzinfo=SHANGHAI),
+    ]
+
+
+def test_the_half_year_analysis_runs_on_7_january_and_7_july() -> None:
+    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
+    assert report_times("half_year", after, 3) == [
+        datetime(2027, 1, 7, 9, 0, tzinfo=SHANGHAI),
+        datetime(2027, 7, 7, 9, 0, tzinfo=SHANGHAI),
+        datetime(2028, 1, 7, 9, 0, tzinfo=SHANGHAI),
+    ]
+
+
+def test_the_annual_summary_runs_in_early_january() -> None:
+    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
+    assert report_times("annual", after, 2) == [
+        datetime(2027, 1, 8, 9, 0, tzinfo=SHANGHAI),
+        datetime(2028, 1, 8, 9, 0, tzinfo=SHANGHAI),
+    ]
+
+
+def test_each_report_schedule_passes_a_kind_the_flow_accepts() -> None:
+    (spec,) = [s for s in SPECS if s.flow_name == "analysis-report"]
+    schema = load_flow(spec).parameters.model_dump()
+    kinds = {s.parameters["kind"] for s in spec.schedules}
+    assert kinds == {"monthly", "half_year", "annual"}
+    assert "period" in schema["properties"]
+
+
+def test_report_schedules_can_be_changed_in_configuration() -> None:
+    custom = specs(monthly_cron="30 8 5 * *")
+    (spec,) = [s for s in custom if s.flow_name == "analysis-report"]
+    assert {s.cron for s in spec.schedules if s.parameters == {"kind": "monthly"}} == {"30 8 5 * *"}

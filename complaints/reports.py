@@ -1,0 +1,139 @@
+"""An analysis report from figures to files: compute, render, save, summarise, deliver.
+
+The files are written before anything is sent, so a delivery that fails loses nothing:
+the report stays under the reports directory (and as a Prefect artifact) and a later
+delivery sends the same files.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from complaints import analysis
+from complaints.analysis_render import render_csv, render_html, render_markdown
+from complaints.settings import Settings
+from rules.analysis import Figures
+from rules.periods import Kind, Period
+
+log = logging.getLogger("complaints.reports")
+
+
+@dataclass(frozen=True)
+class Report:
+    figures: Figures
+    markdown: str
+    html: str
+    csv: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.figures.kind.value}-{self.figures.period}"
+
+
+@dataclass(frozen=True)
+class Saved:
+    directory: Path
+    markdown: Path
+    html: Path
+    csv: Path
+
+
+def period_of(kind: Kind | str, period: str | None, now: datetime, settings: Settings) -> Period:
+    """The period asked for, or the last complete one (what a scheduled run reports)."""
+    if period:
+        return Period.parse(kind, period)
+    return Period.last_complete(kind, now, settings.tz)
+
+
+def build(settings: Settings, period: Period, now: datetime) -> Report:
+    figures = analysis.compute(settings, period, now)
+    templates = settings.templates_dir
+    return Report(
+        figures=figures,
+        markdown=render_markdown(figures, templates),
+        html=render_html(figures, templates),
+        csv=render_csv(figures),
+    )
+
+
+def save(settings: Settings, report: Report) -> Saved:
+    """reports/<kind>/<period>/: analysis.md, analysis.html, figures.csv (overwritten)."""
+    directory = settings.reports_dir / report.figures.kind.value / report.figures.period
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = Saved(
+        directory,
+        directory / "analysis.md",
+        directory / "analysis.html",
+        directory / "figures.csv",
+    )
+    for path, text in ((paths.markdown, report.markdown), (paths.html, report.html)):
+        _write(path, text)
+    _write(paths.csv, report.csv)
+    return paths
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a sibling file, then rename: a reader never sees half a report."""
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(text, encoding="utf-8", newline="")
+    partial.replace(path)
+
+
+def headline(figures: Figures) -> str:
+    """The short summary posted with the files."""
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    title = f"{figures.kind.label.split(' / ')[0]} {figures.period}"
+    if figures.volume == 0:
+        return f"{title}：本期无投诉 / no complaints in this period"
+    change = figures.volume_mom.ratio
+    trend = "" if change is None else f"（环比 {change:+.1%}）"
+    unmet = [k.name.split(" / ")[0] for k in figures.kpis if k.met is False]
+    return "\n".join(
+        [
+            f"*{title}*",
+            f"投诉 {figures.volume} 件{trend} · 及时率 {pct(figures.timely_steps.value)} · "
+            f"满意率 {pct(figures.satisfaction.value)} · 回访率 {pct(figures.callback.value)} · "
+            f"解决率 {pct(figures.resolution.value)} · 期末未结 {figures.still_open} 件",
+            "未达标 / below target: " + ("、".join(unmet) if unmet else "无 / none"),
+        ]
+    )
+
+
+def deliver_to_slack(settings: Settings, client: Any, report: Report, saved: Saved) -> str:
+    """Upload the HTML and CSV with the headline to the reports channel; returns the channel.
+
+    Raises on failure (the caller retries); the files are already saved.
+    """
+    channel = settings.slack.reports_channel
+    client.files_upload_v2(
+        channel=_channel_id(client, channel),
+        initial_comment=headline(report.figures),
+        file_uploads=[
+            {"file": str(saved.html), "filename": f"{report.name}.html", "title": report.name},
+            {"file": str(saved.csv), "filename": f"{report.name}.csv", "title": report.name},
+        ],
+    )
+    return channel
+
+
+def _channel_id(client: Any, channel: str) -> str:
+    """files_upload_v2 wants a channel id; configuration may hold a #name."""
+    if not channel.startswith("#"):
+        return channel
+    name = channel[1:]
+    cursor = None
+    while True:
+        page = client.conversations_list(limit=200, cursor=cursor, exclude_archived=True)
+        for found in page["channels"]:
+            if found["name"] == name:
+                return str(found["id"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            raise LookupError(f"no Slack channel named {channel}")

@@ -1,0 +1,105 @@
+"""`complaints report`: the files saved, the Slack post, a failed delivery, an empty period.
+
+The command runs in-process against the test ledger; Slack is the local Web API server
+(`files_upload_v2` of the real slack_sdk client: get an upload URL, upload, complete).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from complaints.cli import main
+from complaints.settings import Settings, get_settings
+from tests.integration.slack_server import FakeSlack
+from tests.integration.test_analysis import build_ledger
+
+
+@pytest.fixture
+def settings(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack_api: FakeSlack
+) -> Iterator[Settings]:
+    """The command's own settings: the test ledger, a reports folder, the local Slack."""
+    for name in list(os.environ):
+        if name.upper().startswith("COMPLAINTS_") and not name.upper().startswith(
+            "COMPLAINTS_TEST_"
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", database_url)
+    monkeypatch.setenv("COMPLAINTS_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("COMPLAINTS_SLACK__TOKEN", slack_api.token)
+    monkeypatch.setenv("COMPLAINTS_SLACK__BASE_URL", slack_api.base_url)
+    monkeypatch.setenv("COMPLAINTS_SLACK__RETRY_LIMIT", "0")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def report(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, str]:
+    capsys.readouterr()
+    assert main(["report", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_monthly_report_is_saved_and_posted_to_the_reports_channel(
+    settings: Settings, slack_api: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_ledger(settings)
+
+    done = report(capsys, "monthly", "--period", "2026-10")
+
+    assert done["delivery"] == "posted to #complaints-reports"
+    html = Path(done["html"]).read_text(encoding="utf-8")
+    assert "2026-10" in html and "<svg" in html
+    figures = list(csv.reader(io.StringIO(Path(done["csv"]).read_text(encoding="utf-8-sig"))))
+    assert len(figures) > 10
+    shared = slack_api.shared_files()
+    assert sorted(f.filename for f in shared) == ["monthly-2026-10.csv", "monthly-2026-10.html"]
+    assert {f.channel for f in shared} == {"C0REPORTS"}
+    assert shared[0].content and shared[0].content.decode("utf-8", "ignore")
+    comment = shared[0].initial_comment or ""
+    assert f"投诉 {done['volume']} 件" in comment
+    assert "13812345678" not in html + comment  # a customer's quote carries a phone: masked
+
+
+def test_a_failed_delivery_keeps_the_report_and_a_second_run_sends_it(
+    settings: Settings, slack_api: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_ledger(settings)
+    slack_api.outage(True)
+
+    failed = report(capsys, "monthly", "--period", "2026-10")
+
+    assert failed["delivery"].startswith("NOT delivered")
+    assert Path(failed["html"]).exists() and Path(failed["csv"]).exists()
+    assert slack_api.shared_files() == []
+
+    slack_api.outage(False)
+    again = report(capsys, "monthly", "--period", "2026-10")
+    assert again["delivery"] == "posted to #complaints-reports"
+    assert again["html"] == failed["html"]
+    assert len(slack_api.shared_files()) == 2
+
+
+def test_an_empty_period_gives_a_clear_report_not_an_error(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = report(capsys, "annual", "--period", "2020", "--no-deliver")
+    assert done["volume"] == 0
+    assert "本期无投诉" in Path(done["html"]).read_text(encoding="utf-8")
+    assert done["delivery"] == "not delivered (--no-deliver)"
+
+
+def test_a_malformed_period_is_refused_in_one_line(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "half_year", "--period", "2026-H3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2026-H1" in err
