@@ -37,12 +37,14 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(scope="session")
 def product(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("product")
     env = {
         **SECONDS_POLICY,
         "COMPLAINTS_SLACK__TOKEN": slack.token,
         "COMPLAINTS_SLACK__BASE_URL": slack.base_url,
+        "COMPLAINTS_REPORTS_DIR": str(root / "reports"),
     }
-    with local_product(tmp_path_factory.mktemp("product"), extra_env=env) as stack:
+    with local_product(root, extra_env=env) as stack:
         yield stack
 
 
