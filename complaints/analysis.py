@@ -9,7 +9,7 @@ Definitions: rules.analysis.DEFINITIONS.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,17 +20,24 @@ from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
 from rules.analysis import (
     Change,
+    ClusterAlert,
     Count,
     Duration,
     EscalationCount,
     Figures,
+    MajorCase,
+    Notice,
     Quote,
     Rate,
+    Review,
+    Rising,
+    Suggestion,
     TrendPoint,
     distribution,
     kpis,
 )
-from rules.periods import Period, trailing_months
+from rules.enums import Category, Department, Severity
+from rules.periods import Kind, Period, trailing_months
 from rules.sla import HANDLING
 from rules.steps import Step, event_key
 
@@ -83,8 +90,57 @@ def compute(settings: Settings, period: Period, now: datetime) -> Figures:
             still_open=volume - q.closed(),
             quotes=q.quotes(),
         )
+        if period.kind is not Kind.MONTHLY:
+            figures.review = review(q, period, settings, now)
     figures.kpis = kpis(figures, settings.kpi)
     return figures
+
+
+RECTIFY_WITHIN = timedelta(days=30)
+MIN_RISING = 3
+
+
+def review(q: PeriodQuery, period: Period, settings: Settings, now: datetime) -> Review:
+    """Major and potential problems, suggestions and a rectification notice per department."""
+    before_start, before_end = period.previous().bounds(settings.tz)
+    previous = PeriodQuery(q.session, before_start, before_end)
+    now_counts = q.problem_counts()
+    before_counts = previous.problem_counts()
+    rising = sorted(
+        (
+            Rising(label=label, current=count, previous=before_counts.get(label, 0))
+            for label, count in now_counts.items()
+            if count >= MIN_RISING and count > before_counts.get(label, 0)
+        ),
+        key=lambda r: (-(r.current - r.previous), r.label),
+    )[:5]
+    suggestions = q.suggestions()
+    due = (now.astimezone(settings.tz) + RECTIFY_WITHIN).date()
+    notices = []
+    for department, count in sorted(q.grouped(Case.department), key=lambda r: -r[1]):
+        if department is None:
+            continue
+        dept = q.for_department(department)
+        notices.append(
+            Notice(
+                department=department,
+                complaints=count,
+                top_problems=[c.label for c in dept.top_problems(count, limit=3)],
+                timely=dept.timely_steps(),
+                satisfaction=dept.satisfaction(),
+                suggestions=list(
+                    dict.fromkeys(s.text for s in suggestions if s.department == department)
+                )[:5],
+                due=due,
+            )
+        )
+    return Review(
+        major_cases=q.major_cases(),
+        clusters=q.clusters(),
+        rising=rising,
+        suggestions=suggestions,
+        notices=notices,
+    )
 
 
 def _volume(session: Session, period: Period, tz: Any) -> int:
@@ -106,14 +162,23 @@ def _trend_point(session: Session, month: Period, tz: Any) -> TrendPoint:
 class PeriodQuery:
     """Aggregates over the cases received in [start, end), as of `end`."""
 
-    def __init__(self, session: Session, start: datetime, end: datetime) -> None:
+    def __init__(
+        self, session: Session, start: datetime, end: datetime, department: str | None = None
+    ) -> None:
         self.session = session
         self.start, self.end = start, end
+        self.department = department
         self.dialect = session.get_bind().dialect.name
+
+    def for_department(self, department: str) -> PeriodQuery:
+        return PeriodQuery(self.session, self.start, self.end, department)
 
     @property
     def in_period(self) -> sa.ColumnElement[bool]:
-        return sa.and_(Case.received_at >= self.start, Case.received_at < self.end)
+        window = sa.and_(Case.received_at >= self.start, Case.received_at < self.end)
+        if self.department is None:
+            return window
+        return sa.and_(window, Case.department == Department(self.department))
 
     def _scalar(self, stmt: sa.Select[Any]) -> int:
         return int(self.session.scalar(stmt) or 0)
@@ -286,6 +351,77 @@ class PeriodQuery:
             for trigger, level, count in self.session.execute(stmt)
         ]
 
+    def problem_counts(self) -> dict[str, int]:
+        stmt = (
+            sa.select(Case.category, Case.product, sa.func.count())
+            .where(self.in_period)
+            .group_by(Case.category, Case.product)
+        )
+        return {
+            f"{_text(category) or UNGRADED} · {product or '—'}": int(n)
+            for category, product, n in self.session.execute(stmt)
+        }
+
+    def major_cases(self, limit: int = 20) -> list[MajorCase]:
+        stmt = (
+            sa.select(Case)
+            .where(self.in_period, Case.severity == Severity.MAJOR)
+            .order_by(Case.received_at.desc())
+            .limit(limit)
+        )
+        return [
+            MajorCase(
+                case_no=c.case_no,
+                category=_text(c.category),
+                product=c.product,
+                description=c.description,
+                closed=c.closed_at is not None and c.closed_at < self.end,
+            )
+            for c in self.session.scalars(stmt)
+        ]
+
+    def clusters(self) -> list[ClusterAlert]:
+        stmt = (
+            sa.select(Escalation)
+            .where(
+                Escalation.trigger == "cluster",
+                Escalation.fired_at >= self.start,
+                Escalation.fired_at < self.end,
+            )
+            .order_by(Escalation.fired_at)
+        )
+        found = []
+        for alert in self.session.scalars(stmt):
+            # cluster:<category code>:<product or ->:<first case>
+            parts = alert.key.split(":")
+            product = parts[2] if len(parts) > 3 else "-"
+            found.append(
+                ClusterAlert(
+                    fired_at=alert.fired_at,
+                    category=alert.detail.get("category") or _category_label(parts[1]),
+                    product=None if product == "-" else product,
+                    cases=[m["case_no"] for m in alert.detail.get("members", [])],
+                )
+            )
+        return found
+
+    def suggestions(self, limit: int = 20) -> list[Suggestion]:
+        stmt = (
+            sa.select(Case.case_no, Case.attributed_department, Case.department, Case.improvement)
+            .where(
+                self.in_period,
+                Case.closed_at < self.end,
+                Case.improvement.is_not(None),
+                Case.improvement != "",
+            )
+            .order_by(Case.received_at.desc())
+            .limit(limit)
+        )
+        return [
+            Suggestion(case_no=no, department=_text(attributed or department), text=text)
+            for no, attributed, department, text in self.session.execute(stmt)
+        ]
+
     def quotes(self) -> list[Quote]:
         stmt = (
             sa.select(Case.case_no, SurveyAnswer.comment, SurveyAnswer.accepts_result)
@@ -307,3 +443,10 @@ class PeriodQuery:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _category_label(code: str) -> str | None:
+    try:
+        return Category(code).value
+    except ValueError:
+        return code or None

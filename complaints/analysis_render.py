@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from complaints.rendering import DASH, cell, dash, number, yesno
 from rules.alerts import Level, Trigger
-from rules.analysis import DEFINITIONS, Count, Duration, Figures, Kpi, Quote, Rate
+from rules.analysis import DEFINITIONS, Count, Duration, Figures, Kpi, Quote, Rate, Review
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart
 from rules.masking import mask_text
 
@@ -99,7 +99,9 @@ def report_context(figures: Figures) -> dict[str, Any]:
     """What the templates show: the figures with masked quotes, local dates, ordered lists."""
     tz = ZoneInfo(figures.timezone)
     title, _, subtitle = figures.kind.label.partition(" / ")
-    safe = figures.model_copy(update={"quotes": masked_quotes(figures.quotes)})
+    safe = figures.model_copy(
+        update={"quotes": masked_quotes(figures.quotes), "review": masked_review(figures.review)}
+    )
     return {
         "figures": safe,
         "title": title,
@@ -126,6 +128,27 @@ def report_context(figures: Figures) -> dict[str, Any]:
         "no_complaints": NO_COMPLAINTS,
         "nothing_to_judge": NOTHING_TO_JUDGE,
     }
+
+
+def masked_review(review: Review | None) -> Review | None:
+    """The half-year review with every free text (descriptions, suggestions) masked."""
+    if review is None:
+        return None
+    return review.model_copy(
+        update={
+            "major_cases": [
+                c.model_copy(update={"description": mask_text(c.description)})
+                for c in review.major_cases
+            ],
+            "suggestions": [
+                s.model_copy(update={"text": mask_text(s.text)}) for s in review.suggestions
+            ],
+            "notices": [
+                n.model_copy(update={"suggestions": [mask_text(t) for t in n.suggestions]})
+                for n in review.notices
+            ],
+        }
+    )
 
 
 def masked_quotes(quotes: list[Quote]) -> list[Quote]:

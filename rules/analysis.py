@@ -8,7 +8,7 @@ from `DEFINITIONS`, so a reader can check what was counted.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +91,57 @@ class Kpi(BaseModel):
     met: bool | None  # None: nothing to judge in this period
 
 
+class MajorCase(BaseModel):
+    case_no: str
+    category: str | None
+    product: str | None
+    description: str  # raw; renderers mask it
+    closed: bool
+
+
+class ClusterAlert(BaseModel):
+    fired_at: datetime
+    category: str | None
+    product: str | None
+    cases: list[str]
+
+
+class Rising(BaseModel):
+    """A category · product with more complaints than in the period before."""
+
+    label: str
+    current: int
+    previous: int
+
+
+class Suggestion(BaseModel):
+    case_no: str
+    department: str | None
+    text: str  # raw; renderers mask it
+
+
+class Notice(BaseModel):
+    """整改通报: what one responsible department is asked to rectify, and by when."""
+
+    department: str
+    complaints: int
+    top_problems: list[str]
+    timely: Rate
+    satisfaction: Rate
+    suggestions: list[str]
+    due: date
+
+
+class Review(BaseModel):
+    """What the half-year (and annual) analysis adds to the monthly figures."""
+
+    major_cases: list[MajorCase]
+    clusters: list[ClusterAlert]
+    rising: list[Rising]
+    suggestions: list[Suggestion]
+    notices: list[Notice]
+
+
 class Figures(BaseModel):
     kind: Kind
     period: str
@@ -124,6 +175,7 @@ class Figures(BaseModel):
     kpis: list[Kpi]
     still_open: int
     quotes: list[Quote] = Field(default_factory=list)
+    review: Review | None = None  # half-year and annual reports only
 
 
 def distribution(rows: list[tuple[str | None, int]], total: int, missing: str) -> list[Count]:
@@ -215,6 +267,17 @@ DEFINITIONS: dict[str, str] = {
     "quotes": "客户原话：本期回访中客户留下的意见，不接受结果者优先，最多10条，个人信息已脱敏。"
     " Customer quotes: comments left at the period's callbacks, dissatisfied first, at most"
     " ten, personal data masked.",
+    "major_cases": "重大问题：本期等级为“重大”的案件，以及本期触发的同类投诉集中预警。"
+    " Major problems: the period's 重大 cases and the cluster alerts fired within it.",
+    "rising": "潜在问题：本期投诉件数（至少3件）多于上一期的“类别 · 产品”，按增幅排序。"
+    " Potential problems: category · product pairs with more complaints (at least 3) than in"
+    " the period before, largest rise first.",
+    "suggestions": "改进建议：本期已办结案件在处理方案中记录的改进措施。"
+    " Improvement suggestions: the improvement measures recorded in the plans of the"
+    " period's closed cases.",
+    "notices": "整改通报：按责任部门汇总本期投诉、主要问题、及时率、满意率与改进建议，要求在期限内报告整改完成情况。"
+    " Rectification notices: per responsible department, its complaints, main problems,"
+    " timely and satisfaction rates and suggestions, with a date to report back by.",
     "still_open": "期末未结：本期案件中在报告期末仍未关闭的件数。"
     " Still open: the period's cases not closed by the end of the period.",
 }

@@ -340,3 +340,65 @@ def test_categories_and_severities_are_shares_of_the_volume(
         (c.count for c in figures.top_problems), reverse=True
     )
     assert len(figures.top_problems) <= 5
+
+
+def test_the_half_year_review_lists_major_and_rising_problems_and_a_notice_per_department(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    half = Period.parse(Kind.HALF_YEAR, "2026-H2")
+    figures = analysis.compute(settings, half, GENERATED)
+    assert analysis.compute(settings, OCTOBER, GENERATED).review is None  # monthly: none
+    review = figures.review
+    assert review is not None
+
+    data = rows(settings)
+    start, end = half.bounds(SHANGHAI)
+    cases = [c for c in data["cases"] if start <= c.received_at < end]
+    majors = {c.case_no for c in cases if c.severity is Severity.MAJOR}
+    assert {m.case_no for m in review.major_cases} == majors
+    before_start, before_end = half.previous().bounds(SHANGHAI)
+
+    def problems(since: datetime, until: datetime) -> Counter[str]:
+        return Counter(
+            f"{c.category.value if c.category else '待分类'} · {c.product or '—'}"
+            for c in data["cases"]
+            if since <= c.received_at < until
+        )
+
+    now_, before = problems(start, end), problems(before_start, before_end)
+    rising = {k for k, n in now_.items() if n >= 3 and n > before.get(k, 0)}
+    assert {r.label for r in review.rising} <= rising
+    assert len(review.rising) == min(5, len(rising))
+    suggested = {
+        c.case_no for c in cases if c.improvement and c.closed_at is not None and c.closed_at < end
+    }
+    assert {s.case_no for s in review.suggestions} == suggested
+    departments = Counter(c.department.value for c in cases if c.department is not None)
+    assert {n.department: n.complaints for n in review.notices} == dict(departments)
+    assert all(
+        n.due == (GENERATED.astimezone(SHANGHAI) + timedelta(days=30)).date()
+        for n in review.notices
+    )
+
+
+def test_the_half_year_report_shows_the_review_with_personal_data_masked(
+    settings: Settings,
+) -> None:
+    from complaints import reports
+
+    complaint = generate_complaints(3, seed=5, now=GENERATED)[0].model_copy(
+        update={
+            "received_at": local("2026-08-03 10:00"),
+            "severity": Severity.MAJOR,
+            "description": "热水壶爆裂烫伤孩子，请回电13987654321",
+        }
+    )
+    casebook.register(complaint, settings, local("2026-08-03 10:00"))
+
+    report = reports.build(settings, Period.parse(Kind.HALF_YEAR, "2026-H2"), GENERATED)
+
+    for text in (report.html, report.markdown):
+        assert "整改通报" in text and "重大问题" in text
+        assert "热水壶爆裂烫伤孩子" in text
+        assert "13987654321" not in text
