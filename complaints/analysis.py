@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from complaints import rectification
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
@@ -93,6 +94,7 @@ def compute(settings: Settings, period: Period, now: datetime) -> Figures:
         if period.kind is not Kind.MONTHLY:
             figures.review = review(q, period, settings, now)
     figures.kpis = kpis(figures, settings.kpi)
+    figures.actions = rectification.status_as_of(settings, end)
     return figures
 
 

@@ -334,6 +334,7 @@ def _template(templates_dir: Path, language: str, name: str, *, html: bool) -> T
         keep_trailing_newline=True,
     )
     environment.filters.update(
+        localdate=lambda moment, zone: _local(moment, ZoneInfo(zone)).date().isoformat(),
         dash=dash,
         number=number,
         cell=cell,

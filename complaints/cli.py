@@ -92,14 +92,43 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def cmd_act(args: argparse.Namespace) -> None:
+    from complaints import rectification
     from complaints.actions import ActionRefused, act
 
     raw = read_json(args.input)
+    if rectification.action_id(args.case) is not None:
+        _rectified(args, raw)
+        return
     try:
         acted = act(_settings(), args.case, args.step, raw)
     except ActionRefused as exc:
         raise CliError(str(exc)) from None
     emit(args, acted.__dict__, f"{acted.case_no}: {acted.step} recorded; the case moves on")
+
+
+def _rectified(args: argparse.Namespace, raw: Any) -> None:
+    """`complaints act CA-00001 rectified --input done.json`: a department's report."""
+    from complaints import rectification
+    from complaints.clock import utc_now
+    from rules.inputs import describe_errors
+
+    if args.step != "rectified":
+        raise CliError(f"a corrective action takes the step 'rectified', not {args.step!r}")
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        data = rectification.RectifiedInput.model_validate(raw)
+    except ValidationError as exc:
+        raise CliError(f"invalid input for rectified: {describe_errors(exc)}") from None
+    try:
+        action = rectification.report_done(settings, args.case, data, utc_now())
+    except (rectification.ActionNotFound, rectification.ActionClosed) as exc:
+        raise CliError(str(exc)) from None
+    emit(
+        args,
+        {"action": args.case.upper(), "department": action.department, "status": action.status},
+        f"{args.case.upper()} ({action.department}): rectification reported done",
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -241,7 +270,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from complaints import reports, slack
+    from complaints import rectification, reports, slack
     from complaints.clock import utc_now
 
     settings = _settings()
@@ -253,6 +282,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         raise CliError(str(exc)) from None
     report = reports.build(settings, period, now)
     saved = reports.save(settings, report)
+    issued = rectification.issue(settings, report.figures, now)
     delivered = "not delivered (--no-deliver)"
     if not args.no_deliver:
         client = slack.slack_client(settings, warn=False)
@@ -271,9 +301,11 @@ def cmd_report(args: argparse.Namespace) -> None:
         "csv": str(saved.csv),
         "markdown": str(saved.markdown),
         "delivery": delivered,
+        "corrective_actions": issued.refs,
     }
     text = "\n".join(
         [reports.headline(report.figures), f"saved: {saved.html}", f"       {saved.csv}", delivered]
+        + ([f"corrective actions: {', '.join(issued.refs)}"] if issued.refs else [])
     )
     emit(args, data, text)
 

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from complaints import clocks
+from complaints import clocks, rectification
 from complaints.escalation import case_alert, escalate, run_url
 from complaints.settings import Settings
 from models.db import unit_of_work
@@ -142,6 +142,7 @@ class Watcher:
 
     def watch_once(self, now: datetime) -> Fired:
         fired = fire_due(self.settings, now)
+        fired.keys += rectification.fire_due(self.settings, now)
         with unit_of_work(self.settings.database_url) as session:
             mark = CaseRepository(session).audit_mark()
         if mark != self.mark:
@@ -151,8 +152,9 @@ class Watcher:
 
 
 def watch_once(settings: Settings, now: datetime) -> Fired:
-    """One full pass: due alerts and clusters."""
+    """One full pass: due alerts (cases and corrective actions) and clusters."""
     fired = fire_due(settings, now)
+    fired.keys += rectification.fire_due(settings, now)
     fired.add(detect_clusters(settings, now))
     return fired
 

@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from complaints import reports, slack
+from complaints import rectification, reports, slack
 from complaints.clock import utc_now
 from complaints.settings import get_settings
 from rules.periods import Kind
@@ -36,6 +36,12 @@ def publish_report(report: reports.Report) -> None:
     )
 
 
+@task(name="issue-rectifications", cache_policy=NO_CACHE, persist_result=False)
+def issue_rectifications(report: reports.Report) -> list[str]:
+    """One corrective action per rectification notice (half-year and annual reports)."""
+    return rectification.issue(get_settings(), report.figures, utc_now()).refs
+
+
 @task(
     name="deliver-report",
     cache_policy=NO_CACHE,
@@ -56,6 +62,9 @@ def analysis_report(kind: Kind = Kind.MONTHLY, period: str | None = None) -> str
     """投诉分析报告 / complaint analysis: monthly (2026-10), half-year (2026-H1), annual (2026)."""
     report, saved = compile_report(kind, period)
     publish_report(report)
+    actions = issue_rectifications(report)
+    if actions:
+        get_run_logger().info("corrective actions: %s", ", ".join(actions))
     outcome = deliver_report(report, saved)
     get_run_logger().info("%s saved in %s; %s", report.name, saved.directory, outcome)
     return str(saved.html)

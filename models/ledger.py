@@ -244,3 +244,29 @@ class SlackOutbox(Base):
     slack_ts: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class CorrectiveAction(Base):
+    """A rectification a department must report done (整改), from a half-year notice.
+
+    Tracked like a case step: due by `due_at`, warned and escalated through the same
+    ladder (`next_alert_at`, `alert_level`), done when the department reports it.
+    """
+
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(120), unique=True)  # <kind>:<period>:<department>
+    report_kind: Mapped[str] = mapped_column(sa.String(20))
+    period: Mapped[str] = mapped_column(sa.String(10))
+    department: Mapped[str] = mapped_column(sa.String(20))
+    requirement: Mapped[str] = mapped_column(sa.Text)
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
+    alert_level: Mapped[int] = mapped_column(default=-1, server_default="-1")
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # open | done
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(sa.String(50))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]

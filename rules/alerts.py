@@ -49,6 +49,7 @@ class Trigger(StrEnum):
     PLAN_REJECTED = "plan_rejected"  # the resolution plan was rejected twice
     CLUSTER = "cluster"  # many complaints of one kind in a short window
     REPEAT = "repeat"  # the same customer complains again about the same thing
+    RECTIFICATION = "rectification"  # a corrective action from a notice is overdue
 
     @property
     def label(self) -> str:
@@ -62,6 +63,7 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.PLAN_REJECTED: "方案两次被驳回 / plan rejected twice",
     Trigger.CLUSTER: "同类投诉集中 / cluster of similar complaints",
     Trigger.REPEAT: "重复投诉 / repeat complaint",
+    Trigger.RECTIFICATION: "整改逾期 / corrective action overdue",
 }
 
 

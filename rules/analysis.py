@@ -142,6 +142,18 @@ class Review(BaseModel):
     notices: list[Notice]
 
 
+class ActionStatus(BaseModel):
+    """A corrective action from an earlier notice, as it stood at the end of the period."""
+
+    ref: str
+    period: str
+    department: str
+    requirement: str
+    due_at: datetime
+    done_at: datetime | None
+    overdue: bool
+
+
 class Figures(BaseModel):
     kind: Kind
     period: str
@@ -176,6 +188,7 @@ class Figures(BaseModel):
     still_open: int
     quotes: list[Quote] = Field(default_factory=list)
     review: Review | None = None  # half-year and annual reports only
+    actions: list[ActionStatus] = Field(default_factory=list)
 
 
 def distribution(rows: list[tuple[str | None, int]], total: int, missing: str) -> list[Count]:
@@ -278,6 +291,9 @@ DEFINITIONS: dict[str, str] = {
     "notices": "整改通报：按责任部门汇总本期投诉、主要问题、及时率、满意率与改进建议，要求在期限内报告整改完成情况。"
     " Rectification notices: per responsible department, its complaints, main problems,"
     " timely and satisfaction rates and suggestions, with a date to report back by.",
+    "actions": "整改跟踪：此前整改通报所立的每项整改，在本期末的状态（已完成、未到期、逾期）。"
+    " Corrective actions: every action opened by an earlier notice, as it stood at the"
+    " period's end (done, open, overdue).",
     "still_open": "期末未结：本期案件中在报告期末仍未关闭的件数。"
     " Still open: the period's cases not closed by the end of the period.",
 }

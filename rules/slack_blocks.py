@@ -29,6 +29,7 @@ TRIGGER_ICONS: dict[Trigger, str] = {
     Trigger.PLAN_REJECTED: "📝",
     Trigger.CLUSTER: "📈",
     Trigger.REPEAT: "🔁",
+    Trigger.RECTIFICATION: "🛠",
 }
 
 Block = dict[str, Any]
