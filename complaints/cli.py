@@ -293,6 +293,12 @@ def cmd_report(args: argparse.Namespace) -> None:
                 delivered = "posted to " + reports.deliver_to_slack(settings, client, report, saved)
             except Exception as exc:
                 delivered = f"NOT delivered ({exc}); the files are saved, run again to send"
+        try:
+            mailed = reports.deliver_by_email(settings, report, saved)
+            if mailed:
+                delivered += "; e-mailed to " + ", ".join(mailed)
+        except Exception as exc:
+            delivered += f"; NOT e-mailed ({exc})"
     data = {
         "kind": period.kind.value,
         "period": str(period),

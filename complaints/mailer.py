@@ -9,11 +9,14 @@ to a person; the password never appears in it, in the repr or in a log line.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +35,18 @@ class Mailer:
     starttls: bool = False
     timeout: float = 10.0
 
-    def send(self, to: str, subject: str, body: str) -> str:
-        """Send one plain-text UTF-8 message and return its Message-ID, the proof of sending."""
+    def send(self, to: str, subject: str, body: str, attachments: Sequence[Path] = ()) -> str:
+        """Send one plain-text UTF-8 message and return its Message-ID, the proof of sending.
+
+        `attachments` are added as files (their type guessed from the name).
+        """
         message = self._compose(to, subject, body)
+        for path in attachments:
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            maintype, _, subtype = kind.partition("/")
+            message.add_attachment(
+                path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+            )
         message_id = str(message["Message-ID"])
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

@@ -137,3 +137,19 @@ def _channel_id(client: Any, channel: str) -> str:
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             raise LookupError(f"no Slack channel named {channel}")
+
+
+def deliver_by_email(settings: Settings, report: Report, saved: Saved) -> list[str]:
+    """E-mail the report to COMPLAINTS_REPORT_EMAIL_TO (HTML and CSV attached).
+
+    Returns the addresses sent to; raises MailError on failure (the caller retries).
+    """
+    from complaints.messages import mailer
+
+    if not settings.report_email_to or not settings.smtp_host:
+        return []
+    sender = mailer(settings)
+    subject = f"{report.figures.kind.label.split(' / ')[0]} {report.figures.period}"
+    for address in settings.report_email_to:
+        sender.send(address, subject, headline(report.figures), [saved.html, saved.csv])
+    return list(settings.report_email_to)

@@ -135,6 +135,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="cron per report kind (monthly, half_year, annual), in `timezone`",
     )
+    report_email_to: list[str] = Field(
+        default_factory=list,
+        description="also e-mail each analysis (HTML and CSV attached) to these addresses",
+    )
     reports_dir: Path = Field(
         default=DEFAULT_VAR / "reports", description="where the analysis reports are saved"
     )

@@ -52,9 +52,15 @@ def issue_rectifications(report: reports.Report) -> list[str]:
 def deliver_report(report: reports.Report, saved: reports.Saved) -> str:
     settings = get_settings()
     client = slack.slack_client(settings)
+    outcome = []
     if client is None:
-        return "not sent: Slack is not configured"
-    return "posted to " + reports.deliver_to_slack(settings, client, report, saved)
+        outcome.append("not posted: Slack is not configured")
+    else:
+        outcome.append("posted to " + reports.deliver_to_slack(settings, client, report, saved))
+    mailed = reports.deliver_by_email(settings, report, saved)
+    if mailed:
+        outcome.append("e-mailed to " + ", ".join(mailed))
+    return "; ".join(outcome)
 
 
 @flow(name="analysis-report", flow_run_name="{kind}-{period}", log_prints=True)

@@ -26,6 +26,9 @@ class KpiTargets(BaseModel):
     )
     satisfaction_rate: float = Field(default=0.85, ge=0, le=1, description="满意率 ≥")
     callback_rate: float = Field(default=1.0, ge=0, le=1, description="回访率 ≥")
+    timely_rate: float = Field(
+        default=0.95, ge=0, le=1, description="及时率 ≥ (handling limits met; our default)"
+    )
 
 
 class Count(BaseModel):
@@ -228,6 +231,12 @@ def kpis(figures: Figures, targets: KpiTargets) -> list[Kpi]:
             met=at_least(figures.satisfaction.value, targets.satisfaction_rate),
         ),
         Kpi(
+            name="及时率（处理时限）/ timely rate (handling limits)",
+            target=f"≥ {targets.timely_rate:.0%}",
+            actual=percent(figures.timely_cases.value),
+            met=at_least(figures.timely_cases.value, targets.timely_rate),
+        ),
+        Kpi(
             name="回访率 / callback rate",
             target=f"≥ {targets.callback_rate:.0%}",
             actual=percent(figures.callback.value),
@@ -274,9 +283,10 @@ DEFINITIONS: dict[str, str] = {
     " Period-on-period and year-on-year change of the volume.",
     "trend": "趋势：截至本期最后一个月的连续12个月，每月投诉量、环节及时率与满意率（定义同上）。"
     " Trend: the 12 months up to the period's last month: volume, timely steps, satisfaction.",
-    "kpis": "目标：解决率、首次响应（90%案件的首次响应分钟数）、满意率、回访率与公司目标比较，目标可配置。"
+    "kpis": "目标：解决率、首次响应（90%案件的首次响应分钟数）、满意率、及时率（处理时限）、回访率与公司目标比较，目标可配置。"
     " KPIs: resolution, first response (minutes within which 90 % of cases were answered),"
-    " satisfaction and callback rates against the company's configurable targets.",
+    " satisfaction, timely (handling limits met) and callback rates against the company's"
+    " configurable targets.",
     "quotes": "客户原话：本期回访中客户留下的意见，不接受结果者优先，最多10条，个人信息已脱敏。"
     " Customer quotes: comments left at the period's callbacks, dissatisfied first, at most"
     " ten, personal data masked.",

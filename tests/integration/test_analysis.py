@@ -287,7 +287,7 @@ def test_an_empty_period_gives_zeros_and_no_rates_not_an_error(settings: Setting
     assert figures.satisfaction.value is None
     assert figures.first_response.median_minutes is None
     assert figures.volume_mom.ratio is None
-    assert [k.met for k in figures.kpis] == [None, None, None, None]
+    assert [k.met for k in figures.kpis] == [None] * 5
     assert len(figures.trend) == 12 and all(p.count == 0 for p in figures.trend)
 
 

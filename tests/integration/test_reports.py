@@ -18,6 +18,7 @@ import pytest
 from complaints.cli import main
 from complaints.settings import Settings, get_settings
 from tests.integration.slack_server import FakeSlack
+from tests.integration.smtp_server import Inbox
 from tests.integration.test_analysis import build_ledger
 
 
@@ -103,3 +104,28 @@ def test_a_malformed_period_is_refused_in_one_line(
     assert main(["report", "half_year", "--period", "2026-H3"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "2026-H1" in err
+
+
+def test_the_report_can_also_be_e_mailed_with_its_files_attached(
+    settings: Settings,
+    smtp: tuple[Inbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inbox, port = smtp
+    monkeypatch.setenv("COMPLAINTS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMPLAINTS_SMTP_PORT", str(port))
+    monkeypatch.setenv("COMPLAINTS_REPORT_EMAIL_TO", '["ops-director@example.com"]')
+    get_settings.cache_clear()
+    build_ledger(get_settings())
+
+    done = report(capsys, "monthly", "--period", "2026-10")
+
+    assert done["delivery"] == (
+        "posted to #complaints-reports; e-mailed to ops-director@example.com"
+    )
+    message = inbox.received()
+    assert message["To"] == "ops-director@example.com"
+    assert "2026-10" in str(message["Subject"])
+    names = sorted(part.get_filename() for part in message.iter_attachments())
+    assert names == ["analysis.html", "figures.csv"]

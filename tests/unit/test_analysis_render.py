@@ -347,7 +347,7 @@ def test_html_headline_shows_the_figures_and_the_kpi_verdicts(october: dict[str,
     assert "48" in page and "+20.0%" in page and "−4.0%" in page
     for figure in ("87.5%", "82.5%", "93.0%", "85.4%", "12 分钟", "1500 分钟 (25 小时)"):
         assert figure in page
-    assert page.count("✗ 未达标") == 3
+    assert page.count("✗ 未达标") == 4  # resolution, satisfaction, timely (87.5 % < 95 %), callback
     assert page.count("✓ 达标") == 1
 
 
