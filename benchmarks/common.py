@@ -381,7 +381,7 @@ def source_state() -> dict[str, Any]:
                 capture_output=True,
                 text=True,
                 timeout=30,
-            ).stdout.strip()
+            ).stdout.rstrip()
         except (OSError, subprocess.SubprocessError):
             return ""
 

@@ -17,7 +17,13 @@ import time
 
 from benchmarks.common import PROJECT_ROOT, RESULTS_DIR, source_state, write_result
 
-BENCHMARKS = ("waiting_cost", "intake_rate", "resume_latency", "escalation_latency")
+BENCHMARKS = (
+    "waiting_cost",
+    "intake_rate",
+    "resume_latency",
+    "escalation_latency",
+    "analysis_speed",
+)
 
 HEADLINES: dict[str, tuple[str, ...]] = {
     "waiting_cost": (
@@ -53,6 +59,15 @@ HEADLINES: dict[str, tuple[str, ...]] = {
         "extra_processes",
         "rss_ratio_pending_to_idle",
         "pass_ratio",
+    ),
+    "analysis_speed": (
+        "cases",
+        "product_seconds",
+        "bare_seconds",
+        "ratio_product_to_bare",
+        "seconds_goal_met",
+        "ratio_goal_met",
+        "peak_ratio_big_to_small",
     ),
 }
 
