@@ -24,7 +24,7 @@ from models.ledger import (
 from models.repository import CaseRepository
 from rules.masking import mask_email, mask_name, mask_phone
 from rules.presentation import FormContext, form_description
-from rules.sla import HANDLING
+from rules.sla import clock_label
 from rules.steps import Step
 
 DECISION_WORDS = {
@@ -102,10 +102,7 @@ def _when(value: datetime | None, settings: Settings) -> str | None:
 
 
 def _step_label(step: str) -> str:
-    try:
-        return Step(step).label
-    except ValueError:
-        return "处理时限 / Handling limit" if step == HANDLING else step
+    return clock_label(step)
 
 
 def on_hold(file: CaseFile) -> bool:

@@ -15,6 +15,7 @@ from complaints.settings import Settings
 from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox
 from models.repository import CaseRepository
 from rules.alerts import Alert, Level, Trigger
+from rules.sla import clock_label
 from rules.slack_blocks import overdue_text, slack_message
 from rules.steps import Step
 
@@ -39,10 +40,7 @@ def case_alert(
     reason: str | None = None,
 ) -> Alert:
     """An alert about one case, with everything the message and the record show."""
-    try:
-        step_label = Step(step).label if step else None
-    except ValueError:
-        step_label = "处理时限 / handling limit" if step == "handling" else step
+    step_label = clock_label(step) if step else None
     return Alert(
         key=key,
         trigger=trigger,

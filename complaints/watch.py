@@ -151,12 +151,4 @@ class Watcher:
         return fired
 
 
-def watch_once(settings: Settings, now: datetime) -> Fired:
-    """One full pass: due alerts (cases and corrective actions) and clusters."""
-    fired = fire_due(settings, now)
-    fired.keys += rectification.fire_due(settings, now)
-    fired.add(detect_clusters(settings, now))
-    return fired
-
-
-__all__ = ["Fired", "Watcher", "case_alert", "detect_clusters", "fire_due", "watch_once"]
+__all__ = ["Fired", "Watcher", "case_alert", "detect_clusters", "fire_due"]

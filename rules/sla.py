@@ -31,6 +31,18 @@ from rules.enums import Scope, Severity
 from rules.steps import HUMAN_STEPS, Step
 
 HANDLING = "handling"  # the name of the per-cycle handling clock in the ledger
+
+
+def clock_label(name: str) -> str:
+    """How a clock reads to people: the step's label, or the handling limit's."""
+    if name == HANDLING:
+        return "处理时限 / Handling limit"
+    try:
+        return Step(name).label
+    except ValueError:
+        return name
+
+
 MAX_LIMIT = timedelta(days=366)
 
 
