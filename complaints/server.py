@@ -1,0 +1,200 @@
+"""The Prefect server as the product runs it: Prefect's own app, with busy retries.
+
+`python -m complaints.server --host 127.0.0.1 --port 4200` serves exactly what
+`prefect server start` serves (API, UI and, unless `--no-services`, the background
+services) with one addition. When the database is momentarily busy (SQLite's
+"database is locked", a dropped PostgreSQL connection) Prefect answers 503 and expects
+the client to try again. Prefect's Python client does; the UI does not, so an operator
+pressing Resume at that moment saw "Failed to resume flow run" and lost what they typed.
+Here the server itself tries the request again for a while before any answer leaves it,
+which is the retry Prefect's own client would make, done where every caller gets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("complaints.server")
+
+# The body Prefect's exception handler sends with a 503 for an error a client can retry.
+RETRYABLE_BODY = b'"Service Unavailable"'
+RETRY_FOR_SECONDS = 20.0  # well inside the client's own request timeout
+
+
+class RetryBusy:
+    """ASGI middleware: run an API request again while it ends in a retryable 503.
+
+    The request body is read once and replayed to each attempt. An attempt's answer is
+    held back only when it is a 503; anything else goes out as it comes. A 503 that is not
+    Prefect's retryable one (readiness, say), or the last one, is passed on unchanged.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        retry_for: float = RETRY_FOR_SECONDS,
+        prefix: str = "/api/",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.retry_for = retry_for
+        self.prefix = prefix
+        self.clock = clock
+        self.retried = 0  # requests that needed at least one more attempt
+        self.gave_up = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        deadline = self.clock() + self.retry_for
+        delay = 0.05
+        attempt = 0
+        while True:
+            attempt += 1
+            held = await self._attempt(scope, body, receive, send)
+            if held is None:
+                if attempt > 1:
+                    log.info(
+                        "busy database: %s %s went through at attempt %d",
+                        scope["method"],
+                        scope["path"],
+                        attempt,
+                    )
+                return
+            if self.clock() + delay > deadline:
+                self.gave_up += 1
+                log.warning(
+                    "%s %s still busy after %d attempts; answering 503",
+                    scope["method"],
+                    scope["path"],
+                    attempt,
+                )
+                for message in held:
+                    await send(message)
+                return
+            if attempt == 1:
+                self.retried += 1
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+    async def _attempt(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send
+    ) -> list[Message] | None:
+        """Run the app once. Returns the held messages of a retryable 503, else None."""
+        replayed = False
+        held: list[Message] = []
+        busy = answered = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the client to go away
+
+        async def hold_503(message: Message) -> None:
+            nonlocal busy, answered
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                busy = True
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+            if busy:
+                held.append(message)
+            else:
+                await send(message)
+
+        try:
+            await self.app(dict(scope), replay, hold_503)  # routing writes into the scope
+        except Exception:
+            # Starlette answers an unhandled error through the app's handler (Prefect's
+            # sends the retryable 503), then raises it again for the server to log.
+            if not answered:
+                raise
+            if not busy:
+                log.exception("%s %s failed after answering", scope["method"], scope["path"])
+        if not busy:
+            return None
+        answer = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        if RETRYABLE_BODY not in answer or b"exception_message" not in answer:
+            for message in held:
+                await send(message)
+            return None
+        return held
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def treat_pool_timeout_as_busy(app: Any) -> None:
+    """A request that waited in vain for a database connection is busy, not broken.
+
+    Under a burst on SQLite every pooled connection can be waiting on the write lock;
+    the next request then times out waiting for the pool, which Prefect answers with a
+    500. Nothing was done for it, so it is answered as retryable like the lock itself.
+    """
+    import sqlalchemy.exc
+    from fastapi.responses import JSONResponse
+    from starlette.routing import Mount
+
+    async def busy(request: Any, exc: Exception) -> JSONResponse:
+        return JSONResponse({"exception_message": "Service Unavailable"}, status_code=503)
+
+    for route in app.routes:
+        if isinstance(route, Mount) and route.path == "/api":
+            route.app.add_exception_handler(sqlalchemy.exc.TimeoutError, busy)  # type: ignore[attr-defined]
+            return
+    raise RuntimeError("Prefect's app has no /api mount; this Prefect version is not supported")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m complaints.server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4200)
+    parser.add_argument(
+        "--no-services",
+        action="store_true",
+        help="only the API and UI (an API replica; run `prefect server services start` once)",
+    )
+    args = parser.parse_args(argv)
+
+    import uvicorn
+    from prefect.server.api.server import create_app
+    from prefect.settings import PREFECT_SERVER_API_KEEPALIVE_TIMEOUT
+
+    log.setLevel(logging.INFO)
+    prefect_app = create_app(final=True, webserver_only=args.no_services)
+    treat_pool_timeout_as_busy(prefect_app)
+    uvicorn.run(
+        RetryBusy(prefect_app),
+        host=args.host,
+        port=args.port,
+        timeout_keep_alive=PREFECT_SERVER_API_KEEPALIVE_TIMEOUT.value(),
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    main()

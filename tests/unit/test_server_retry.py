@@ -1,0 +1,83 @@
+"""The server retries a request the database refused as busy before anyone sees a 503."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from complaints.server import RetryBusy
+
+BUSY = json.dumps({"exception_message": "Service Unavailable"}).encode()
+
+
+class FlakyApp:
+    """An ASGI app that answers `answers` in turn, recording the bodies it was sent."""
+
+    def __init__(self, *answers: tuple[int, bytes]) -> None:
+        self.answers = list(answers)
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("root_path"):  # routing of an earlier attempt leaked into this one
+            status, body = 404, b"route not found"
+        else:
+            scope["root_path"] = "/api"  # as Starlette's Mount does
+            message = await receive()
+            self.bodies.append(message["body"])
+            status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+        if status == 503:  # Starlette raises the handled error again, for the server log
+            raise RuntimeError("database is locked")
+
+
+def call(app: Any, path: str = "/api/flow_runs/1/resume", body: bytes = b'{"x": 1}') -> Any:
+    sent: list[dict[str, Any]] = []
+    chunks = [body[:3], body[3:]]
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            part = chunks.pop(0)
+            return {"type": "http.request", "body": part, "more_body": bool(chunks)}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path}
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    answer = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, answer
+
+
+def test_a_resume_refused_as_busy_twice_goes_through_with_the_same_body() -> None:
+    app = FlakyApp((503, BUSY), (503, BUSY), (200, b"{}"))
+    retry = RetryBusy(app, retry_for=5)
+    assert call(retry) == (200, b"{}")
+    assert app.bodies == [b'{"x": 1}'] * 3
+    assert retry.retried == 1 and retry.gave_up == 0
+
+
+def test_a_503_that_is_not_a_busy_database_is_passed_on_at_once() -> None:
+    app = FlakyApp((503, b'{"detail": "not ready"}'), (200, b"{}"))
+    assert call(RetryBusy(app, retry_for=5)) == (503, b'{"detail": "not ready"}')
+    assert len(app.bodies) == 1
+
+
+def test_a_database_busy_for_longer_than_the_budget_answers_503() -> None:
+    app = FlakyApp((503, BUSY))
+    retry = RetryBusy(app, retry_for=0.3)
+    assert call(retry) == (503, BUSY)
+    assert 2 <= len(app.bodies) <= 10
+    assert retry.gave_up == 1
+
+
+def test_other_answers_and_paths_outside_the_api_are_untouched() -> None:
+    app = FlakyApp((404, b"missing"))
+    assert call(RetryBusy(app), body=b"") == (404, b"missing")
+    ui = FlakyApp((500, b"oops"), (200, b"page"))
+    assert call(RetryBusy(ui), path="/runs", body=b"") == (500, b"oops")
+    assert len(ui.bodies) == 1
