@@ -41,6 +41,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     from models.db import upgrade
 
     settings = get_settings()
+    stack.worker_limit = settings.worker_limit
     upgrade(settings.database_url)
     print(f"ledger: {settings.database_url}")
     print(f"starting the Prefect server on {stack.ui_url} (first start takes a while) ...")
@@ -51,7 +52,10 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
-        print(f"work pool {settings.work_pool!r}: {workers} process worker(s)")
+        print(
+            f"work pool {settings.work_pool!r}: {workers} process worker(s), each running at "
+            f"most {settings.worker_limit} flow runs at once (COMPLAINTS_WORKER_LIMIT)"
+        )
         print(f"escalations: {_slack_status(settings)}")
         if demo:
             threading.Thread(target=_seed_demo, args=(settings,), daemon=True).start()

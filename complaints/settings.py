@@ -7,6 +7,7 @@ they never print and never travel as flow parameters.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,11 @@ from rules.sla import SlaPolicy, merge_policy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = PROJECT_ROOT / "var"
+
+
+# A flow-run process is ~100-130 MB and mostly busy starting Python and importing Prefect:
+# two per core keeps the cores busy while one waits on the server, and bounds the memory.
+DEFAULT_WORKER_LIMIT = max(4, 2 * (os.cpu_count() or 2))
 
 
 class SettingsError(RuntimeError):
@@ -160,6 +166,12 @@ class Settings(BaseSettings):
         default=5, gt=0, le=30, description="how often the deadline watch polls the ledger"
     )
     work_pool: str = "complaints"
+    worker_limit: int = Field(
+        default=DEFAULT_WORKER_LIMIT,
+        ge=1,
+        le=256,
+        description="flow-run processes one worker runs at once; more runs wait their turn",
+    )
     lifecycle_deployment: str = "case-lifecycle/case-lifecycle"
     ui_url: str = Field(
         default="http://127.0.0.1:4200",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from complaints.settings import Settings
@@ -106,3 +107,42 @@ def watch_running() -> bool:
             limit=1,
         )
     return bool(runs)
+
+
+def skip_backlog(deployment_id: str, scheduled_before: datetime) -> int:
+    """Cancel the runs of a periodic deployment still waiting from before `scheduled_before`.
+
+    After a worker or server outage the schedule has left one run per missed minute;
+    the run that gets to start covers them all, so the rest are cancelled instead of each
+    starting a process to find out. Returns how many were cancelled.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+    from prefect.states import Cancelled
+
+    waiting = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=scheduled_before),
+    )
+    cancelled = 0
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[UUID(deployment_id)])),
+            flow_run_filter=waiting,
+            limit=200,
+        )
+        for run in runs:
+            result: OrchestrationResult[Any] = client.set_flow_run_state(
+                run.id, Cancelled(message="a later run covers this one")
+            )
+            cancelled += result.status is SetStateStatus.ACCEPT
+    return cancelled

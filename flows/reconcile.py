@@ -6,8 +6,11 @@ process was killed mid-step are stuck Running. Both are put right here, on a sch
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import deployment
 
 from complaints import intake, supervision
 from complaints.clock import utc_now
@@ -24,8 +27,15 @@ def restart_stalled_cases() -> list[str]:
     return supervision.restart_stalled(get_settings(), utc_now())
 
 
+@task(name="skip-late-reconciles", cache_policy=NO_CACHE, persist_result=False)
+def skip_late_reconciles(deployment_id: str) -> int:
+    return supervision.skip_backlog(deployment_id, utc_now() - timedelta(minutes=1))
+
+
 @flow(name="reconcile-cases", log_prints=True)
 def reconcile_cases(limit: int = 100) -> dict[str, list[str]]:
+    if deployment.id:  # after an outage one reconcile covers the missed ones
+        skip_late_reconciles(deployment.id)
     started = start_unstarted_cases(limit)
     restarted = restart_stalled_cases()
     if started:

@@ -14,9 +14,9 @@ import time
 from datetime import timedelta
 
 from prefect import flow, get_run_logger
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
-from complaints import slack, watch
+from complaints import slack, supervision, watch
 from complaints.clock import utc_now
 from complaints.settings import get_settings
 from tasks.views import publish_escalations
@@ -32,6 +32,10 @@ def watch_deadlines(
     logger = get_run_logger()
     started = utc_now()
     scheduled = flow_run.scheduled_start_time
+    if deployment.id:  # after an outage: one run covers the missed minutes, not one each
+        skipped = supervision.skip_backlog(deployment.id, started - timedelta(minutes=1))
+        if skipped:
+            logger.info("cancelled %d late watch run(s): this one covers them", skipped)
     if scheduled is not None and started - scheduled > timedelta(seconds=window_seconds * 2):
         logger.info("scheduled at %s: a later watch run covers this minute", scheduled)
         return {"fired": 0, "sent": 0}
