@@ -52,12 +52,16 @@ class Bench:
 
 @contextmanager
 def product_stack(
-    name: str, workers: int = 1, extra_env: dict[str, str] | None = None
+    name: str,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    postgres: str | None = None,
 ) -> Iterator[Bench]:
     """Server + `workers` process workers + deployments on a fresh ledger, torn down after.
 
     The temporary directory is removed afterwards unless the benchmark failed or
     BENCH_KEEP=1 is set; its logs (server.log, worker-*.log) are then kept for a look.
+    Given `postgres` (an admin URL), the server and the ledger are on PostgreSQL.
     """
     root = Path(tempfile.mkdtemp(prefix=f"complaints-bench-{name}-"))
     from complaints.settings import get_settings
@@ -65,7 +69,7 @@ def product_stack(
     failed = False
     started = time.monotonic()
     try:
-        with local_product(root, workers=workers, extra_env=extra_env) as stack:
+        with local_product(root, workers=workers, extra_env=extra_env, postgres=postgres) as stack:
             log(f"stack up on port {stack.port} in {time.monotonic() - started:.0f}s ({root})")
             yield Bench(stack, root, get_settings())
     except BaseException:
@@ -212,7 +216,7 @@ def settled_snapshot(roots: list[int], samples: int = 5, interval: float = 1.0) 
 
 def role(command: str) -> str:
     """Which part of the stack a process is, from its command line."""
-    if " server start" in command:
+    if " server start" in command or "complaints.server" in command:
         return "server"
     if " worker start" in command:
         return "worker"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
@@ -36,6 +37,7 @@ class Stack:
     database_url: str | None = None
     prefect_database_url: str | None = None
     worker_poll_seconds: float = 2
+    worker_limit: int = 4
     extra_env: dict[str, str] = field(default_factory=dict)
     server: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -67,14 +69,16 @@ class Stack:
         if self.database_url:
             env["COMPLAINTS_DATABASE_URL"] = self.database_url
         if self.prefect_database_url:
-            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.prefect_database_url
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.prefect_database_url
         return env
 
     def start_server(self, timeout: float = 120) -> None:
+        """Prefect's server (API, UI, services) with busy requests retried in the server."""
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
+        command = [sys.executable, "-m", "complaints.server", "--host", "127.0.0.1"]
         self.server = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            [*command, "--port", str(self.port)],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -97,10 +101,15 @@ class Stack:
             time.sleep(0.5)
         raise TimeoutError(f"Prefect server not healthy after {timeout:.0f}s")
 
-    def start_worker(self, pool: str = "complaints", name: str | None = None) -> None:
+    def start_worker(
+        self, pool: str = "complaints", name: str | None = None, limit: int | None = None
+    ) -> None:
+        """A process worker running at most `limit` flow-run processes at once (default:
+        the `worker_limit` setting); a suspended run holds no slot."""
         self.worker_starts += 1
         log = (self.home / f"worker-{self.worker_starts}.log").open("ab")
         command = [PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
+        command += ["--limit", str(limit or self.worker_limit)]
         if name:
             command += ["--name", name]
         self.workers.append(
@@ -144,20 +153,40 @@ def local_product(
     workers: int = 1,
     worker_poll_seconds: float = 1,
     extra_env: dict[str, str] | None = None,
+    postgres: str | None = None,
 ) -> Iterator[Stack]:
-    """The whole product on a fresh SQLite ledger under `root`, for tests and benchmarks.
+    """The whole product under `root`, for tests and benchmarks.
 
     Starts the server, migrates the ledger, registers the deployments and starts the
-    workers; this process talks to that server and ledger until the block ends.
+    workers; this process talks to that server and ledger until the block ends. The
+    ledger and the Prefect server are on fresh SQLite files (the embedded default), or,
+    given `postgres` (a PostgreSQL server's admin URL), both on fresh databases of that
+    server, dropped afterwards (the production topology).
     `extra_env` (e.g. an SLA policy in seconds) applies to this process and the stack.
     """
-    stack = Stack(
-        home=root / "prefect",
-        port=free_port(),
-        database_url=f"sqlite:///{root / 'ledger.db'}",
-        worker_poll_seconds=worker_poll_seconds,
-        extra_env=dict(extra_env or {}),
-    )
+    with contextlib.ExitStack() as resources:
+        if postgres:
+            ledger = resources.enter_context(scratch_database(postgres, "complaints"))
+            server_db = resources.enter_context(scratch_database(postgres, "prefect"))
+            server_url = (
+                make_url(server_db)
+                .set(drivername="postgresql+asyncpg")
+                .render_as_string(hide_password=False)
+            )
+        else:
+            ledger, server_url = f"sqlite:///{root / 'ledger.db'}", None
+        stack = Stack(
+            home=root / "prefect",
+            port=free_port(),
+            database_url=ledger,
+            prefect_database_url=server_url,
+            worker_poll_seconds=worker_poll_seconds,
+            extra_env=dict(extra_env or {}),
+        )
+        yield from _run_product(stack, workers)
+
+
+def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
     saved = dict(os.environ)
     os.environ.update(stack.env())
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -165,24 +194,49 @@ def local_product(
     from complaints.runtime import ensure_work_pool
     from complaints.settings import get_settings
     from deployments.definitions import deploy_all
-    from models.db import upgrade
+    from models.db import engine_for, upgrade
 
     get_settings.cache_clear()
     settings = get_settings()
+    stack.worker_limit = settings.worker_limit
     upgrade(settings.database_url)
-    stack.start_server()
     try:
+        stack.start_server()
         with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
             ensure_work_pool(settings.work_pool)
             deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
-            for _ in range(workers):
-                stack.start_worker(settings.work_pool)
+            for index in range(workers):
+                stack.start_worker(settings.work_pool, name=f"worker-{index}")
             yield stack
     finally:
         stack.stop()
+        engine_for(settings.database_url).dispose()
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (SQLAlchemy URL with psycopg), dropped afterwards."""
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    admin = make_url(admin_url)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    libpq = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
+                hide_password=False
+            )
+        finally:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def descendants(pid: int) -> list[int]:

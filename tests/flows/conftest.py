@@ -7,12 +7,16 @@ pass), and Slack is a local server speaking the Web API to the real slack_sdk cl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from complaints.stack import Stack, local_product
+from tests.conftest import postgres_url
 from tests.integration.slack_server import FakeSlack, slack_server
 
 # Verification of a general complaint is due 20 s after receipt; the warning fires at
@@ -35,16 +39,35 @@ def slack() -> Iterator[FakeSlack]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def product(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("product")
-    env = {
+def product_env(root: Path, slack: FakeSlack) -> dict[str, str]:
+    return {
         **SECONDS_POLICY,
         "COMPLAINTS_SLACK__TOKEN": slack.token,
         "COMPLAINTS_SLACK__BASE_URL": slack.base_url,
         "COMPLAINTS_REPORTS_DIR": str(root / "reports"),
     }
-    with local_product(root, extra_env=env) as stack:
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iterator[Stack]:
+    """The embedded default: server and ledger on SQLite, one worker."""
+    root = tmp_path_factory.mktemp("product")
+    with local_product(root, extra_env=product_env(root, slack)) as stack:
+        yield stack
+
+
+@contextmanager
+def production_topology(
+    tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack
+) -> Iterator[Stack]:
+    """Prefect server and ledger on PostgreSQL (fresh databases), two workers."""
+    admin = postgres_url()
+    if not admin:
+        pytest.skip("COMPLAINTS_TEST_POSTGRES_URL is not set; no PostgreSQL to run the topology on")
+    root = tmp_path_factory.mktemp("production")
+    with local_product(
+        root, workers=2, extra_env=product_env(root, slack), postgres=admin
+    ) as stack:
         yield stack
 
 
@@ -53,6 +76,7 @@ def live_worker(product: Stack) -> None:
     """A test that killed the workers must not leave the next one without any."""
     if not any(worker.poll() is None for worker in product.workers):
         product.start_worker("complaints")
+    assert product.env()["PREFECT_API_URL"] == os.environ["PREFECT_API_URL"]
 
 
 @pytest.fixture

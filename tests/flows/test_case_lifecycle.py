@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -16,12 +17,34 @@ import pytest
 
 from complaints import casebook, casefile, intake
 from complaints.clock import utc_now
+from complaints.stack import Stack
 from complaints.synthetic import decisions_for, generate_complaints
 from rules.enums import Severity
 from rules.intake import ComplaintIn
+from tests.flows.conftest import production_topology
 from tests.flows.support import act_when_waiting, flow_run_state, wait_closed, wait_until
+from tests.integration.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(
+    scope="module",
+    params=["embedded", pytest.param("production", marks=pytest.mark.postgres)],
+)
+def product(
+    request: pytest.FixtureRequest,
+    product: Stack,
+    tmp_path_factory: pytest.TempPathFactory,
+    slack: FakeSlack,
+) -> Iterator[Stack]:
+    """Every path on the embedded default, then on the production topology: Prefect
+    server and ledger on PostgreSQL with two workers."""
+    if request.param == "embedded":
+        yield product
+    else:
+        with production_topology(tmp_path_factory, slack) as stack:
+            yield stack
 
 
 def new_complaint(**changes: Any) -> ComplaintIn:
