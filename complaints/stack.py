@@ -63,6 +63,9 @@ class Stack:
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             "PREFECT_RUNNER_POLL_FREQUENCY": str(max(1, int(self.worker_poll_seconds))),
             "PREFECT_UI_API_URL": self.api_url,
+            # The classic UI at the root too (3.9 opens its new UI there by default): the
+            # Resume forms, the README and the browser tests are the classic UI's.
+            "PREFECT_SERVER_UI_V2_ENABLED": "false",
             "COMPLAINTS_UI_URL": self.ui_url,
             **self.extra_env,
         }
@@ -209,6 +212,7 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
                 stack.start_worker(settings.work_pool, name=f"worker-{index}")
             yield stack
     finally:
+        stack.kill_workers()  # and the runs they started: no orphan outlives the stack
         stack.stop()
         engine_for(settings.database_url).dispose()
         os.environ.clear()

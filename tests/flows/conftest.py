@@ -57,17 +57,22 @@ def product(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Itera
 
 
 @contextmanager
-def production_topology(
-    tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack
-) -> Iterator[Stack]:
-    """Prefect server and ledger on PostgreSQL (fresh databases), two workers."""
+def production_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Prefect server and ledger on PostgreSQL (fresh databases), two workers.
+
+    It has a Slack server of its own: its case numbers start again at -0001 and would
+    be mistaken for the embedded stack's in a shared one.
+    """
     admin = postgres_url()
     if not admin:
         pytest.skip("COMPLAINTS_TEST_POSTGRES_URL is not set; no PostgreSQL to run the topology on")
     root = tmp_path_factory.mktemp("production")
-    with local_product(
-        root, workers=2, extra_env=product_env(root, slack), postgres=admin
-    ) as stack:
+    with (
+        slack_server() as own_slack,
+        local_product(
+            root, workers=2, extra_env=product_env(root, own_slack), postgres=admin
+        ) as stack,
+    ):
         yield stack
 
 

@@ -139,10 +139,15 @@ def test_a_worker_killed_mid_burst_and_a_server_restarted_mid_storm_lose_nothing
     wait_until(lambda: flow_run_processes(product) > 0, what="the burst to be running")
     product.kill_workers()  # SIGKILL: the worker and the runs it had started
     product.start_worker("complaints")
-    quick = settings.model_copy(update={"stalled_after_minutes": 0.001})
+    # What reconcile-cases does every 5 minutes, here with a threshold in seconds: runs
+    # left Running (or Pending, or reported Crashed) by the dead worker are restarted.
+    supervision.restart_stalled(
+        settings.model_copy(update={"stalled_after_minutes": 0.001}), utc_now()
+    )
+    patient = settings.model_copy(update={"stalled_after_minutes": 1.5})
 
     def all_waiting(step: str) -> bool:
-        supervision.restart_stalled(quick, utc_now())  # what reconcile-cases does on schedule
+        supervision.restart_stalled(patient, utc_now())
         return all(
             casebook.load(settings, c).current_step == step and suspended_at_its_wait(settings, c)
             for c in cases
@@ -170,8 +175,7 @@ def test_a_worker_killed_mid_burst_and_a_server_restarted_mid_storm_lose_nothing
     for case_no, done in zip(cases, accepted, strict=True):
         if not done:  # the person was told; they look again and act if it still waits
             wait_until(
-                lambda c=case_no: casebook.load(settings, c).current_step == "grade"
-                or act_once(c),
+                lambda c=case_no: casebook.load(settings, c).current_step == "grade" or act_once(c),
                 timeout=120,
                 what=f"{case_no} to be verified after the outage",
             )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -17,45 +16,26 @@ import pytest
 
 from complaints import casebook, casefile, intake
 from complaints.clock import utc_now
-from complaints.stack import Stack
 from complaints.synthetic import decisions_for, generate_complaints
 from rules.enums import Severity
 from rules.intake import ComplaintIn
-from tests.flows.conftest import production_topology
 from tests.flows.support import act_when_waiting, flow_run_state, wait_closed, wait_until
-from tests.integration.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(
-    scope="module",
-    params=["embedded", pytest.param("production", marks=pytest.mark.postgres)],
-)
-def product(
-    request: pytest.FixtureRequest,
-    product: Stack,
-    tmp_path_factory: pytest.TempPathFactory,
-    slack: FakeSlack,
-) -> Iterator[Stack]:
-    """Every path on the embedded default, then on the production topology: Prefect
-    server and ledger on PostgreSQL with two workers."""
-    if request.param == "embedded":
-        yield product
-    else:
-        with production_topology(tmp_path_factory, slack) as stack:
-            yield stack
-
-
 def new_complaint(**changes: Any) -> ComplaintIn:
-    """A serious complaint received now about a product of its own: its hour-long limits
-    and a unique product keep SLA and cluster escalations (tested in test_escalation.py)
-    out of these paths."""
+    """A serious complaint received now about a product of its own: its hour-long limits,
+    a unique product, customer and order keep SLA, cluster and repeat escalations (tested
+    in test_escalation.py) out of these paths."""
     base = next(c for c in generate_complaints(20, seed=7, now=utc_now()) if not c.answered_on_spot)
     changes.setdefault("external_ref", f"E2E-{uuid.uuid4().hex[:12]}")
     changes.setdefault("severity", Severity.SERIOUS)
     changes.setdefault("received_at", utc_now())
     changes.setdefault("product", f"E2E-{uuid.uuid4().hex[:8]}")
+    # a customer and an order of its own: never a repeat of another test's complaint
+    changes.setdefault("customer_phone", f"138{uuid.uuid4().int % 10**8:08d}")
+    changes.setdefault("order_no", f"E2E-{uuid.uuid4().hex[:10]}")
     return base.model_copy(update=changes)
 
 
