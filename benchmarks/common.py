@@ -248,7 +248,10 @@ class Ledger:
         import sqlalchemy as sa
 
         self._sa = sa
-        self._engine = sa.create_engine(database_url, connect_args={"timeout": 30})
+        sqlite = database_url.startswith("sqlite")
+        self._engine = sa.create_engine(
+            database_url, connect_args={"timeout": 30} if sqlite else {}
+        )
 
     def rows(self, case_nos: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         from models.ledger import Case
