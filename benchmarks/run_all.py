@@ -23,6 +23,7 @@ BENCHMARKS = (
     "resume_latency",
     "escalation_latency",
     "analysis_speed",
+    "burst",
 )
 
 HEADLINES: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,7 @@ HEADLINES: dict[str, tuple[str, ...]] = {
         "rss_ratio_pending_to_idle",
         "pass_ratio",
     ),
+    "burst": ("cases", "one_case_seconds", "burst", "resume_storm"),
     "analysis_speed": (
         "cases",
         "product_seconds",
