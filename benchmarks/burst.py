@@ -148,6 +148,31 @@ def waiting_at(bench: Bench, ledger: Ledger, step: str, cases: dict[str, str]) -
     return {c for c, key in keyed.items() if states.get(cases[c]) == ("PAUSED", key)}
 
 
+def follow(
+    bench: Bench,
+    ledger: Ledger,
+    step: str,
+    cases: dict[str, str],
+    expected: int,
+    timeout: float,
+    clock: Timer,
+    crashed: set[str],
+) -> set[str]:
+    """Poll until `expected` cases wait at `step` (or `timeout`); runs seen Crashed are
+    added to `crashed`. Returns the cases waiting there."""
+    ready: set[str] = set()
+    deadline = time.monotonic() + timeout
+    last = 0.0
+    while len(ready) < expected and time.monotonic() < deadline:
+        ready = waiting_at(bench, ledger, step, cases)
+        crashed |= {r for r, (t, _) in run_states(cases.values()).items() if t == "CRASHED"}
+        if time.monotonic() - last > 15:
+            log(f"{len(ready)}/{expected} waiting at {step} after {clock.elapsed:.0f}s")
+            last = time.monotonic()
+        time.sleep(1)
+    return ready
+
+
 def baseline(bench: Bench, args: argparse.Namespace) -> float:
     from complaints import intake
     from complaints.clock import utc_now
@@ -194,16 +219,7 @@ def burst(bench: Bench, args: argparse.Namespace, one: float, slots: int) -> dic
         submit_seconds = clock.elapsed
         log(f"{len(submitted)} submitted in {submit_seconds:.1f}s, {len(errors)} error(s)")
         cases = {case_no: run for case_no, run in submitted if case_no and run}
-        ready: set[str] = set()
-        deadline = time.monotonic() + args.timeout
-        last = 0.0
-        while len(ready) < len(cases) and time.monotonic() < deadline:
-            ready = waiting_at(bench, ledger, "verify", cases)
-            crashed |= {r for r, (t, _) in run_states(cases.values()).items() if t == "CRASHED"}
-            if time.monotonic() - last > 15:
-                log(f"{len(ready)}/{len(cases)} waiting at verification after {clock.elapsed:.0f}s")
-                last = time.monotonic()
-            time.sleep(1)
+        ready = follow(bench, ledger, "verify", cases, len(cases), args.timeout, clock, crashed)
         all_waiting = clock.elapsed
     ledger.close()
     goal = GOAL_FACTOR * args.cases * one / slots
@@ -262,16 +278,7 @@ def storm(
         with ThreadPoolExecutor(len(cases)) as pool:
             accepted = sum(pool.map(resume, cases.values()))
         log(f"{accepted}/{len(cases)} resumes accepted in {clock.elapsed:.1f}s")
-        ready: set[str] = set()
-        deadline = time.monotonic() + args.timeout
-        last = 0.0
-        while len(ready) < accepted and time.monotonic() < deadline:
-            ready = waiting_at(bench, ledger, "grade", cases)
-            crashed |= {r for r, (t, _) in run_states(cases.values()).items() if t == "CRASHED"}
-            if time.monotonic() - last > 15:
-                log(f"{len(ready)}/{accepted} waiting at grading after {clock.elapsed:.0f}s")
-                last = time.monotonic()
-            time.sleep(1)
+        ready = follow(bench, ledger, "grade", cases, accepted, args.timeout, clock, crashed)
         all_waiting = clock.elapsed
     ledger.close()
     goal = GOAL_FACTOR * len(cases) * one / slots

@@ -104,15 +104,13 @@ class Stack:
             time.sleep(0.5)
         raise TimeoutError(f"Prefect server not healthy after {timeout:.0f}s")
 
-    def start_worker(
-        self, pool: str = "complaints", name: str | None = None, limit: int | None = None
-    ) -> None:
-        """A process worker running at most `limit` flow-run processes at once (default:
-        the `worker_limit` setting); a suspended run holds no slot."""
+    def start_worker(self, pool: str = "complaints", name: str | None = None) -> None:
+        """A process worker running at most `worker_limit` flow-run processes at once (the
+        `worker_limit` setting); a suspended run holds no slot."""
         self.worker_starts += 1
         log = (self.home / f"worker-{self.worker_starts}.log").open("ab")
         command = [PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
-        command += ["--limit", str(limit or self.worker_limit)]
+        command += ["--limit", str(self.worker_limit)]
         if name:
             command += ["--name", name]
         self.workers.append(
