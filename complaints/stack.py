@@ -190,7 +190,7 @@ def local_product(
 def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
     saved = dict(os.environ)
     os.environ.update(stack.env())
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.context import refresh_global_settings_context
 
     from complaints.runtime import ensure_work_pool
     from complaints.settings import get_settings
@@ -203,18 +203,21 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
     upgrade(settings.database_url)
     try:
         stack.start_server()
-        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-            ensure_work_pool(settings.work_pool)
-            deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
-            for index in range(workers):
-                stack.start_worker(settings.work_pool, name=f"worker-{index}")
-            yield stack
+        # Every thread of this process talks to this stack: Prefect's global settings
+        # (not a context manager, whose settings would hold for this thread only).
+        refresh_global_settings_context()
+        ensure_work_pool(settings.work_pool)
+        deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
+        for index in range(workers):
+            stack.start_worker(settings.work_pool, name=f"worker-{index}")
+        yield stack
     finally:
         stack.kill_workers()  # and the runs they started: no orphan outlives the stack
         stack.stop()
         engine_for(settings.database_url).dispose()
         os.environ.clear()
         os.environ.update(saved)
+        refresh_global_settings_context()
         get_settings.cache_clear()
 
 

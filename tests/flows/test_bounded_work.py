@@ -125,10 +125,6 @@ def test_after_an_outage_one_watch_run_covers_the_missed_minutes(
     assert states().count("CANCELLED") >= len(missed) - product.worker_limit
 
 
-@pytest.mark.skip(
-    reason="passed alone (2 passed in 136 s) but failed once in a full-suite run, cause not "
-    "yet known; a failure here stops the server the browser tests need — to be fixed"
-)
 def test_a_worker_killed_mid_burst_and_a_server_restarted_mid_storm_lose_nothing(
     product: Stack, settings: Any
 ) -> None:
