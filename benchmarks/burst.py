@@ -61,8 +61,7 @@ class Peak:
             tree = snapshot(self.bench.roots, pss=False)
             self.processes = max(self.processes, tree.count)
             self.rss = max(self.rss, tree.rss)
-            engines = sum("prefect.engine" in p.command for p in tree.procs)
-            self.flow_processes = max(self.flow_processes, engines)
+            self.flow_processes = max(self.flow_processes, tree.flow_runs)
             self._stop.wait(self.every)
 
     def __enter__(self) -> Peak:

@@ -122,6 +122,18 @@ class TreeSnapshot:
         return sum(p.rss for p in self.procs)
 
     @property
+    def flow_runs(self) -> int:
+        """Flow-run processes: the stock worker's `prefect.engine` children, or the
+        children the prefork worker's template forked (they keep its command line)."""
+        commands = {p.pid: p.command for p in self.procs}
+        return sum(
+            "complaints.prefork" in commands.get(p.ppid, "")
+            if "complaints.prefork" in p.command  # the template names prefect.engine too
+            else "prefect.engine" in p.command
+            for p in self.procs
+        )
+
+    @property
     def pss(self) -> int | None:
         values = [p.pss for p in self.procs]
         return None if any(v is None for v in values) else sum(v or 0 for v in values)
@@ -300,8 +312,9 @@ def run_states(run_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
 
 def flow_processes(bench: Bench) -> list[int]:
     """Processes the workers are running flow runs in right now (their descendants)."""
-    workers = [w.pid for w in bench.stack.workers]
-    return [pid for pid in descendants(workers) if pid not in workers]
+    from complaints.stack import flow_run_pids
+
+    return [pid for worker in bench.stack.workers for pid in flow_run_pids(worker.pid)]
 
 
 def wait_quiet(bench: Bench, timeout: float = 180) -> float:

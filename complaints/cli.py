@@ -339,7 +339,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     from deployments.definitions import deploy_all
 
     settings = _settings()
-    ensure_work_pool(settings.work_pool)
+    ensure_work_pool(settings.work_pool, settings.worker_type)
     ids = deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
     emit(args, [str(i) for i in ids], f"registered {len(ids)} deployments on {settings.work_pool}")
 

@@ -18,13 +18,22 @@ from typing import Any
 from complaints.settings import DEFAULT_VAR
 
 
-def ensure_work_pool(name: str) -> None:
+def ensure_work_pool(name: str, worker_type: str) -> None:
+    """The work pool the deployments run on, of the configured worker type."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
 
-    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
-        client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+    with get_client(sync_client=True) as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            client.create_work_pool(WorkPoolCreate(name=name, type=worker_type))
+        existing = client.read_work_pool(name).type
+    if existing != worker_type:
+        raise SystemExit(
+            f"work pool {name!r} is of type {existing!r}, the worker type setting says "
+            f"{worker_type!r}: set COMPLAINTS_WORKER_TYPE={existing} or delete the pool "
+            f"(prefect work-pool delete {name}) and start again"
+        )
 
 
 def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
@@ -41,13 +50,13 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     from models.db import upgrade
 
     settings = get_settings()
-    stack.worker_limit = settings.worker_limit
+    stack.worker_limit, stack.worker_type = settings.worker_limit, settings.worker_type
     upgrade(settings.database_url)
     print(f"ledger: {settings.database_url}")
     print(f"starting the Prefect server on {stack.ui_url} (first start takes a while) ...")
     stack.start_server()
     try:
-        ensure_work_pool(settings.work_pool)
+        ensure_work_pool(settings.work_pool, settings.worker_type)
         deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")

@@ -11,7 +11,7 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -166,6 +166,10 @@ class Settings(BaseSettings):
         default=5, gt=0, le=30, description="how often the deadline watch polls the ledger"
     )
     work_pool: str = "complaints"
+    worker_type: Literal["prefork", "process"] = Field(
+        default="prefork",
+        description="prefork: flow runs forked from a warm process; process: Prefect's stock worker",
+    )
     worker_limit: int = Field(
         default=DEFAULT_WORKER_LIMIT,
         ge=1,

@@ -38,6 +38,7 @@ class Stack:
     prefect_database_url: str | None = None
     worker_poll_seconds: float = 2
     worker_limit: int = 4
+    worker_type: str = "prefork"
     extra_env: dict[str, str] = field(default_factory=dict)
     server: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -105,11 +106,12 @@ class Stack:
         raise TimeoutError(f"Prefect server not healthy after {timeout:.0f}s")
 
     def start_worker(self, pool: str = "complaints", name: str | None = None) -> None:
-        """A process worker running at most `worker_limit` flow-run processes at once (the
-        `worker_limit` setting); a suspended run holds no slot."""
+        """A worker running at most `worker_limit` flow-run processes at once (the
+        `worker_limit` setting; a suspended run holds no slot), of `worker_type`: `prefork`
+        (runs forked from a warm process, complaints.prefork) or Prefect's `process`."""
         self.worker_starts += 1
         log = (self.home / f"worker-{self.worker_starts}.log").open("ab")
-        command = [PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
+        command = [PREFECT, "worker", "start", "--pool", pool, "--type", self.worker_type]
         command += ["--limit", str(self.worker_limit)]
         if name:
             command += ["--name", name]
@@ -199,14 +201,14 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
 
     get_settings.cache_clear()
     settings = get_settings()
-    stack.worker_limit = settings.worker_limit
+    stack.worker_limit, stack.worker_type = settings.worker_limit, settings.worker_type
     upgrade(settings.database_url)
     try:
         stack.start_server()
         # Every thread of this process talks to this stack: Prefect's global settings
         # (not a context manager, whose settings would hold for this thread only).
         refresh_global_settings_context()
-        ensure_work_pool(settings.work_pool)
+        ensure_work_pool(settings.work_pool, settings.worker_type)
         deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"worker-{index}")
@@ -242,6 +244,36 @@ def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def parent_pid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def flow_run_pids(worker_pid: int) -> list[int]:
+    """The flow-run processes a worker has running: `python -m prefect.engine` children of
+    the process worker, or the children forked by the prefork worker's warm template."""
+    found = []
+    for pid in descendants(worker_pid):
+        command = command_line(pid)
+        if b"complaints.prefork" in command:  # the template (which names prefect.engine
+            if b"complaints.prefork" in command_line(
+                parent_pid(pid)
+            ):  # among its imports) or a fork
+                found.append(pid)
+        elif b"prefect.engine" in command:
+            found.append(pid)
+    return found
 
 
 def descendants(pid: int) -> list[int]:

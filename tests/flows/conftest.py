@@ -61,7 +61,9 @@ def production_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     """Prefect server and ledger on PostgreSQL (fresh databases), two workers.
 
     It has a Slack server of its own: its case numbers start again at -0001 and would
-    be mistaken for the embedded stack's in a shared one.
+    be mistaken for the embedded stack's in a shared one. Its workers are Prefect's stock
+    process workers (`COMPLAINTS_WORKER_TYPE=process`), so the lifecycle tests prove both
+    worker types: the embedded stack runs the default, prefork.
     """
     admin = postgres_url()
     if not admin:
@@ -70,7 +72,10 @@ def production_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     with (
         slack_server() as own_slack,
         local_product(
-            root, workers=2, extra_env=product_env(root, own_slack), postgres=admin
+            root,
+            workers=2,
+            extra_env={**product_env(root, own_slack), "COMPLAINTS_WORKER_TYPE": "process"},
+            postgres=admin,
         ) as stack,
     ):
         yield stack

@@ -6,14 +6,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from complaints import casebook, intake
 from complaints.clock import utc_now
-from complaints.stack import Stack, descendants
+from complaints.stack import Stack, command_line, descendants, flow_run_pids
 from tests.flows.support import act_when_waiting, suspended_at_its_wait, wait_until
 from tests.flows.test_case_lifecycle import new_complaint
 
@@ -22,25 +21,28 @@ pytestmark = pytest.mark.e2e
 
 def flow_run_processes(stack: Stack) -> int:
     """Flow-run processes the workers have running now."""
-    count = 0
-    for worker in stack.workers:
-        for pid in descendants(worker.pid):
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            count += b"prefect.engine" in command
-    return count
+    return sum(len(flow_run_pids(worker.pid)) for worker in stack.workers)
+
+
+def spawned_engines(stack: Stack) -> int:
+    """Flow-run processes started as a new `python -m prefect.engine` (not forked)."""
+    return sum(
+        b"prefect.engine" in command and b"complaints.prefork" not in command
+        for worker in stack.workers
+        for command in map(command_line, descendants(worker.pid))
+    )
 
 
 class PeakSampler:
     def __init__(self, stack: Stack) -> None:
-        self.stack, self.peak, self._stop = stack, 0, threading.Event()
+        self.stack, self.peak, self.spawned = stack, 0, 0
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, flow_run_processes(self.stack))
+            self.spawned = max(self.spawned, spawned_engines(self.stack))
             time.sleep(0.05)
 
     def __enter__(self) -> PeakSampler:
@@ -85,6 +87,8 @@ def test_a_burst_runs_at_most_the_cap_at_once_and_every_case_reaches_its_waits(
     # exiting, so the next one may start alongside it: processes stay within the cap
     # plus those on their way out, never one per case.
     assert 1 < sampler.peak <= cap + 1 < burst
+    if product.worker_type == "prefork":  # every run forked from the warm template
+        assert sampler.spawned == 0, f"{sampler.spawned} runs started as new processes"
     assert all(worker.poll() is None for worker in product.workers), "a worker died"
 
 
