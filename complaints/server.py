@@ -31,6 +31,9 @@ log = logging.getLogger("complaints.server")
 # The body Prefect's exception handler sends with a 503 for an error a client can retry.
 RETRYABLE_BODY = b'"Service Unavailable"'
 RETRY_FOR_SECONDS = 20.0  # well inside the client's own request timeout
+# How long one SQLite statement waits for the write lock before the request is answered
+# busy (and retried here). Prefect waits 60 s; see `wait_briefly_for_sqlite_locks`.
+SQLITE_LOCK_WAIT_MS = 2000
 
 
 class RetryBusy:
@@ -169,6 +172,31 @@ def treat_pool_timeout_as_busy(app: Any) -> None:
     raise RuntimeError("Prefect's app has no /api mount; this Prefect version is not supported")
 
 
+def wait_briefly_for_sqlite_locks(milliseconds: int = SQLITE_LOCK_WAIT_MS) -> None:
+    """Let a statement wait `milliseconds` for SQLite's write lock, not Prefect's 60 s.
+
+    Under load the embedded server stalled for exactly a minute at a time: every pooled
+    connection sat in a statement waiting up to 60 s for the write lock, while the
+    transaction holding the lock waited for a pooled connection or the event loop to move
+    on. Giving up after a moment frees the connection; the request is answered busy and
+    RetryBusy runs it again with jitter, so nobody sees the difference but the stall.
+    """
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    original = AioSqliteConfiguration.setup_sqlite
+    if getattr(original, "__wrapped_by_complaints__", False):
+        return
+
+    def setup_sqlite(self: Any, conn: Any, record: Any) -> None:
+        original(self, conn, record)
+        cursor = conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(milliseconds)};")
+        cursor.close()
+
+    setup_sqlite.__wrapped_by_complaints__ = True  # type: ignore[attr-defined]
+    AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m complaints.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -185,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     from prefect.settings import PREFECT_SERVER_API_KEEPALIVE_TIMEOUT
 
     log.setLevel(logging.INFO)
+    wait_briefly_for_sqlite_locks()
     prefect_app = create_app(final=True, webserver_only=args.no_services)
     treat_pool_timeout_as_busy(prefect_app)
     uvicorn.run(

@@ -81,3 +81,30 @@ def test_other_answers_and_paths_outside_the_api_are_untouched() -> None:
     ui = FlakyApp((500, b"oops"), (200, b"page"))
     assert call(RetryBusy(ui), path="/runs", body=b"") == (500, b"oops")
     assert len(ui.bodies) == 1
+
+
+def test_the_embedded_server_waits_briefly_for_the_sqlite_write_lock(tmp_path: Any) -> None:
+    """Prefect's own SQLite engine, as the server creates it, waits 2 s, not 60 s."""
+    from prefect.server.database.configurations import AioSqliteConfiguration
+    from sqlalchemy import text
+
+    from complaints.server import SQLITE_LOCK_WAIT_MS, wait_briefly_for_sqlite_locks
+
+    async def busy_timeout(config: AioSqliteConfiguration) -> int:
+        engine = await config.engine()
+        try:
+            async with engine.connect() as connection:
+                return int((await connection.execute(text("PRAGMA busy_timeout"))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}"
+    assert asyncio.run(busy_timeout(AioSqliteConfiguration(url))) == 60000  # Prefect's
+    original = AioSqliteConfiguration.setup_sqlite
+    try:
+        wait_briefly_for_sqlite_locks()
+        wait_briefly_for_sqlite_locks()  # idempotent
+        other = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+        assert asyncio.run(busy_timeout(AioSqliteConfiguration(other))) == SQLITE_LOCK_WAIT_MS
+    finally:
+        AioSqliteConfiguration.setup_sqlite = original  # type: ignore[method-assign]
