@@ -80,6 +80,8 @@ def serve_template(preload: tuple[str, ...] = PRELOAD) -> dict[str, Any] | None:
     import importlib
     import threading
 
+    # Ctrl-C in the worker's terminal stops the worker, which then closes our stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in preload:
         importlib.import_module(name)
     threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
@@ -116,6 +118,8 @@ def run_child(request: dict[str, Any]) -> None:
 
     from prefect.context import refresh_global_settings_context
 
+    os.setsid()  # a session of its own, as Prefect starts a flow-run process
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # stdout is the template's reply pipe; the run's output goes to stderr
@@ -293,7 +297,18 @@ async def _run_process_or_fork(
             cwd=cwd,
             **kwargs,
         )
-    pid, exited = await server.fork(dict(env or {}), str(cwd) if cwd else None)
+    try:
+        pid, exited = await server.fork(dict(env or {}), str(cwd) if cwd else None)
+    except (RuntimeError, OSError) as exc:  # the template died just now
+        logger.warning("the warm template could not fork (%s): a new process runs this", exc)
+        return await _stock_run_process(
+            command=[sys.executable, "-m", "prefect.engine"],
+            task_status=task_status,
+            task_status_handler=task_status_handler,
+            env=env,
+            cwd=cwd,
+            **kwargs,
+        )
     process = ForkedProcess(pid)
     task_status.started(task_status_handler(process) if task_status_handler else process)
     try:

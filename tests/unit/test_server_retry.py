@@ -108,3 +108,55 @@ def test_the_embedded_server_waits_briefly_for_the_sqlite_write_lock(tmp_path: A
         assert asyncio.run(busy_timeout(AioSqliteConfiguration(other))) == SQLITE_LOCK_WAIT_MS
     finally:
         AioSqliteConfiguration.setup_sqlite = original  # type: ignore[method-assign]
+
+
+def test_with_one_writer_writes_go_one_at_a_time_in_order_and_reads_never_wait() -> None:
+    """On SQLite the writes queue in the server instead of fighting for the lock."""
+    from complaints.server import writes
+
+    inside: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    finished: list[str] = []
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        inside.append(scope["path"])
+        overlaps.append(tuple(inside))
+        await asyncio.sleep(0.05)
+        inside.remove(scope["path"])
+        finished.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def request(app: Any, method: str, path: str) -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await app({"type": "http", "method": method, "path": path}, receive, send)
+
+    async def desk(app: Any) -> None:
+        await asyncio.gather(
+            request(app, "POST", "/api/flow_runs/a/resume"),
+            request(app, "POST", "/api/flow_runs/b/set_state"),
+            request(app, "POST", "/api/flow_runs/filter"),
+            request(app, "GET", "/api/flow_runs/c"),
+            request(app, "PATCH", "/api/flow_runs/d"),
+        )
+
+    asyncio.run(desk(RetryBusy(slow, one_writer=True)))
+    written = [p for p in finished if p.endswith(("resume", "set_state", "/d"))]
+    assert written == ["/api/flow_runs/a/resume", "/api/flow_runs/b/set_state", "/api/flow_runs/d"]
+    assert all(
+        sum(writes("POST", p) for p in seen if p != "/api/flow_runs/c") <= 1 for seen in overlaps
+    )
+    assert max(len(seen) for seen in overlaps) == 3  # a write and both reads at once
+
+    overlaps.clear()
+    asyncio.run(desk(RetryBusy(slow)))  # PostgreSQL: no queue
+    assert max(len(seen) for seen in overlaps) == 5
+
+    assert not writes("POST", "/api/flow_runs/filter") and not writes("GET", "/api/x")
+    assert not writes("POST", "/api/deployments/count/") and writes("POST", "/api/logs/")
+    assert writes("POST", "/api/work_pools/p/get_scheduled_flow_runs")  # it marks polls
