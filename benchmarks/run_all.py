@@ -24,6 +24,7 @@ BENCHMARKS = (
     "escalation_latency",
     "analysis_speed",
     "burst",
+    "throughput",
 )
 
 HEADLINES: dict[str, tuple[str, ...]] = {
@@ -62,6 +63,7 @@ HEADLINES: dict[str, tuple[str, ...]] = {
         "pass_ratio",
     ),
     "burst": ("cases", "one_case_seconds", "burst", "resume_storm"),
+    "throughput": ("worker_type", "bare", "product", "ratio_product_to_bare", "goal_met"),
     "analysis_speed": (
         "cases",
         "product_seconds",
