@@ -63,6 +63,9 @@ class Item:
     acted_at: float | None = None
     acted_key: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
+    path: str = "happy"
+    acted: dict[str, int] = field(default_factory=dict)  # times acted on, by step
+    closed: bool = False
 
 
 @dataclass
@@ -95,7 +98,10 @@ class Desk:
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
-    def run(self, items: list[Item], minutes: float) -> Tally:
+    def run(
+        self, items: list[Item], minutes: float, until: Callable[[], bool] | None = None
+    ) -> Tally:
+        """Work for `minutes`, or until `until()` says the work is done."""
         self.items = list(items)
         self.tally.started = time.perf_counter()
         self.tally.ends = self.tally.started + minutes * 60
@@ -105,8 +111,9 @@ class Desk:
         ]
         for thread in threads:
             thread.start()
-        while time.perf_counter() < self.tally.ends:
+        while time.perf_counter() < self.tally.ends and not (until and until()):
             time.sleep(1)
+        self.tally.ends = min(self.tally.ends, time.perf_counter())
         self._stop.set()
         for thread in threads:
             thread.join(timeout=120)
@@ -116,13 +123,14 @@ class Desk:
         pending: list[Item] = []
         while not self._stop.is_set():
             with self._lock:
-                watched = [i for i in self.items if i.waiting is None]
+                watched = [i for i in self.items if i.waiting is None and not i.closed]
             for item, waiting, step in self._ready(watched):
                 now = time.perf_counter()
                 if item.acted_at is not None:
                     with self.tally.lock:
                         self.tally.done.append((now, now - item.acted_at))
                 if waiting is None:  # closed: a new complaint takes its place
+                    item.closed = True
                     pending.append(item)
                     continue
                 item.waiting, item.step, item.acted_at = waiting, step, None
