@@ -199,13 +199,17 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         return sum(1 for i in submitted if i.closed)
 
     def watch_memory() -> None:
+        logged = 0
         while not stop.wait(2):
             closed = closed_count()
-            if closed >= 100 and "first_100" not in rss:
+            if args.cases < 200:  # no separate first and last hundred to compare
+                pass
+            elif closed >= 100 and "first_100" not in rss:
                 rss["first_100"] = snapshot(bench.roots, pss=False).rss
-            if closed >= args.cases - 100 and "last_100" not in rss:
+            elif closed >= args.cases - 100 and "last_100" not in rss:
                 rss["last_100"] = snapshot(bench.roots, pss=False).rss
-            if closed % 50 == 0 and closed:
+            if closed >= logged + 50:
+                logged = closed - closed % 50
                 log(f"{closed}/{args.cases} closed; {len(desk.tally.errors)} errors")
 
     sampler = threading.Thread(target=watch_memory, daemon=True)
