@@ -62,7 +62,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
         print(
-            f"work pool {settings.work_pool!r}: {workers} process worker(s), each running at "
+            f"work pool {settings.work_pool!r}: {workers} {settings.worker_type} worker(s), each running at "
             f"most {settings.worker_limit} flow runs at once (COMPLAINTS_WORKER_LIMIT)"
         )
         print(f"escalations: {_slack_status(settings)}")
