@@ -278,37 +278,28 @@ async def _run_process_or_fork(
     **kwargs: Any,
 ) -> Any:
     """Prefect's `run_process` for the engine command, forking when it asks for FORK_COMMAND."""
-    if command != [FORK_COMMAND]:
+
+    async def spawn(argv: list[str]) -> Any:
         return await _stock_run_process(
-            command=command,
+            command=argv,
             task_status=task_status,
             task_status_handler=task_status_handler,
             env=env,
             cwd=cwd,
             **kwargs,
         )
+
+    if command != [FORK_COMMAND]:
+        return await spawn(command)
+    engine = [sys.executable, "-m", "prefect.engine"]
     server = _server
     if server is None or not await server.ensure_started():
-        return await _stock_run_process(
-            command=[sys.executable, "-m", "prefect.engine"],
-            task_status=task_status,
-            task_status_handler=task_status_handler,
-            env=env,
-            cwd=cwd,
-            **kwargs,
-        )
+        return await spawn(engine)
     try:
         pid, exited = await server.fork(dict(env or {}), str(cwd) if cwd else None)
     except (RuntimeError, OSError) as exc:  # the template died just now
         logger.warning("the warm template could not fork (%s): a new process runs this", exc)
-        return await _stock_run_process(
-            command=[sys.executable, "-m", "prefect.engine"],
-            task_status=task_status,
-            task_status_handler=task_status_handler,
-            env=env,
-            cwd=cwd,
-            **kwargs,
-        )
+        return await spawn(engine)
     process = ForkedProcess(pid)
     task_status.started(task_status_handler(process) if task_status_handler else process)
     try:
