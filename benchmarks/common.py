@@ -82,6 +82,23 @@ def product_stack(
             shutil.rmtree(root, ignore_errors=True)
 
 
+def deploy_benchmark_flow(entrypoint: str, name: str) -> None:
+    """Deploy a flow of benchmarks/ on the product's work pool, as the product's are."""
+    from typing import cast
+
+    from prefect import Flow
+
+    flow = cast(Flow[..., Any], Flow.from_source(source=str(PROJECT_ROOT), entrypoint=entrypoint))
+    flow.deploy(
+        name=name,
+        work_pool_name=WORK_POOL,
+        build=False,
+        push=False,
+        ignore_warnings=True,
+        print_next_steps=False,
+    )
+
+
 def wait_worker_polling(bench: Bench, timeout: float = 120) -> None:
     """Until the worker has registered with its pool (it polls from then on)."""
     from prefect.client.orchestration import get_client

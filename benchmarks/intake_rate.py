@@ -25,11 +25,10 @@ from typing import Any
 
 from benchmarks.common import (
     LIFECYCLE,
-    PROJECT_ROOT,
-    WORK_POOL,
     Bench,
     Timer,
     complaints_for_verification,
+    deploy_benchmark_flow,
     flow_processes,
     log,
     median,
@@ -65,22 +64,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def deploy_empty() -> None:
-    from typing import cast
-
-    from prefect import Flow
-
-    flow = cast(
-        Flow[..., Any],
-        Flow.from_source(source=str(PROJECT_ROOT), entrypoint="benchmarks/empty_flow.py:empty"),
-    )
-    flow.deploy(
-        name="empty",
-        work_pool_name=WORK_POOL,
-        build=False,
-        push=False,
-        ignore_warnings=True,
-        print_next_steps=False,
-    )
+    deploy_benchmark_flow("benchmarks/empty_flow.py:empty", "empty")
 
 
 def measure(bench: Bench, calls: int, batch: int, seed: int) -> dict[str, Any]:

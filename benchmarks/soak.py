@@ -33,12 +33,11 @@ from benchmarks.common import (
     mb,
     percentile,
     product_stack,
-    run_states,
     snapshot,
     wait_worker_polling,
     write_result,
 )
-from benchmarks.throughput import Desk, Item
+from benchmarks.throughput import Desk, Item, cases_ready
 
 NAME = "soak"
 RSS_GOAL = 1.2
@@ -167,24 +166,7 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         return item
 
     def ready(items: list[Item]) -> list[tuple[Item, str | None, str | None]]:
-        items = [i for i in items if i.run_id]
-        if not items:
-            return []
-        rows = ledger.rows([i.key for i in items])
-        states = run_states([i.run_id for i in items])
-        found: list[tuple[Item, str | None, str | None]] = []
-        for item in items:
-            row = rows.get(item.key)
-            if row is None:
-                continue
-            if row["closed"]:
-                found.append((item, None, None))
-                continue
-            key = row["waiting_key"]
-            state, pause_key = states.get(item.run_id, ("NONE", None))
-            if key and key != item.acted_key and state == "PAUSED" and pause_key == key:
-                found.append((item, key, row["current_step"]))
-        return found
+        return cases_ready(ledger, [i for i in items if i.run_id])
 
     def operate(item: Item) -> None:
         step = item.step or ""

@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.common import (
-    PROJECT_ROOT,
-    WORK_POOL,
     Bench,
     Ledger,
     Timer,
     complaints_for_verification,
+    deploy_benchmark_flow,
     log,
     mb,
     percentile,
@@ -159,6 +158,28 @@ class Desk:
 
 
 # -- the product ---------------------------------------------------------------------------
+def cases_ready(ledger: Ledger, items: list[Item]) -> list[tuple[Item, str | None, str | None]]:
+    """Cases that closed (None, None), or wait for a person under a key not yet acted on
+    — the ledger shows the key and Prefect the run PAUSED under it — with (key, step)."""
+    if not items:
+        return []
+    rows = ledger.rows([i.key for i in items])
+    states = run_states([i.run_id for i in items])
+    found: list[tuple[Item, str | None, str | None]] = []
+    for item in items:
+        row = rows.get(item.key)
+        if row is None:
+            continue
+        if row["closed"]:
+            found.append((item, None, None))
+            continue
+        key = row["waiting_key"]
+        state, pause_key = states.get(item.run_id, ("NONE", None))
+        if key and key != item.acted_key and state == "PAUSED" and pause_key == key:
+            found.append((item, key, row["current_step"]))
+    return found
+
+
 def product_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Item]]:
     from complaints import intake
     from complaints.actions import act
@@ -179,23 +200,7 @@ def product_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Ite
         return Item(done.case_no, done.flow_run_id, inputs=inputs)
 
     def ready(items: list[Item]) -> list[tuple[Item, str | None, str | None]]:
-        if not items:
-            return []
-        rows = ledger.rows([i.key for i in items])
-        states = run_states([i.run_id for i in items])
-        found: list[tuple[Item, str | None, str | None]] = []
-        for item in items:
-            row = rows.get(item.key)
-            if row is None:
-                continue
-            if row["closed"]:
-                found.append((item, None, None))
-                continue
-            key = row["waiting_key"]
-            state, pause_key = states.get(item.run_id, ("NONE", None))
-            if key and key != item.acted_key and state == "PAUSED" and pause_key == key:
-                found.append((item, key, row["current_step"]))
-        return found
+        return cases_ready(ledger, items)
 
     def operate(item: Item) -> None:
         act(bench.settings, item.key, item.step or "", item.inputs[item.step or ""])
@@ -211,24 +216,10 @@ def product_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Ite
 
 # -- the yardstick ---------------------------------------------------------------------------
 def bare_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Item]]:
-    from typing import cast
-
-    from prefect import Flow
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
 
-    flow = cast(
-        Flow[..., Any],
-        Flow.from_source(str(PROJECT_ROOT), "benchmarks/bare_flow.py:bare_steps"),
-    )
-    flow.deploy(
-        name="bare",
-        work_pool_name=WORK_POOL,
-        build=False,
-        push=False,
-        ignore_warnings=True,
-        print_next_steps=False,
-    )
+    deploy_benchmark_flow("benchmarks/bare_flow.py:bare_steps", "bare")
 
     def start(_: Any = None) -> Item:
         run = run_deployment("bare-steps/bare", timeout=0, as_subflow=False)
