@@ -140,15 +140,11 @@ class TreeSnapshot:
 
     @property
     def flow_runs(self) -> int:
-        """Flow-run processes: the stock worker's `prefect.engine` children, or the
-        children the prefork worker's template forked (they keep its command line)."""
+        """Flow-run processes (stock or forked: complaints.stack.is_flow_run)."""
+        from complaints.stack import is_flow_run
+
         commands = {p.pid: p.command for p in self.procs}
-        return sum(
-            "complaints.prefork" in commands.get(p.ppid, "")
-            if "complaints.prefork" in p.command  # the template names prefect.engine too
-            else "prefect.engine" in p.command
-            for p in self.procs
-        )
+        return sum(is_flow_run(p.command, commands.get(p.ppid, "")) for p in self.procs)
 
     @property
     def pss(self) -> int | None:

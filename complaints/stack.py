@@ -260,20 +260,23 @@ def parent_pid(pid: int) -> int:
         return 0
 
 
+def is_flow_run(command: str, parent_command: str) -> bool:
+    """Whether a process (by its command line and its parent's) runs a flow run: the
+    process worker's `python -m prefect.engine` child, or a child the prefork worker's
+    template forked (it keeps the template's command line, which names prefect.engine
+    among its imports)."""
+    if "complaints.prefork" in command:
+        return "complaints.prefork" in parent_command
+    return "prefect.engine" in command
+
+
 def flow_run_pids(worker_pid: int) -> list[int]:
-    """The flow-run processes a worker has running: `python -m prefect.engine` children of
-    the process worker, or the children forked by the prefork worker's warm template."""
-    found = []
-    for pid in descendants(worker_pid):
-        command = command_line(pid)
-        if b"complaints.prefork" in command:  # the template (which names prefect.engine
-            if b"complaints.prefork" in command_line(
-                parent_pid(pid)
-            ):  # among its imports) or a fork
-                found.append(pid)
-        elif b"prefect.engine" in command:
-            found.append(pid)
-    return found
+    """The flow-run processes a worker has running now."""
+
+    def text(pid: int) -> str:
+        return command_line(pid).decode(errors="replace")
+
+    return [pid for pid in descendants(worker_pid) if is_flow_run(text(pid), text(parent_pid(pid)))]
 
 
 def descendants(pid: int) -> list[int]:
