@@ -19,7 +19,7 @@ from complaints import casebook
 from complaints.clock import utc_now
 from complaints.settings import Settings
 from rules.enums import CaseStatus
-from rules.inputs import STEP_INPUTS, StepInput, describe_errors, timing_problems
+from rules.inputs import STEP_INPUTS, StepInput, describe_errors, settle
 from rules.steps import HUMAN_STEPS, Step
 
 
@@ -46,14 +46,14 @@ def parse_step(name: str) -> Step:
     return step
 
 
-def validate_input(step: Step, raw: Any) -> StepInput:
+def validate_input(step: Step, raw: Any, settings: Settings) -> StepInput:
     if not isinstance(raw, dict):
         raise ActionRefused(f"the input of {step.value} must be a JSON object")
     try:
         data = STEP_INPUTS[step].model_validate(raw)
     except ValidationError as exc:
         raise ActionRefused(f"invalid input for {step.value}: {describe_errors(exc)}") from None
-    problems = timing_problems(data, utc_now())
+    data, problems = settle(data, utc_now(), settings.sla.clock(settings.tz), settings.input_limits)
     if problems:
         raise ActionRefused(f"invalid input for {step.value}: {'; '.join(problems)}")
     return data
@@ -63,27 +63,36 @@ SCHEMA_RACE_SECONDS = 10
 
 
 def resume(run_id: UUID, run_input: dict[str, Any]) -> None:
-    """Resume with the input; Prefect marks a run suspended a moment before it stores the
-    form's schema, and refuses input until then, so that one refusal is retried briefly."""
-    from prefect.flow_runs import resume_flow_run
+    """Resume with the input, or say in one line why Prefect would not take it — another
+    person answered first, above all (the server names who). Prefect marks a run suspended
+    a moment before it stores the form's schema, and refuses input until then, so that one
+    refusal is retried briefly. (Prefect's own `resume_flow_run` returns quietly when the
+    server refuses with ABORT, which told a colleague who lost the race "recorded".)"""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
 
     deadline = time.monotonic() + SCHEMA_RACE_SECONDS
     while True:
         try:
-            resume_flow_run(run_id, run_input=run_input)
-            return
+            with get_client(sync_client=True) as client:
+                result = client.resume_flow_run(run_id, run_input=run_input)
         except Exception as exc:
-            if "schema not found" in str(exc) and time.monotonic() < deadline:
-                time.sleep(0.2)
-                continue
-            raise ActionRefused(f"Prefect refused the input: {exc}") from None
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise ActionRefused(f"Prefect refused the input: {reason}") from None
+        if result.status == SetStateStatus.ACCEPT:
+            return
+        reason = str(getattr(result.details, "reason", "") or result.status.value)
+        if "schema not found" in reason and time.monotonic() < deadline:
+            time.sleep(0.2)
+            continue
+        raise ActionRefused(reason)
 
 
 def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
     from prefect.client.orchestration import get_client
 
     step = parse_step(step_name)
-    data = validate_input(step, raw)
+    data = validate_input(step, raw, settings)
     try:
         view = casebook.load(settings, case_no)
     except casebook.CaseNotFound:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -40,10 +41,22 @@ class CliError(Exception):
 
 
 def read_json(source: str) -> Any:
+    """A JSON file (or stdin) in any encoding a Chinese office saves text in."""
+    from rules.fields import decode
+
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        if source != "-":
+            data = Path(source).read_bytes()
+        elif hasattr(sys.stdin, "buffer"):
+            data = sys.stdin.buffer.read()
+        else:  # a text stream handed in by a caller
+            data = sys.stdin.read().encode("utf-8", "surrogatepass")
     except OSError as exc:
         raise CliError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        text = decode(data)
+    except ValueError as exc:
+        raise CliError(f"cannot read {source}: {exc}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -61,17 +74,13 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def cmd_submit(args: argparse.Namespace) -> None:
     from complaints import casebook, intake
     from complaints.clock import utc_now
-    from rules.inputs import describe_errors
-    from rules.intake import ComplaintIn
 
     raw = read_json(args.file)
-    if not isinstance(raw, dict):
-        raise CliError("a complaint must be a JSON object")
+    settings = _settings(prefect=True)
     try:
-        complaint = ComplaintIn.model_validate(raw)
-    except ValidationError as exc:
-        raise CliError(f"invalid complaint: {describe_errors(exc)}") from None
-    settings = _settings()
+        complaint = intake.accept(raw, settings, utc_now())
+    except intake.ComplaintRefused as exc:
+        raise CliError(str(exc)) from None
     _upgrade(settings)
     try:
         result = intake.submit(complaint, settings, utc_now())
@@ -87,7 +96,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
     if result.flow_run_id:
         text += f"; flow run {settings.ui_url}/runs/flow-run/{result.flow_run_id}"
     else:
-        text += "; Prefect unreachable, its run starts at the next reconcile"
+        text += f"; its run starts at the next reconcile: {unreachable(settings, Exception(result.start_error or ''))}"
     emit(args, data, text)
 
 
@@ -100,7 +109,7 @@ def cmd_act(args: argparse.Namespace) -> None:
         _rectified(args, raw)
         return
     try:
-        acted = act(_settings(), args.case, args.step, raw)
+        acted = act(_settings(prefect=True), args.case, args.step, raw)
     except ActionRefused as exc:
         raise CliError(str(exc)) from None
     emit(args, acted.__dict__, f"{acted.case_no}: {acted.step} recorded; the case moves on")
@@ -207,23 +216,33 @@ def cmd_release(args: argparse.Namespace) -> None:
 def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
     from complaints import casebook
     from complaints.clock import utc_now
+    from rules.inputs import WaitOnCustomer, describe_errors
 
     settings = _settings()
     _upgrade(settings)
-    text = (args.reason if hold else args.note).strip()
-    if not text:
+    flag = "--reason" if hold else "--note"
+    if not (args.reason if hold else args.note).strip():
         raise CliError("say why (--reason) or what the customer answered (--note)")
     try:
-        if hold:
-            casebook.hold(settings, args.case, utc_now(), args.actor, text)
-        else:
-            casebook.release(settings, args.case, utc_now(), args.actor, text)
+        request = WaitOnCustomer.model_validate(
+            {
+                "case_no": args.case,
+                "waiting": hold,
+                "note": args.reason if hold else args.note,
+                "actor": args.actor,
+            }
+        )
+    except ValidationError as exc:
+        raise CliError(describe_errors(exc).replace("note:", f"{flag}:")) from None
+    record = casebook.hold if hold else casebook.release
+    try:
+        record(settings, request.case_no, utc_now(), request.actor, request.note)
     except casebook.CaseNotFound:
-        raise CliError(f"no case {args.case}") from None
+        raise CliError(f"no case {request.case_no}") from None
     except casebook.CaseStateError as exc:
         raise CliError(str(exc)) from None
     state = "waiting on the customer; SLA clocks stopped" if hold else "SLA clocks running again"
-    emit(args, {"case_no": args.case, "on_hold": hold}, f"{args.case}: {state}")
+    emit(args, {"case_no": request.case_no, "on_hold": hold}, f"{request.case_no}: {state}")
 
 
 def cmd_escalations(args: argparse.Namespace) -> None:
@@ -320,13 +339,13 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     from complaints import intake, supervision
     from complaints.clock import utc_now
 
-    settings = _settings()
+    settings = _settings(prefect=True)
     _upgrade(settings)
     try:
         started = intake.reconcile(settings, args.limit)
         restarted = supervision.restart_stalled(settings, utc_now())
     except Exception as exc:
-        raise CliError(f"could not reach Prefect: {exc}", EXIT_FAILED) from None
+        raise CliError(unreachable(settings, exc), EXIT_FAILED) from None
     emit(
         args,
         {"started": started, "restarted": restarted},
@@ -338,7 +357,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     from complaints.runtime import ensure_work_pool
     from deployments.definitions import deploy_all
 
-    settings = _settings()
+    settings = _settings(prefect=True)
     ensure_work_pool(settings.work_pool, settings.worker_type)
     ids = deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
     emit(args, [str(i) for i in ids], f"registered {len(ids)} deployments on {settings.work_pool}")
@@ -357,13 +376,44 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 # -- plumbing -------------------------------------------------------------------------------
-def _settings() -> Any:
+def _settings(prefect: bool = False) -> Any:
+    """The product's settings; with `prefect`, Prefect pointed at the product's server."""
     from complaints.settings import SettingsError, get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         raise CliError(str(exc)) from None
+    if prefect:
+        find_server(settings)
+    return settings
+
+
+def find_server(settings: Any) -> str:
+    """The Prefect API this command talks to: PREFECT_API_URL (or the Prefect profile's) if
+    set, else the product's own server at COMPLAINTS_UI_URL — never a temporary server of
+    Prefect's own, which would hold none of the product's runs."""
+    import os
+
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        url = settings.ui_url.rstrip("/") + "/api"
+        os.environ["PREFECT_API_URL"] = url
+        refresh_global_settings_context()
+    return str(url)
+
+
+def unreachable(settings: Any, exc: Exception) -> str:
+    from prefect.settings import get_current_settings
+
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return (
+        f"no Prefect server answers at {get_current_settings().api.url} ({reason}); start the "
+        "product (make run) or point PREFECT_API_URL at its server"
+    )
 
 
 def _upgrade(settings: Any) -> None:
@@ -378,8 +428,38 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def case_arg(text: str) -> str:
+    """A case number as typed: any case, surrounding spaces ignored; anything else is
+    refused here, before a control character could reach a message or the terminal."""
+    from rules.case_number import is_case_number, normalize
+
+    number = str(normalize(text))
+    if not (is_case_number(number) or re.fullmatch(r"CA-[0-9]{1,9}", number)):
+        raise argparse.ArgumentTypeError(
+            f"not a case number: {text[:40]!r} (TS-YYYYMMDD-NNNN, or CA-NNNNN for an action)"
+        )
+    return number
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line, as every other refusal of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def limit_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be 1-1000, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="complaints", description="客户投诉处理 on Prefect")
+    parser = Parser(prog="complaints", description="客户投诉处理 on Prefect")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func: Callable[[argparse.Namespace], None], help_: str) -> Any:
@@ -397,19 +477,19 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("file")
 
     act = add("act", cmd_act, "give a waiting step its input")
-    act.add_argument("case")
+    act.add_argument("case", type=case_arg)
     act.add_argument("step")
     act.add_argument("--input", required=True, help="JSON file, or - for stdin")
 
     show = add("show", cmd_show, "show one case")
-    show.add_argument("case")
+    show.add_argument("case", type=case_arg)
 
     for name, func, help_, flag in (
         ("hold", cmd_hold, "the case waits on the customer: SLA clocks stop", "--reason"),
         ("release", cmd_release, "the customer answered: SLA clocks run again", "--note"),
     ):
         command = add(name, func, help_)
-        command.add_argument("case")
+        command.add_argument("case", type=case_arg)
         command.add_argument(flag, required=True)
         command.add_argument("--actor", default="客服", help="who records it")
 
@@ -417,13 +497,13 @@ def build_parser() -> argparse.ArgumentParser:
     escalations.add_argument(
         "--open", action="store_true", help="only open cases with an overdue clock"
     )
-    escalations.add_argument("--limit", type=int, default=50)
+    escalations.add_argument("--limit", type=limit_arg, default=50)
 
     listing = add("list", cmd_list, "list cases")
     listing.add_argument(
         "--status", help="已登记 / 处理中 / 已关闭 (or registered, in_progress, closed)"
     )
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=limit_arg, default=50)
 
     report = add("report", cmd_report, "compile an analysis report for a period")
     report.add_argument("kind", choices=["monthly", "half_year", "annual"])
@@ -433,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-deliver", action="store_true", help="save only, do not post")
 
     reconcile = add("reconcile", cmd_reconcile, "start runs never started; restart runs that died")
-    reconcile.add_argument("--limit", type=int, default=100)
+    reconcile.add_argument("--limit", type=limit_arg, default=100)
 
     add("deploy", cmd_deploy, "register the deployments on the Prefect server")
 
@@ -446,7 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or arguments refused in one line
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         args.func(args)
     except CliError as exc:
@@ -454,6 +537,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `complaints show … | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -11,15 +11,38 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
 
 from complaints import casebook
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.repository import CaseRepository
+from rules.inputs import describe_errors
 from rules.intake import ComplaintIn
 from rules.presentation import run_name, run_tags
 
 log = logging.getLogger(__name__)
+
+
+class ComplaintRefused(ValueError):
+    """The complaint as given cannot be registered; the message names each wrong field."""
+
+
+def accept(raw: Any, settings: Settings, now: datetime) -> ComplaintIn:
+    """A complaint from outside (a file, a form, a channel), checked as every entry point
+    checks it: the model's types and limits, then its times against now."""
+    if not isinstance(raw, dict):
+        raise ComplaintRefused("a complaint must be a JSON object")
+    try:
+        complaint = ComplaintIn.model_validate(raw)
+    except ValidationError as exc:
+        raise ComplaintRefused(f"invalid complaint: {describe_errors(exc)}") from None
+    problems = complaint.timing_problems(now, settings.input_limits)
+    if problems:
+        raise ComplaintRefused(f"invalid complaint: {'; '.join(problems)}")
+    return complaint
 
 
 @dataclass(frozen=True)

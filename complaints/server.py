@@ -2,7 +2,8 @@
 
 `python -m complaints.server --host 127.0.0.1 --port 4200` serves exactly what
 `prefect server start` serves (API, UI and, unless `--no-services`, the background
-services) with one addition. When the database is momentarily busy (SQLite's
+services) with two additions: busy retries, below, and one decision per wait
+(`complaints.one_decision`). When the database is momentarily busy (SQLite's
 "database is locked", a dropped PostgreSQL connection) Prefect answers 503 and expects
 the client to try again. Prefect's Python client does; the UI does not, so an operator
 pressing Resume at that moment saw "Failed to resume flow run" and lost what they typed.
@@ -232,6 +233,16 @@ def wait_briefly_for_sqlite_locks(milliseconds: int = SQLITE_LOCK_WAIT_MS) -> No
     AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
 
 
+def _timezone() -> Any:
+    """The product's time zone for times the server writes into answers; UTC without it."""
+    try:
+        from complaints.settings import get_settings
+
+        return get_settings().tz
+    except Exception:
+        return None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m complaints.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -254,8 +265,10 @@ def main(argv: list[str] | None = None) -> None:
     url = get_current_settings().server.database.connection_url
     secret = getattr(url, "get_secret_value", None)
     sqlite = str(secret() if secret else url or "sqlite").startswith("sqlite")
+    from complaints.one_decision import OneDecision
+
     uvicorn.run(
-        RetryBusy(prefect_app, one_writer=sqlite),
+        RetryBusy(OneDecision(prefect_app, tz=_timezone()), one_writer=sqlite),
         host=args.host,
         port=args.port,
         timeout_keep_alive=PREFECT_SERVER_API_KEEPALIVE_TIMEOUT.value(),

@@ -33,6 +33,7 @@ from pydantic_settings import (
 
 from rules.analysis import KpiTargets
 from rules.enums import Category, Department
+from rules.fields import InputLimits
 from rules.patterns import PatternPolicy
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy, merge_policy
@@ -136,6 +137,10 @@ class Settings(BaseSettings):
         default_factory=PatternPolicy, description="cluster and repeat-complaint detection"
     )
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    input_limits: InputLimits = Field(
+        default_factory=InputLimits,
+        description="how far from now a typed time may lie (receipt, occurrence, deadlines)",
+    )
     kpi: KpiTargets = Field(default_factory=KpiTargets, description="targets the reports judge")
     report_crons: dict[str, str] = Field(
         default_factory=dict,

@@ -147,7 +147,7 @@ def wait_for(
             reject_input(case.case_no, step, key, error)
             attempt += 1
             continue
-        problems = record(case.case_no, step, key, data)
+        data, problems = record(case.case_no, step, key, data)
         if problems:
             error = "; ".join(problems)
             attempt += 1

@@ -21,3 +21,9 @@ def format_case_number(day: date, sequence: int) -> str:
 
 def is_case_number(text: str) -> bool:
     return bool(PATTERN.fullmatch(text))
+
+
+def normalize(text: object) -> object:
+    """What a person types for a case number, as it is stored: `ts-20261201-0001 ` is
+    TS-20261201-0001. Anything that is not text is left for the validator to refuse."""
+    return text.strip().upper() if isinstance(text, str) else text

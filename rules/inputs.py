@@ -10,35 +10,48 @@ the UI, where only the JSON schema was checked.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from rules.case_number import PATTERN as CASE_NUMBER
+from rules.case_number import normalize as normalize_case_number
+from rules.clock import Clock, Unit
 from rules.enums import Category, Demand, Department, FeedbackMethod, ProgressKind, Scope, Severity
+from rules.fields import DEFAULT_LIMITS, Flag, InputLimits, Line, Moment, Prose, Score, ahead
 from rules.steps import Step
 
 TEXT = 2000
+WorkingDays = Annotated[int, Strict(), Field(ge=1, le=120)]
 
 
 class StepInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    actor: str = Field(min_length=1, max_length=50, title="处理人 / Acted by")
+    actor: Line = Field(min_length=1, max_length=50, title="处理人 / Acted by")
 
 
 class VerifyInput(StepInput):
-    substantiated: bool = Field(title="投诉属实 / Substantiated")
-    findings: str = Field(
+    substantiated: Flag = Field(title="投诉属实 / Substantiated")
+    findings: Prose = Field(
         min_length=1,
         max_length=TEXT,
         title="核实情况 / Findings",
         description="查询订单、物流、检验记录及与客户确认的事实 / what records and the customer confirmed",
     )
     confirmed_demand: Demand | None = Field(default=None, title="确认的诉求 / Confirmed demand")
-    evidence: str | None = Field(
+    evidence: Prose | None = Field(
         default=None, max_length=TEXT, title="证据 / Evidence", description="照片、视频、单据"
     )
-    explanation_to_customer: str | None = Field(
+    explanation_to_customer: Prose | None = Field(
         default=None,
         max_length=TEXT,
         title="向客户的说明 / Explanation to the customer",
@@ -63,13 +76,13 @@ class GradeInput(StepInput):
         title="责任部门 / Responsible department",
         description="留空则按类别分派 / empty: routed by category",
     )
-    basis: str = Field(min_length=1, max_length=TEXT, title="定级依据 / Basis")
-    reason: str = Field(min_length=1, max_length=TEXT, title="定级理由 / Reason")
+    basis: Prose = Field(min_length=1, max_length=TEXT, title="定级依据 / Basis")
+    reason: Prose = Field(min_length=1, max_length=TEXT, title="定级理由 / Reason")
 
 
 class ApprovalInput(StepInput):
-    approved: bool = Field(title="批准 / Approved")
-    reason: str | None = Field(
+    approved: Flag = Field(title="批准 / Approved")
+    reason: Prose | None = Field(
         default=None,
         max_length=TEXT,
         title="意见 / Reason",
@@ -84,73 +97,89 @@ class ApprovalInput(StepInput):
 
 
 class PlanInput(StepInput):
-    measures: str = Field(
+    measures: Prose = Field(
         min_length=1,
         max_length=TEXT,
         title="处理措施 / Measures",
         description="如：免费换货并赠送50元优惠券 / e.g. free exchange plus a 50 CNY coupon",
     )
-    compensation: str | None = Field(default=None, max_length=500, title="补偿 / Compensation")
-    owner: str = Field(min_length=1, max_length=50, title="负责人 / Owner")
-    deadline: datetime = Field(title="完成期限 / Deadline")
-    resources: str | None = Field(
+    compensation: Prose | None = Field(default=None, max_length=500, title="补偿 / Compensation")
+    owner: Line = Field(min_length=1, max_length=50, title="负责人 / Owner")
+    deadline: Moment | None = Field(
+        default=None,
+        title="完成期限 / Deadline",
+        description="具体时刻，或填下一项 / a moment with its zone, or fill in the next field",
+    )
+    deadline_working_days: WorkingDays | None = Field(
+        default=None,
+        title="或：几个工作日内完成 / or: done within N working days",
+        description="从现在起按工作日历计算 / counted from now on the working calendar",
+    )
+    resources: Prose | None = Field(
         default=None, max_length=TEXT, title="所需资源 / Resources across departments"
     )
-    root_cause: str = Field(min_length=1, max_length=TEXT, title="原因分析 / Root cause")
+    root_cause: Prose = Field(min_length=1, max_length=TEXT, title="原因分析 / Root cause")
     attributed_department: Department | None = Field(
         default=None, title="责任归属部门 / Attributed to department"
     )
-    attributed_employee: str | None = Field(
+    attributed_employee: Line | None = Field(
         default=None, max_length=50, title="责任人 / Attributed to employee"
     )
-    improvement: str | None = Field(
+    improvement: Prose | None = Field(
         default=None, max_length=TEXT, title="改进措施 / Improvement measures"
     )
 
     @model_validator(mode="after")
-    def _aware(self) -> PlanInput:
-        if self.deadline.tzinfo is None:
-            raise ValueError("deadline: 期限必须带时区 / the deadline must carry a time zone")
+    def _has_deadline(self) -> PlanInput:
+        if self.deadline is None and self.deadline_working_days is None:
+            raise ValueError(
+                "deadline: 请给出完成期限或工作日数 / give a deadline or deadline_working_days"
+            )
         return self
 
 
 class ProgressInput(StepInput):
     kind: ProgressKind = Field(title="类型 / Kind", description="进展 / 延期 / 完成")
-    note: str = Field(
+    note: Prose = Field(
         min_length=1,
         max_length=TEXT,
         title="进展说明 / Note",
         description="如：已预约快递，3天内送达 / e.g. courier booked, arrives in 3 days",
     )
-    delay_reason: str | None = Field(default=None, max_length=TEXT, title="延期原因 / Delay reason")
-    new_deadline: datetime | None = Field(default=None, title="新期限 / New deadline")
+    delay_reason: Prose | None = Field(
+        default=None, max_length=TEXT, title="延期原因 / Delay reason"
+    )
+    new_deadline: Moment | None = Field(default=None, title="新期限 / New deadline")
+    new_deadline_working_days: WorkingDays | None = Field(
+        default=None, title="或：延期至几个工作日后 / or: N working days from now"
+    )
 
     @model_validator(mode="after")
     def _delay_explained(self) -> ProgressInput:
         if self.kind is ProgressKind.DELAY:
             if not self.delay_reason:
                 raise ValueError("delay_reason: 延期必须说明原因 / a delay needs a reason")
-            if self.new_deadline is None:
+            if self.new_deadline is None and self.new_deadline_working_days is None:
                 raise ValueError("new_deadline: 延期必须给出新期限 / a delay needs a new deadline")
-        if self.new_deadline is not None and self.new_deadline.tzinfo is None:
-            raise ValueError("new_deadline: 期限必须带时区 / the deadline must carry a time zone")
         return self
 
 
 class FeedbackInput(StepInput):
-    result: str = Field(
+    result: Prose = Field(
         min_length=1, max_length=TEXT, title="处理结果 / Result told to the customer"
     )
     method: FeedbackMethod = Field(default=FeedbackMethod.PHONE, title="反馈方式 / Method")
 
 
 class SurveyInput(StepInput):
-    efficiency: int = Field(ge=1, le=5, title="处理效率 / Handling efficiency (1-5)")
-    resolution: int = Field(ge=1, le=5, title="解决程度 / Degree of resolution (1-5)")
-    attitude: int = Field(ge=1, le=5, title="沟通态度 / Communication attitude (1-5)")
-    fairness: int = Field(ge=1, le=5, title="补偿合理性 / Fairness of compensation (1-5)")
-    accepts_result: bool = Field(title="客户接受处理结果 / Customer accepts the result")
-    comment: str | None = Field(default=None, max_length=TEXT, title="客户原话 / Customer's words")
+    efficiency: Score = Field(title="处理效率 / Handling efficiency (1-5)")
+    resolution: Score = Field(title="解决程度 / Degree of resolution (1-5)")
+    attitude: Score = Field(title="沟通态度 / Communication attitude (1-5)")
+    fairness: Score = Field(title="补偿合理性 / Fairness of compensation (1-5)")
+    accepts_result: Flag = Field(title="客户接受处理结果 / Customer accepts the result")
+    comment: Prose | None = Field(
+        default=None, max_length=TEXT, title="客户原话 / Customer's words"
+    )
 
     @property
     def satisfied(self) -> bool:
@@ -160,6 +189,8 @@ class SurveyInput(StepInput):
     def average(self) -> float:
         return (self.efficiency + self.resolution + self.attitude + self.fairness) / 4
 
+
+S = TypeVar("S", bound=StepInput)
 
 STEP_INPUTS: dict[Step, type[StepInput]] = {
     Step.VERIFY: VerifyInput,
@@ -173,12 +204,41 @@ STEP_INPUTS: dict[Step, type[StepInput]] = {
 }
 
 
-def timing_problems(data: StepInput, now: datetime) -> list[str]:
-    """Rules that need the current time, so they cannot live in the validators."""
-    if isinstance(data, PlanInput) and data.deadline <= now:
-        return ["deadline: 期限已过 / the deadline is in the past"]
-    if isinstance(data, ProgressInput) and data.new_deadline and data.new_deadline <= now:
-        return ["new_deadline: 新期限已过 / the new deadline is in the past"]
+def settle(
+    data: S, now: datetime, clock: Clock, limits: InputLimits = DEFAULT_LIMITS
+) -> tuple[S, list[str]]:
+    """The input as it is recorded — a deadline given in working days turned into its
+    moment on the working calendar — and the rules of time it breaks, if any."""
+    if isinstance(data, PlanInput) and data.deadline is None and data.deadline_working_days:
+        due = working_days_from(now, data.deadline_working_days, clock)
+        data = data.model_copy(update={"deadline": due})
+    if (
+        isinstance(data, ProgressInput)
+        and data.new_deadline is None
+        and data.new_deadline_working_days
+    ):
+        due = working_days_from(now, data.new_deadline_working_days, clock)
+        data = data.model_copy(update={"new_deadline": due})
+    return data, timing_problems(data, now, limits)
+
+
+def working_days_from(now: datetime, days: int, clock: Clock) -> datetime:
+    """The moment `days` working days of counted time have passed from `now`."""
+    reached = clock.reach(now, clock.working_day * days, Unit.WORKING_DAYS)
+    if reached.at is None:  # pragma: no cover - no pauses are given
+        raise ValueError("the working calendar cannot count this deadline")
+    return reached.at
+
+
+def timing_problems(
+    data: StepInput, now: datetime, limits: InputLimits = DEFAULT_LIMITS
+) -> list[str]:
+    """Rules that need the current time, so they cannot live in the validators: a deadline
+    lies ahead, within the policy's horizon (which the working-day calendar can count)."""
+    if isinstance(data, PlanInput):
+        return ahead("deadline", data.deadline, now, limits)
+    if isinstance(data, ProgressInput):
+        return ahead("new_deadline", data.new_deadline, now, limits)
     return []
 
 
@@ -203,19 +263,19 @@ class WaitOnCustomer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    case_no: str = Field(
+    case_no: Annotated[str, BeforeValidator(normalize_case_number)] = Field(
         pattern=f"^{CASE_NUMBER.pattern}$",
         title="案件编号 / Case number",
         examples=["TS-20261123-0001"],
     )
-    waiting: bool = Field(
+    waiting: Flag = Field(
         title="等待客户 / Waiting on the customer",
         description="是：计时暂停；否：客户已回复，恢复计时 / yes: clocks stop; no: clocks run again",
     )
-    note: str = Field(
+    note: Prose = Field(
         min_length=1,
         max_length=500,
         title="原因或客户答复 / Why, or what the customer sent",
         examples=["已请客户补充故障照片 / asked the customer for photos of the fault"],
     )
-    actor: str = Field(min_length=1, max_length=50, title="记录人 / Recorded by")
+    actor: Line = Field(min_length=1, max_length=50, title="记录人 / Recorded by")

@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from rules.enums import Category, Channel, Demand, Language, Severity
+from rules.fields import DEFAULT_LIMITS, Flag, InputLimits, Line, Moment, Prose, in_the_past
 
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
 LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
@@ -27,34 +28,34 @@ class ComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     channel: Channel = Field(title="投诉渠道 / Channel")
-    external_ref: str | None = Field(
+    external_ref: Line | None = Field(
         default=None,
         max_length=100,
         title="渠道编号 / Channel reference",
         description="来电流水号、工单号、邮件 ID 等；同一渠道同一编号只登记一次。"
         " The call, ticket or message id: the same channel and id register one case.",
     )
-    customer_name: str = Field(min_length=1, max_length=50, title="客户姓名 / Customer name")
-    customer_phone: str | None = Field(default=None, title="联系电话 / Phone")
+    customer_name: Line = Field(min_length=1, max_length=50, title="客户姓名 / Customer name")
+    customer_phone: str | None = Field(default=None, max_length=30, title="联系电话 / Phone")
     customer_email: EmailStr | None = Field(default=None, title="电子邮箱 / E-mail")
-    description: str = Field(min_length=5, max_length=2000, title="事件描述 / What happened")
+    description: Prose = Field(min_length=5, max_length=2000, title="事件描述 / What happened")
     demand: Demand = Field(title="客户诉求 / Customer demand")
-    demand_detail: str | None = Field(
+    demand_detail: Prose | None = Field(
         default=None, max_length=500, title="诉求说明 / Demand in the customer's words"
     )
-    product: str | None = Field(
+    product: Line | None = Field(
         default=None, max_length=100, title="产品/服务 / Product or service"
     )
-    order_no: str | None = Field(default=None, max_length=64, title="订单号 / Order number")
-    occurred_at: datetime | None = Field(default=None, title="发生时间 / When it happened")
-    received_at: datetime | None = Field(
+    order_no: Line | None = Field(default=None, max_length=64, title="订单号 / Order number")
+    occurred_at: Moment | None = Field(default=None, title="发生时间 / When it happened")
+    received_at: Moment | None = Field(
         default=None, title="受理时间 / When it was received", description="默认为登记时刻"
     )
     severity: Severity = Field(default=Severity.GENERAL, title="初步等级 / Initial severity")
     category: Category | None = Field(default=None, title="初步分类 / Initial category")
-    receiver: str = Field(min_length=1, max_length=50, title="受理人 / Received by")
-    answered_on_spot: bool = Field(default=False, title="已当场解答 / Answered on the spot")
-    on_spot_answer: str | None = Field(
+    receiver: Line = Field(min_length=1, max_length=50, title="受理人 / Received by")
+    answered_on_spot: Flag = Field(default=False, title="已当场解答 / Answered on the spot")
+    on_spot_answer: Prose | None = Field(
         default=None, max_length=2000, title="当场解答内容 / The answer given"
     )
     language: Language = Field(default=Language.ZH_CN, title="客户语言 / Customer language")
@@ -79,13 +80,6 @@ class ComplaintIn(BaseModel):
             raise ValueError("不是有效的手机号或座机号 / not a mainland mobile or landline number")
         return digits
 
-    @field_validator("occurred_at", "received_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("时间必须带时区 / the time must carry a time zone, e.g. +08:00")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> ComplaintIn:
         if not self.customer_phone and not self.customer_email:
@@ -95,6 +89,13 @@ class ComplaintIn(BaseModel):
         if self.occurred_at and self.received_at and self.occurred_at > self.received_at:
             raise ValueError("发生时间晚于受理时间 / occurred_at is after received_at")
         return self
+
+    def timing_problems(self, now: datetime, limits: InputLimits = DEFAULT_LIMITS) -> list[str]:
+        """Times that cannot be right now: a receipt in the future or more than the policy's
+        days back; an occurrence in the future or years back."""
+        return in_the_past(
+            "received_at", self.received_at, now, limits.received_max_age_days, limits
+        ) + in_the_past("occurred_at", self.occurred_at, now, limits.occurred_max_age_days, limits)
 
     def idempotency_key(self) -> str | None:
         """Channel + channel reference; None when the channel gave no reference."""

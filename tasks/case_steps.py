@@ -6,6 +6,8 @@ per-kind message rows), so a retry or a replayed run never repeats a side effect
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -16,10 +18,12 @@ from complaints.clock import utc_now
 from complaints.messages import Outcome, send_once
 from complaints.rendering import MessageKind
 from complaints.settings import get_settings
-from rules.inputs import FeedbackInput, StepInput, VerifyInput, timing_problems
+from rules.inputs import FeedbackInput, StepInput, VerifyInput, settle
 from rules.intake import ComplaintIn
 from rules.steps import Step
 from tasks.views import publish_case
+
+S = TypeVar("S", bound=StepInput)
 
 # Every write is guarded by the ledger (audit keys, one message row per kind and cycle), so
 # tasks keep no result cache: a cached result would only hide a re-read of the ledger.
@@ -39,7 +43,11 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casebook.Ca
     if case_no is None:
         if complaint is None:
             raise ValueError("a case run needs either a complaint or a case number")
-        case_no = casebook.register(complaint, settings, utc_now(), flow_run_id=run_id).case_no
+        now = utc_now()
+        problems = complaint.timing_problems(now, settings.input_limits)
+        if problems:  # a complaint typed into the UI's Run form: refused, nothing written
+            raise ValueError(f"invalid complaint: {'; '.join(problems)}")
+        case_no = casebook.register(complaint, settings, now, flow_run_id=run_id).case_no
     owner = casebook.attach_run(settings, case_no, run_id)
     if owner != run_id:
         raise DuplicateRun(f"{case_no} is already handled by flow run {owner}")
@@ -103,17 +111,18 @@ def await_person(
 
 
 @task(name="record-decision", task_run_name="{step}", cache_policy=NO_CACHE, persist_result=False)
-def record(case_no: str, step: Step, key: str, data: StepInput) -> list[str]:
-    """Record the decision; returns the problems instead when it breaks a rule of time."""
+def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
+    """Record the decision as settled (a deadline in working days made a moment); returns
+    it, or the problems instead when it breaks a rule of time."""
     settings = get_settings()
     now = utc_now()
-    problems = timing_problems(data, now)
+    data, problems = settle(data, now, settings.sla.clock(settings.tz), settings.input_limits)
     if problems:
         casebook.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
     else:
         casebook.record_decision(settings, case_no, step, key, data, now)
     publish_case(settings, case_no)
-    return problems
+    return data, problems
 
 
 @task(

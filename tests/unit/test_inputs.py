@@ -20,6 +20,7 @@ from rules.inputs import (
     SurveyInput,
     VerifyInput,
     WaitOnCustomer,
+    describe_errors,
 )
 from rules.steps import HUMAN_STEPS
 
@@ -64,9 +65,10 @@ def form(model: type[StepInput], **changes: Any) -> dict[str, Any]:
 
 
 def messages(model: type[StepInput], data: dict[str, Any]) -> str:
+    """What the person is told: one line naming each wrong field."""
     with pytest.raises(ValidationError) as caught:
         model(**data)
-    return " | ".join(error["msg"] for error in caught.value.errors())
+    return describe_errors(caught.value)
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda model: model.__name__)

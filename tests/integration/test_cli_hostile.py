@@ -1,0 +1,161 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_cli are redefined as parameters)
+"""Every command against hostile input, in-process on a SQLite ledger: refused with exit
+status 2 and one line naming what is wrong, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.db import engine_for, upgrade
+from models.ledger import Base
+from tests.integration.test_cli import COMPLAINT, Result, ledger, run  # noqa: F401
+from tests.unit.test_hostile_input import HOSTILE, HOSTILE_TEXT, VALID
+
+ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"])
+HYPOTHESIS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture
+def migrated(ledger: str) -> str:
+    upgrade(ledger)
+    return ledger
+
+
+def rows(url: str) -> dict[str, int]:
+    with engine_for(url).connect() as connection:
+        return {
+            table.name: connection.execute(
+                sa.select(sa.func.count()).select_from(table)
+            ).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def refused(result: Result) -> str:
+    assert result.code == 2, (result.code, result.out, result.err)
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+def write(tmp_path: Path, payload: bytes) -> str:
+    path = tmp_path / "input.json"
+    path.write_bytes(payload)
+    return str(path)
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_submit_refuses_a_hostile_complaint_in_one_line_and_writes_nothing(
+    run: Any, migrated: str, tmp_path: Path, data: st.DataObject
+) -> None:
+    from rules.intake import ComplaintIn
+
+    field = data.draw(st.sampled_from(sorted(ComplaintIn.model_fields)), label="field")
+    value = data.draw(HOSTILE, label="value")
+    base = {k: v for k, v in COMPLAINT.items() if k != "external_ref"}  # each a new case
+    form = {**base, field: value}
+    encoding = data.draw(ENCODINGS, label="encoding")
+    try:
+        payload = json.dumps(form, ensure_ascii=False).encode(encoding)
+    except UnicodeEncodeError:
+        payload = json.dumps(form).encode(encoding)  # escaped, as JSON allows
+    before = rows(migrated)
+    result = run("submit", write(tmp_path, payload))
+    if result.code == 0:  # accepted: it made sense (the models' own test checks how)
+        assert "registered" in result.out
+        return
+    line = refused(result)
+    named = (field, "cannot read", "联系方式", "on_spot", "already used by another complaint")
+    assert any(word in line for word in named), line
+    assert rows(migrated) == before
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_act_refuses_hostile_step_input_in_one_line_and_writes_nothing(
+    run: Any, migrated: str, tmp_path: Path, data: st.DataObject
+) -> None:
+    from rules.inputs import STEP_INPUTS
+
+    step, model = data.draw(st.sampled_from(sorted(STEP_INPUTS.items())), label="step")
+    field = data.draw(st.sampled_from(sorted(model.model_fields)), label="field")
+    form = {**VALID[model], field: data.draw(HOSTILE, label="value")}
+    before = rows(migrated)
+    payload = json.dumps(form, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    line = refused(run("act", "ts-20261201-0001", step.value, "--input", write(tmp_path, payload)))
+    # the input is refused naming the field, or the file as not text (a raw control
+    # character), or the input is fine and there is no such case
+    assert (
+        line.startswith(f"complaints: invalid input for {step.value}: {field}")
+        or line.startswith("complaints: cannot read")
+        or line == "complaints: no case TS-20261201-0001"
+    ), line
+    assert rows(migrated) == before
+
+
+@HYPOTHESIS
+@given(
+    argv=st.one_of(
+        st.tuples(st.just("hold"), HOSTILE_TEXT, st.just("--reason"), HOSTILE_TEXT),
+        st.tuples(st.just("release"), st.just("TS-20261201-0001"), st.just("--note"), HOSTILE_TEXT),
+        st.tuples(st.just("show"), HOSTILE_TEXT),
+        st.tuples(st.just("list"), st.just("--limit"), HOSTILE_TEXT),
+        st.tuples(st.just("escalations"), st.just("--limit"), HOSTILE_TEXT),
+        st.tuples(st.just("list"), st.just("--status"), HOSTILE_TEXT),
+    )
+)
+def test_hostile_arguments_are_refused_in_one_line(
+    run: Any, migrated: str, argv: tuple[str, ...]
+) -> None:
+    argv = tuple(a.replace("\x00", "") for a in argv)  # a process argument cannot hold NUL
+    before = rows(migrated)
+    result = run(*argv)
+    if result.code == 0:  # e.g. `list --limit 7` or `--status closed`: a fair question
+        assert argv[0] in ("list", "escalations")
+        return
+    line = refused(result)
+    assert "\x1b" not in line  # nothing typed reaches the terminal raw
+    assert rows(migrated) == before
+
+
+def test_a_file_in_gbk_is_registered_like_utf_8(run: Any, tmp_path: Path) -> None:
+    payload = json.dumps(COMPLAINT, ensure_ascii=False).encode("gbk")
+    result = run("submit", write(tmp_path, payload), "--json")
+    assert result.code == 0, result.err
+    shown = run("show", result.json()["case_no"].lower(), "--json").json()
+    assert shown["case"]["description"] == COMPLAINT["description"]
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`complaints list | head -0`: the reader is gone before the command writes."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
+    env["COMPLAINTS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'ledger.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "complaints.cli", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
