@@ -85,7 +85,9 @@ def resume(run_id: UUID, run_input: dict[str, Any]) -> None:
         if "schema not found" in reason and time.monotonic() < deadline:
             time.sleep(0.2)
             continue
-        raise ActionRefused(reason)
+        if result.status == SetStateStatus.ABORT:  # not waiting: the server says who acted
+            raise ActionRefused(reason)
+        raise ActionRefused(f"Prefect refused the input: {reason}")
 
 
 def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:

@@ -58,7 +58,45 @@ logger = logging.getLogger("complaints.prefork")
 
 
 def _reply(message: dict[str, Any]) -> None:
-    os.write(1, (json.dumps(message) + "\n").encode())
+    with contextlib.suppress(OSError):  # the worker has gone; nobody is left to tell
+        os.write(1, (json.dumps(message) + "\n").encode())
+
+
+def _sources() -> dict[str, int]:
+    """The product's own modules the template imported, with their modification times."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and path.startswith(root + os.sep) and os.sep + ".venv" + os.sep not in path:
+            with contextlib.suppress(OSError):
+                found[path] = os.stat(path).st_mtime_ns
+    return found
+
+
+def _changed(sources: dict[str, int]) -> str | None:
+    """The first imported source file changed on disk since the import, if any: a child
+    forked now would run the old code of the modules the template holds beside the new
+    code of the flow Prefect loads from its file."""
+    for path, mtime in sources.items():
+        try:
+            if os.stat(path).st_mtime_ns != mtime:
+                return path
+        except OSError:
+            return path
+    return None
+
+
+def _see_children_out() -> None:
+    """The worker is done with the template: wait for the runs still going, reporting each."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+        _reply({"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
 
 
 def _reap() -> None:
@@ -88,6 +126,7 @@ def serve_template(preload: tuple[str, ...] = PRELOAD) -> dict[str, Any] | None:
     if threads:  # forking a process with threads copies locks held by them: not safe
         _reply({"refused": f"threads after import: {threads}"})
         return None
+    sources = _sources()
     gc.collect()
     gc.freeze()  # what the template holds stays shared with the children
     _reply({"ready": os.getpid()})
@@ -100,11 +139,16 @@ def serve_template(preload: tuple[str, ...] = PRELOAD) -> dict[str, Any] | None:
             continue
         chunk = os.read(0, 65536)
         if not chunk:
+            _see_children_out()
             return None
         buffered += chunk
         while b"\n" in buffered:
             line, buffered = buffered.split(b"\n", 1)
             request = json.loads(line)
+            stale = _changed(sources)
+            if stale:  # new code on disk: the worker starts a fresh template for it
+                _reply({"id": request["id"], "stale": stale})
+                continue
             pid = os.fork()
             if pid == 0:
                 return request
@@ -155,6 +199,10 @@ class ForkedProcess:
         self.returncode: int | None = None
 
 
+class StaleTemplate(RuntimeError):
+    """The product's code changed on disk since the template imported it."""
+
+
 class ForkServer:
     """The worker's end of the template: one request line per run, replies read back."""
 
@@ -162,9 +210,11 @@ class ForkServer:
         self.preload = preload
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._readers: set[asyncio.Task[None]] = set()
         self._started: dict[int, asyncio.Future[int]] = {}
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._orphans: set[asyncio.Task[None]] = set()
+        self._owner: dict[int, asyncio.subprocess.Process] = {}  # child pid -> its template
         self._next_id = 0
         self._lock = asyncio.Lock()
 
@@ -195,6 +245,9 @@ class ForkServer:
                 await self.close()
                 return False
             logger.info("warm template ready (pid %s)", hello["ready"])
+            if self._reader is not None and not self._reader.done():
+                self._readers.add(self._reader)  # a retired template's: keep it alive
+                self._reader.add_done_callback(self._readers.discard)
             self._reader = asyncio.create_task(self._read_replies(process))
             return True
 
@@ -202,8 +255,13 @@ class ForkServer:
         assert process.stdout is not None
         while line := await process.stdout.readline():
             message = json.loads(line)
-            if "id" in message:
+            if "stale" in message:
+                future = self._started.pop(message["id"], None)
+                if future and not future.done():
+                    future.set_exception(StaleTemplate(message["stale"]))
+            elif "id" in message:
                 pid = message["pid"]
+                self._owner[pid] = process
                 self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
                 future = self._started.pop(message["id"], None)
                 if future and not future.done():
@@ -214,13 +272,15 @@ class ForkServer:
                 )
                 if not exit_future.done():
                     exit_future.set_result(message["exit"])
+        if process is not self._process:  # a retired template, gone after its last child
+            return
         # The template is gone: its children are orphans now; follow them by pid.
         for future in self._started.values():
             if not future.done():
                 future.set_exception(RuntimeError("the warm template exited"))
         self._started.clear()
         for pid, exit_future in list(self._exits.items()):
-            if not exit_future.done():
+            if self._owner.get(pid) is process and not exit_future.done():
                 task = asyncio.create_task(_await_orphan(pid, exit_future))
                 self._orphans.add(task)
                 task.add_done_callback(self._orphans.discard)
@@ -232,13 +292,30 @@ class ForkServer:
         started = asyncio.get_running_loop().create_future()
         self._started[request_id] = started
         line = json.dumps({"id": request_id, "env": env, "cwd": cwd}) + "\n"
-        self._process.stdin.write(line.encode())
-        await self._process.stdin.drain()
-        pid = await started
+        process = self._process
+        assert process is not None and process.stdin is not None
+        process.stdin.write(line.encode())
+        await process.stdin.drain()
+        try:
+            pid = await started
+        except StaleTemplate as exc:
+            logger.info("product code changed (%s): starting a fresh warm template", exc)
+            self._retire(process)
+            if not await self.ensure_started():
+                raise RuntimeError("no fresh warm template") from None
+            return await self.fork(env, cwd)
         return pid, self._exits[pid]
+
+    def _retire(self, process: asyncio.subprocess.Process) -> None:
+        """Stop sending `process` work; it sees its running children out, then exits."""
+        if self._process is process:
+            self._process = None
+            if process.stdin is not None:
+                process.stdin.close()
 
     def forget(self, pid: int) -> None:
         self._exits.pop(pid, None)
+        self._owner.pop(pid, None)
 
     async def close(self) -> None:
         if self._process is not None:

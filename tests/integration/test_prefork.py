@@ -134,3 +134,35 @@ def test_a_template_that_cannot_fork_safely_leaves_runs_to_new_processes(
     assert process.returncode == 1 and handle[2] == os.getpid()
     assert "imported-sleeper" in caplog.text  # the worker's log says why
     assert asked == [f"/api/flow_runs/{run_id}"]
+
+
+def test_new_code_on_disk_gets_a_fresh_template_and_no_run_mixes_old_and_new(
+    tmp_path: Path, api: tuple[str, list[str]]
+) -> None:
+    """A template forked after the code changed would give its child the old modules it
+    holds beside the new flow Prefect loads from its file (seen: runs FAILED with
+    'not enough values to unpack' after an edit under a running worker)."""
+    api_url, asked = api
+    probe = Path(__file__).with_name("prefork_probe.py")
+
+    async def scenario() -> tuple[int, int, int, int | None]:
+        prefork._server = server = prefork.ForkServer((*LIGHT, "tests.integration.prefork_probe"))
+        try:
+            assert await server.ensure_started()
+            old = server._process
+            assert old is not None
+            _, before = await start_engine(run_env(api_url, uuid.uuid4()), tmp_path)
+            os.utime(probe)  # new code deployed
+            process, after = await start_engine(run_env(api_url, uuid.uuid4()), tmp_path)
+            new = server._process
+            assert new is not None and new is not old
+            old_exit = await asyncio.wait_for(old.wait(), 30)  # it saw its child out and left
+            return before[2], after[2], new.pid, old_exit if process.returncode == 1 else None
+        finally:
+            await server.close()
+            prefork._server = None
+
+    first_parent, second_parent, new_template, old_exit = asyncio.run(scenario())
+    assert first_parent != second_parent == new_template  # forked by the fresh template
+    assert old_exit == 0
+    assert len(asked) == 2
