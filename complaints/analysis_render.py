@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 
-from complaints.rendering import DASH, cell, dash, number, yesno
+from complaints.rendering import DASH, cell, dash, markdown_cell, number, yesno
 from rules.alerts import Level, Trigger
 from rules.analysis import DEFINITIONS, Count, Duration, Figures, Kpi, Quote, Rate, Review
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart
@@ -337,7 +337,7 @@ def _template(templates_dir: Path, language: str, name: str, *, html: bool) -> T
         localdate=lambda moment, zone: _local(moment, ZoneInfo(zone)).date().isoformat(),
         dash=dash,
         number=number,
-        cell=cell,
+        cell=cell if html else markdown_cell,  # HTML escapes by itself (autoescape)
         yesno=yesno,
         percent=percent,
         signed_percent=signed_percent,

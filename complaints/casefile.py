@@ -22,7 +22,7 @@ from models.ledger import (
     SurveyAnswer,
 )
 from models.repository import CaseRepository
-from rules.masking import mask_email, mask_name, mask_phone
+from rules.masking import mask_customer_text, mask_email, mask_name, mask_phone
 from rules.presentation import FormContext, form_description
 from rules.sla import clock_label
 from rules.steps import Step
@@ -126,14 +126,31 @@ def clock_rows(file: CaseFile, settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
+def masker(case: Case, raw: bool = False) -> Any:
+    """Masks free text about this case's customer (their name, phone and e-mail wherever
+    it repeats them, and any phone or address); `raw` leaves text as recorded."""
+    if raw:
+        return lambda text: text
+    return lambda text: mask_customer_text(
+        text, case.customer_name, case.customer_phone, case.customer_email
+    )
+
+
+def mask_recipient(recipient: str | None) -> str | None:
+    if not recipient:
+        return recipient
+    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
+
+
 def escalation_rows(file: CaseFile, settings: Settings) -> list[dict[str, Any]]:
+    mask = masker(file.case)
     return [
         {
             "at": _when(e.fired_at, settings),
             "level": LEVEL_NAMES.get(e.level, str(e.level)),
             "audience": e.audience,
             "trigger": e.trigger,
-            "summary": e.summary,
+            "summary": mask(e.summary),
         }
         for e in file.escalations
     ]
@@ -158,16 +175,19 @@ def current_due(file: CaseFile) -> datetime | None:
     return None
 
 
-def case_fields(case: Case, settings: Settings) -> dict[str, Any]:
-    contact = " / ".join(
-        filter(None, [mask_phone(case.customer_phone), mask_email(case.customer_email)])
-    )
+def case_fields(case: Case, settings: Settings, raw: bool = False) -> dict[str, Any]:
+    """The register as shown beyond the case's handlers: masked, unless `raw`."""
+    mask = masker(case, raw)
+    phone, email = case.customer_phone, case.customer_email
+    if not raw:
+        phone, email = mask_phone(phone), mask_email(email)
+    contact = " / ".join(filter(None, [phone, email]))
     return {
         "case_no": case.case_no,
         "channel": case.channel.value,
         "received_at": _when(case.received_at, settings),
         "occurred_at": _when(case.occurred_at, settings),
-        "customer_name": mask_name(case.customer_name),
+        "customer_name": case.customer_name if raw else mask_name(case.customer_name),
         "customer_contact": contact or None,
         "product": case.product,
         "order_no": case.order_no,
@@ -176,22 +196,23 @@ def case_fields(case: Case, settings: Settings) -> dict[str, Any]:
         "department": case.department.value if case.department else None,
         "scope": case.scope.value if case.scope else None,
         "receiver": case.receiver,
-        "description": case.description,
+        "description": mask(case.description),
         "demand": case.demand.value,
-        "demand_detail": case.demand_detail,
+        "demand_detail": mask(case.demand_detail),
         "status": case.status.value,
         "current_step": _step_label(case.current_step),
     }
 
 
-def timeline(file: CaseFile, settings: Settings) -> list[dict[str, Any]]:
+def timeline(file: CaseFile, settings: Settings, raw: bool = False) -> list[dict[str, Any]]:
+    mask = masker(file.case, raw)
     return [
         {
             "at": _when(entry.at, settings),
             "step": _step_label(entry.step),
             "actor": entry.actor,
             "decision": DECISION_WORDS.get(entry.decision, entry.decision),
-            "summary": summary_of(entry.payload),
+            "summary": mask(summary_of(entry.payload)),
         }
         for entry in file.audit
     ]
@@ -228,24 +249,27 @@ def report_markdown(settings: Settings, file: CaseFile, closed_at: datetime) -> 
             "attitude": survey.attitude,
             "fairness": survey.fairness,
             "average": round(sum(scores) / 4, 2),
-            "comment": survey.comment,
+            "comment": masker(case)(survey.comment),
         }
     reopen_count = sum(1 for e in file.audit if e.decision == "reopened")
     hours = (closed_at - case.received_at).total_seconds() / 3600
     resolved = bool(case.substantiated) and survey is not None and survey.accepts_result
+    mask = masker(case)
     context = {
         "case": case_fields(case, settings),
         "timeline": timeline(file, settings),
         "result": {
             "resolved": resolved or case.answered_on_spot or case.substantiated is False,
             "satisfied": survey.accepts_result if survey else None,
-            "result_summary": case.result_summary or case.on_spot_answer or _explanation(file),
+            "result_summary": mask(
+                case.result_summary or case.on_spot_answer or _explanation(file)
+            ),
             "survey": survey_dict,
             "follow_up": None,
         },
         "improvement": {
-            "root_cause": case.root_cause,
-            "improvement": case.improvement,
+            "root_cause": mask(case.root_cause),
+            "improvement": mask(case.improvement),
             "attributed_department": (
                 case.attributed_department.value if case.attributed_department else None
             ),
@@ -255,7 +279,7 @@ def report_markdown(settings: Settings, file: CaseFile, closed_at: datetime) -> 
             "hours_taken": round(hours, 1),
             "reopen_count": reopen_count,
             "closed_at": _when(closed_at, settings),
-            "recommendations": case.improvement,
+            "recommendations": mask(case.improvement),
         },
     }
     return Renderer(settings.templates_dir).case_report(case.language.value, context)
@@ -299,7 +323,7 @@ def form_markdown(
         severity=file.case.severity,
         category=file.case.category,
         customer_name=file.case.customer_name,
-        description=file.case.description,
+        description=masker(file.case)(file.case.description),
         demand=file.case.demand.value,
         step=step,
         cycle=file.case.cycle,

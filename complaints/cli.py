@@ -3,8 +3,8 @@
     complaints up [--port 4200] [--no-demo]   run the product (server, deployments, worker)
     complaints submit FILE|-                  register a complaint (JSON) and start its run
     complaints act CASE STEP --input FILE|-   give a waiting step its input (JSON)
-    complaints show CASE                      one case: register, status, timeline, messages,
-                                              deadlines and escalations
+    complaints show CASE [--raw]              one case: register, status, timeline, messages,
+                                              deadlines and escalations (--raw: unmasked)
     complaints hold CASE --reason TEXT        the case waits on the customer: SLA clocks stop
     complaints release CASE --note TEXT       the customer answered: SLA clocks run again
     complaints escalations [--open]           escalations, newest first; --open: overdue cases
@@ -149,19 +149,24 @@ def cmd_show(args: argparse.Namespace) -> None:
         file = casefile.read(settings, args.case)
     except LookupError:
         raise CliError(f"no case {args.case}") from None
-    fields = casefile.case_fields(file.case, settings)
+    fields = casefile.case_fields(file.case, settings, raw=args.raw)
     fields["cycle"] = file.case.cycle
     fields["flow_run_id"] = file.case.flow_run_id
     due = casefile.current_due(file)
     fields["due_at"] = due.astimezone(settings.tz).isoformat() if due else None
     data: dict[str, Any] = {
         "case": fields,
-        "timeline": casefile.timeline(file, settings),
+        "timeline": casefile.timeline(file, settings, raw=args.raw),
         "clocks": casefile.clock_rows(file, settings),
         "escalations": casefile.escalation_rows(file, settings),
         "on_hold": casefile.on_hold(file),
         "messages": [
-            {"kind": m.kind, "delivery": m.delivery, "status": m.status, "recipient": m.recipient}
+            {
+                "kind": m.kind,
+                "delivery": m.delivery,
+                "status": m.status,
+                "recipient": m.recipient if args.raw else casefile.mask_recipient(m.recipient),
+            }
             for m in file.messages
         ],
     }
@@ -256,6 +261,7 @@ def cmd_escalations(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
+    from complaints.casefile import masker
     from models.db import unit_of_work
     from models.repository import CaseRepository
     from rules.enums import CaseStatus
@@ -276,7 +282,7 @@ def cmd_list(args: argparse.Namespace) -> None:
                 "severity": c.severity.value,
                 "category": c.category.value if c.category else None,
                 "received_at": c.received_at.astimezone(settings.tz).isoformat(),
-                "description": c.description,
+                "description": masker(c)(c.description),
             }
             for c in CaseRepository(session).list(status, limit=args.limit)
         ]
@@ -481,8 +487,11 @@ def build_parser() -> argparse.ArgumentParser:
     act.add_argument("step")
     act.add_argument("--input", required=True, help="JSON file, or - for stdin")
 
-    show = add("show", cmd_show, "show one case")
+    show = add("show", cmd_show, "show one case (customer data masked)")
     show.add_argument("case", type=case_arg)
+    show.add_argument(
+        "--raw", action="store_true", help="the record as registered: name, phone, e-mail unmasked"
+    )
 
     for name, func, help_, flag in (
         ("hold", cmd_hold, "the case waits on the customer: SLA clocks stop", "--reason"),

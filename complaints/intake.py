@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from complaints import casebook
+from complaints.casefile import masker
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.repository import CaseRepository
@@ -76,7 +77,7 @@ def start_run(settings: Settings, case_no: str) -> str:
         case = CaseRepository(session).get(case_no)
         if case is None:
             raise casebook.CaseNotFound(case_no)
-        name = run_name(case.case_no, case.severity, case.category, case.description)
+        name = run_name(case.case_no, case.severity, case.category, masker(case)(case.description))
         tags = run_tags(case.severity, case.category, case.channel, case.department)
     run: FlowRun = run_deployment(  # type: ignore[assignment]
         settings.lifecycle_deployment,

@@ -51,6 +51,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
+from rules.presentation import inert
+
 DASH = "—"
 
 
@@ -99,8 +101,14 @@ def number(value: Any) -> str:
 
 
 def cell(value: Any) -> str:
-    """Keep free text inside one Markdown table cell: a pipe or line break would split it."""
-    return " ".join(dash(value).split()).replace("|", "\\|")
+    """Keep free text on one line: in a Markdown table cell a line break would split it.
+    (A pipe is escaped with the rest of the Markdown, by `inert`.)"""
+    return " ".join(dash(value).split())
+
+
+def markdown_cell(value: Any) -> str:
+    """Free text in one Markdown table cell, inert: it renders as itself, nothing more."""
+    return inert(cell(value))
 
 
 def yesno(value: Any, yes: str, no: str) -> str:
@@ -117,7 +125,7 @@ class Renderer:
             raise ValueError(f"templates directory not found: {templates_dir}")
         self.templates_dir = templates_dir
         self.languages = tuple(sorted(p.name for p in templates_dir.iterdir() if p.is_dir()))
-        self._env = Environment(
+        options: dict[str, Any] = dict(
             loader=FileSystemLoader(templates_dir),
             undefined=StrictUndefined,
             autoescape=False,
@@ -125,7 +133,12 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self._env.filters.update(dash=dash, number=number, cell=cell, yesno=yesno)
+        # Messages are plain text for the customer; the case documents are Markdown shown
+        # in the Prefect UI, where every value a template prints is made inert.
+        self._env = Environment(**options)
+        self._markdown = Environment(**options, finalize=inert)
+        for env in (self._env, self._markdown):
+            env.filters.update(dash=dash, number=number, cell=cell, yesno=yesno)
 
     def message(self, kind: MessageKind, language: str, context: MessageContext) -> RenderedMessage:
         template = self._env.get_template(f"{self._language(language)}/{kind}.txt.j2")
@@ -149,7 +162,7 @@ class Renderer:
         return self._document("case_timeline", language, context)
 
     def _document(self, name: str, language: str, context: dict[str, Any]) -> str:
-        template = self._env.get_template(f"{self._language(language)}/{name}.md.j2")
+        template = self._markdown.get_template(f"{self._language(language)}/{name}.md.j2")
         return template.render(context).strip() + "\n"
 
     def _language(self, language: str) -> str:

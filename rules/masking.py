@@ -38,6 +38,11 @@ _EMAIL_IN_TEXT = re.compile(
     r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
+# A mainland landline inside free text: area code, optional hyphen, 7-8 digits, not part of
+# a longer run of digits. An order number of that shape is masked too: masking fails closed.
+_LANDLINE_IN_TEXT = re.compile(
+    rf"(?<![{_DIGIT}])[0０][{_DIGIT}]{{2,3}}[ \-]?[{_DIGIT}]{{7,8}}(?![{_DIGIT}])"
+)
 # Where a name splits into parts that are masked one by one.
 _NAME_SEPARATORS = re.compile(r"([\s·・•.\-]+)")
 
@@ -132,7 +137,38 @@ def mask_text(text: str | None) -> str | None:
     if text is None:
         return None
     masked = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text)
-    return _MOBILE_IN_TEXT.sub(lambda m: _mask_mobile_in_text(m.group()), masked)
+    masked = _MOBILE_IN_TEXT.sub(lambda m: _mask_mobile_in_text(m.group()), masked)
+    return _LANDLINE_IN_TEXT.sub(
+        lambda m: mask_phone(m.group().translate(_FULL_WIDTH_DIGITS)), masked
+    )
+
+
+@overload
+def mask_customer_text(
+    text: str, name: str | None = None, phone: str | None = None, email: str | None = None
+) -> str: ...
+@overload
+def mask_customer_text(
+    text: None, name: str | None = None, phone: str | None = None, email: str | None = None
+) -> None: ...
+def mask_customer_text(
+    text: str | None, name: str | None = None, phone: str | None = None, email: str | None = None
+) -> str | None:
+    """Free text about one customer, as anyone beyond the case's handlers may see it: every
+    phone number and e-mail address masked (`mask_text`), and the customer's own name,
+    phone and e-mail wherever the text repeats them, however they were written."""
+    if text is None:
+        return None
+    masked = text
+    for value, mask in ((email, mask_email), (phone, mask_phone)):
+        value = (value or "").strip()
+        if len(value) > 3:
+            masked = masked.replace(value, mask(value))
+    masked = mask_text(masked)
+    name = (name or "").strip()
+    if len(name) > 1:  # one character would mask every 张 in the text
+        masked = masked.replace(name, mask_name(name))
+    return masked
 
 
 def _mask_mobile_in_text(found: str) -> str:

@@ -13,6 +13,28 @@ from rules.steps import Step
 SUMMARY_CHARS = 12
 UNGRADED = "待分类"
 
+# Markdown punctuation that could start a link, image, emphasis, code, heading or table
+# cell; escaped with a backslash, which every CommonMark renderer shows as the character.
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]()#!|~"})
+
+
+def inert(text: object) -> str:
+    """Text from outside (a complaint, a form) as Markdown that renders as that text and
+    nothing else: no link, image, HTML, emphasis or table cell can come out of it.
+
+    HTML characters become entities; Markdown punctuation is escaped; the patterns GFM
+    turns into links by themselves (``https://…``, ``www.…``, ``a@b.c``) are broken with an
+    entity the reader never sees.
+    """
+    escaped = (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .translate(_MARKDOWN)
+    )
+    return escaped.replace("://", "&#58;//").replace("www.", "www&#46;").replace("@", "&#64;")
+
 
 def short(text: str, limit: int = SUMMARY_CHARS) -> str:
     text = " ".join(text.split())
@@ -20,7 +42,8 @@ def short(text: str, limit: int = SUMMARY_CHARS) -> str:
 
 
 def run_name(case_no: str, severity: Severity, category: Category | None, description: str) -> str:
-    """e.g. ``TS-20261123-0007 · 严重 · 物流配送 · 快递延误三天``."""
+    """e.g. ``TS-20261123-0007 · 严重 · 物流配送 · 快递延误三天``. The name shows in lists,
+    logs and the worker's output: pass the description masked."""
     label = category.value if category else UNGRADED
     return f"{case_no} · {severity.value} · {label} · {short(description)}"
 
@@ -73,6 +96,9 @@ def artifact_key(case_no: str) -> str:
 
 @dataclass(frozen=True)
 class FormContext:
+    """What the form shows; `description` and `history` come masked (the caller knows the
+    customer), and everything typed is made inert here."""
+
     case_no: str
     severity: Severity
     category: Category | None
@@ -109,17 +135,17 @@ def form_description(ctx: FormContext, tz: ZoneInfo) -> str:
         "",
         f"**等级 / Severity:** {ctx.severity.value}  ",
         f"**类别 / Category:** {ctx.category.value if ctx.category else UNGRADED}  ",
-        f"**客户 / Customer:** {mask_name(ctx.customer_name)}  ",
-        f"**诉求 / Demand:** {ctx.demand}  ",
+        f"**客户 / Customer:** {inert(mask_name(ctx.customer_name))}  ",
+        f"**诉求 / Demand:** {inert(ctx.demand)}  ",
         f"**处理轮次 / Cycle:** {ctx.cycle + 1}  ",
         f"**截止 / Due:** {due}",
         "",
-        f"> {short(ctx.description, 300)}",
+        f"> {inert(short(ctx.description, 300))}",
         "",
         STEP_HINTS.get(ctx.step, ""),
     ]
     if ctx.history:
-        lines += ["", "**已记录 / So far:**", *[f"- {item}" for item in ctx.history]]
+        lines += ["", "**已记录 / So far:**", *[f"- {inert(item)}" for item in ctx.history]]
     if ctx.error:
-        lines += ["", f"**⚠ 上次提交无效 / The last input was rejected:** {ctx.error}"]
+        lines += ["", f"**⚠ 上次提交无效 / The last input was rejected:** {inert(ctx.error)}"]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.alerts import Alert, ClusterMember, Trigger
-from rules.masking import mask_email, mask_name, mask_phone, mask_text
+from rules.masking import mask_customer_text, mask_email, mask_name, mask_phone
 from rules.presentation import short
 
 DESCRIPTION_CHARS = 200
@@ -195,12 +195,7 @@ def _fallback(alert: Alert, tz: ZoneInfo) -> str:
 
 
 def _mask_free_text(text: str, alert: Alert) -> str:
-    """Mask phones and e-mails, and the customer's own name wherever the text repeats it."""
-    masked = mask_text(text)
-    name = (alert.customer_name or "").strip()
-    if len(name) > 1:
-        masked = masked.replace(name, mask_name(name))
-    return masked
+    return mask_customer_text(text, alert.customer_name, alert.customer_phone, alert.customer_email)
 
 
 def _case_link(case_no: str, url: str | None) -> str:

@@ -13,6 +13,7 @@ from prefect.client.schemas.actions import ArtifactCreate
 from prefect.logging import get_run_logger
 
 from complaints import casefile
+from complaints.casefile import masker
 from complaints.settings import Settings, get_settings
 from rules.enums import CaseStatus
 from rules.presentation import alert_tags, artifact_key, run_name, run_tags
@@ -47,7 +48,9 @@ def publish_case(settings: Settings, case_no: str, open_cases: bool = True) -> N
                     )
                 client.update_flow_run(
                     run_id,
-                    name=run_name(case.case_no, case.severity, case.category, case.description),
+                    name=run_name(
+                        case.case_no, case.severity, case.category, masker(case)(case.description)
+                    ),
                     tags=tags,
                 )
             client.create_artifact(

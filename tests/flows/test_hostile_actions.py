@@ -115,8 +115,10 @@ def test_a_deadline_no_calendar_can_count_is_refused_and_the_case_lives_on(
     resume(UUID(view.flow_run_id or ""), {**plan, "deadline": deadline})
 
     wait_until(
-        lambda: (v := casebook.load(settings, case_no)).waiting_key not in (None, view.waiting_key)
-        and suspended_at_its_wait(settings, case_no),
+        lambda: (
+            casebook.load(settings, case_no).waiting_key not in (None, view.waiting_key)
+            and suspended_at_its_wait(settings, case_no)
+        ),
         what="the plan form to be shown again",
     )
     rejected = [e for e in casefile.read(settings, case_no).audit if e.decision == "invalid_input"]

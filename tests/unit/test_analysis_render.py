@@ -36,6 +36,7 @@ from rules.analysis import (
 )
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart
 from rules.periods import Kind
+from tests.markdown import visible
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PHONE = "13812345678"
@@ -164,7 +165,7 @@ def csv_rows(text: str) -> list[dict[str, str]]:
 
 def rendered(month: Figures) -> dict[str, str]:
     return {
-        "markdown": render_markdown(month, TEMPLATES),
+        "markdown": visible(render_markdown(month, TEMPLATES)),
         "html": render_html(month, TEMPLATES),
         "csv": render_csv(month),
     }
@@ -231,7 +232,7 @@ def test_markdown_kpi_table_gives_each_target_its_verdict(october: dict[str, str
 
 def test_a_kpi_with_nothing_to_judge_shows_a_dash_not_a_verdict() -> None:
     month = figures(callback=Rate(numerator=0, denominator=0))
-    text = render_markdown(month, TEMPLATES)
+    text = visible(render_markdown(month, TEMPLATES))
 
     assert "| 回访率 / callback rate | ≥ 100% | — | — |" in text
 
@@ -396,7 +397,7 @@ def test_an_empty_month_csv_leaves_rates_blank_rather_than_zero(empty: dict[str,
 
 
 def test_english_report_has_english_headings_with_the_same_figures() -> None:
-    text = render_markdown(figures(), TEMPLATES, language="en")
+    text = visible(render_markdown(figures(), TEMPLATES, language="en"))
 
     assert text.startswith("# Monthly complaint analysis (2026-10)")
     assert "| Volume | 48 cases | +20.0% on the previous period (40)" in text
@@ -467,6 +468,6 @@ def test_kpis_given_by_hand_are_shown_as_given() -> None:
     month = figures(
         kpis=[Kpi(name="回购率 / repurchase", target="≥ 75%", actual="80.0%", met=True)]
     )
-    text = render_markdown(month, TEMPLATES)
+    text = visible(render_markdown(month, TEMPLATES))
 
     assert "| 回购率 / repurchase | ≥ 75% | 80.0% | ✓ 达标 |" in text

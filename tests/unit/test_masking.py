@@ -123,6 +123,8 @@ def test_a_one_character_name_is_masked_completely(name):
             "打13912345678或15012345678，或写信给a.b@example.cn",
             "打139****5678或150****5678，或写信给a***@example.cn",
         ),
+        ("座机010-12345678", "座机010-****5678"),
+        ("打0755 23456789无人接", "打0755****6789无人接"),
     ],
 )
 def test_mobile_numbers_and_emails_inside_free_text_are_masked(text, masked):
@@ -134,7 +136,6 @@ def test_mobile_numbers_and_emails_inside_free_text_are_masked(text, masked):
     [
         "订单号202611231381234567890已发货",
         "身份证号110101199003071234",
-        "座机010-12345678",
         "金额12345678元",
         "收到了，谢谢！",
         "12812345678不是手机号",
@@ -147,3 +148,14 @@ def test_free_text_without_a_mobile_or_email_is_left_unchanged(text):
 def test_masking_text_twice_changes_nothing_more():
     text = "客户说：打13812345678或发邮件到zhangsan@example.com"
     assert mask_text(mask_text(text)) == mask_text(text)
+
+
+def test_free_text_about_a_customer_masks_their_own_name_phone_and_address_wherever_repeated():
+    from rules.masking import mask_customer_text
+
+    text = "13812345678 张三 说：请回电 010-87654321 或写信 zs@example.com；张三的订单"
+    masked = mask_customer_text(text, "张三", "010-87654321", "zs@example.com")
+    for raw in ("13812345678", "张三", "87654321", "zs@example.com"):
+        assert raw not in masked
+    assert masked.startswith("138****5678 张* 说")
+    assert mask_customer_text(masked, "张三", "010-87654321", "zs@example.com") == masked

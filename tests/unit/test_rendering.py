@@ -11,6 +11,7 @@ from jinja2 import UndefinedError
 
 from complaints.rendering import MessageContext, MessageKind, Renderer
 from rules.enums import Language
+from tests.markdown import visible
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 LANGUAGES = [language.value for language in Language]
@@ -168,7 +169,7 @@ def timeline_context(**changes: Any) -> dict[str, Any]:
 def test_timeline_shows_each_deadline_and_the_escalations_it_caused(
     renderer: Renderer, language: str
 ) -> None:
-    document = renderer.case_timeline(language, timeline_context())
+    document = visible(renderer.case_timeline(language, timeline_context()))
 
     assert "| 核实 / Verify | 1 | 2025-01-01 10:00 | 2025-01-01 22:00 | 二级 L2 | — |" in document
     assert "| 2025-01-02 02:00 | 二级 L2 | 二级·运营总监 |" in document
@@ -337,7 +338,7 @@ def test_a_missing_templates_directory_is_refused_at_construction(tmp_path: Path
 def test_case_report_has_exactly_the_six_headed_parts_in_order(
     renderer: Renderer, language: str
 ) -> None:
-    report = renderer.case_report(language, report_context())
+    report = visible(renderer.case_report(language, report_context()))
 
     headings = re.findall(r"^## (.+)$", report, flags=re.MULTILINE)
     assert headings == REPORT_PARTS[language]
@@ -346,7 +347,7 @@ def test_case_report_has_exactly_the_six_headed_parts_in_order(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_case_report_shows_the_facts_of_each_part(renderer: Renderer, language: str) -> None:
-    report = renderer.case_report(language, report_context())
+    report = visible(renderer.case_report(language, report_context()))
 
     for text in [
         "138****5678",
@@ -363,7 +364,7 @@ def test_case_report_shows_the_facts_of_each_part(renderer: Renderer, language: 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_none_renders_as_a_dash_never_as_none(renderer: Renderer, language: str) -> None:
-    report = renderer.case_report(language, report_context())
+    report = visible(renderer.case_report(language, report_context()))
     timeline = renderer.case_timeline(language, timeline_context())
 
     for document in (report, timeline):
@@ -377,7 +378,7 @@ def test_case_report_without_a_survey_or_timeline_still_has_its_six_parts(
 ) -> None:
     context = report_context(timeline=[])
     context["result"] = context["result"] | {"survey": None, "resolved": False}
-    report = renderer.case_report(language, context)
+    report = visible(renderer.case_report(language, context))
 
     assert re.findall(r"^## (.+)$", report, flags=re.MULTILINE) == REPORT_PARTS[language]
     assert "None" not in report
@@ -395,7 +396,7 @@ def test_timeline_title_names_the_case_its_grading_status_and_due_step(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_timeline_lists_the_steps_and_the_messages_sent(renderer: Renderer, language: str) -> None:
-    document = renderer.case_timeline(language, timeline_context())
+    document = visible(renderer.case_timeline(language, timeline_context()))
 
     assert "| 2025-01-01 11:00 | 核实 | 王五 | 属实 | 已核实 |" in document
     assert "| 10:01 | acknowledgement | email | sent |" in document
