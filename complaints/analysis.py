@@ -38,6 +38,7 @@ from rules.analysis import (
     kpis,
 )
 from rules.enums import Category, Department, Severity
+from rules.masking import mask_customer_text
 from rules.periods import Kind, Period, trailing_months
 from rules.sla import HANDLING
 from rules.steps import Step, event_key
@@ -376,7 +377,9 @@ class PeriodQuery:
                 case_no=c.case_no,
                 category=_text(c.category),
                 product=c.product,
-                description=c.description,
+                description=mask_customer_text(
+                    c.description, c.customer_name, c.customer_phone, c.customer_email
+                ),
                 closed=c.closed_at is not None and c.closed_at < self.end,
             )
             for c in self.session.scalars(stmt)
@@ -409,7 +412,13 @@ class PeriodQuery:
 
     def suggestions(self, limit: int = 20) -> list[Suggestion]:
         stmt = (
-            sa.select(Case.case_no, Case.attributed_department, Case.department, Case.improvement)
+            sa.select(
+                Case.case_no,
+                Case.attributed_department,
+                Case.department,
+                Case.improvement,
+                *CUSTOMER,
+            )
             .where(
                 self.in_period,
                 Case.closed_at < self.end,
@@ -420,13 +429,17 @@ class PeriodQuery:
             .limit(limit)
         )
         return [
-            Suggestion(case_no=no, department=_text(attributed or department), text=text)
-            for no, attributed, department, text in self.session.execute(stmt)
+            Suggestion(
+                case_no=no,
+                department=_text(attributed or department),
+                text=mask_customer_text(text, *customer),
+            )
+            for no, attributed, department, text, *customer in self.session.execute(stmt)
         ]
 
     def quotes(self) -> list[Quote]:
         stmt = (
-            sa.select(Case.case_no, SurveyAnswer.comment, SurveyAnswer.accepts_result)
+            sa.select(Case.case_no, SurveyAnswer.comment, SurveyAnswer.accepts_result, *CUSTOMER)
             .join(Case, Case.id == SurveyAnswer.case_id)
             .where(
                 self.in_period,
@@ -438,9 +451,17 @@ class PeriodQuery:
             .limit(QUOTES)
         )
         return [
-            Quote(case_no=case_no, text=comment, accepted=bool(accepted))
-            for case_no, comment, accepted in self.session.execute(stmt)
+            Quote(
+                case_no=case_no,
+                text=mask_customer_text(comment, *customer),
+                accepted=bool(accepted),
+            )
+            for case_no, comment, accepted, *customer in self.session.execute(stmt)
         ]
+
+
+# Who a case's free text may name: masked out of everything a report shows.
+CUSTOMER = (Case.customer_name, Case.customer_phone, Case.customer_email)
 
 
 def _text(value: Any) -> str | None:

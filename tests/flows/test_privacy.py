@@ -1,0 +1,126 @@
+"""End to end: a customer's raw name, phone and e-mail appear nowhere but in the case's own
+record — not in an artifact, run name, log line, Slack post, report or JSON output — and
+what they typed is inert in the Prefect UI."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from complaints.cli import main
+from complaints.clock import utc_now
+from complaints.stack import Stack
+from rules.enums import Severity
+from tests.flows.support import act_when_waiting, wait_closed
+from tests.flows.test_case_lifecycle import new_complaint, submit
+from tests.integration.slack_server import FakeSlack
+
+pytestmark = pytest.mark.e2e
+
+INJECTION = "[点我查看](javascript:alert(1)) <img src=x onerror=alert(1)>"
+
+
+def test_a_customers_raw_data_never_leaves_the_case_record(
+    settings: Any, product: Stack, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    unique = uuid.uuid4().int
+    name = "欧阳" + "娜丽莎梅"[unique % 4] + "娜"
+    phone = f"139{unique % 10**8:08d}"
+    email = f"ouyang.{unique % 10**6}@example.com"
+    complaint = new_complaint(
+        customer_name=name,
+        customer_phone=phone,
+        customer_email=email,
+        severity=Severity.MAJOR,  # alerts leadership on Slack at once
+        description=f"{phone} {name}反映：热水器漏电，请联系{email}。{INJECTION}",
+        demand_detail=f"{name}要求退款，联系电话{phone}",
+    )
+    case_no, steps = submit(settings, complaint)
+    said = f"已致电{phone}与{name}确认，邮件{email}"  # staff repeat the customer's data
+    steps["verify"]["findings"] = said
+    steps["feedback"]["result"] = said
+    steps["callback"]["comment"] = f"{name}：满意 {INJECTION}"
+    for step in (
+        "verify",
+        "grade",
+        "approve_grade",
+        "plan",
+        "approve_plan",
+        "execute",
+        "feedback",
+        "callback",
+    ):
+        act_when_waiting(settings, case_no, step, steps[step])
+    view = wait_closed(settings, case_no)
+    run_id = UUID(view.flow_run_id or "")
+
+    shown: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        shown["run name"] = run.name
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+        assert artifacts, "the case run has no artifacts to check"
+        for artifact in artifacts:
+            shown[f"artifact {artifact.key or artifact.id}"] = json.dumps(
+                artifact.data, ensure_ascii=False
+            )
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        shown["run logs"] = "\n".join(log.message for log in logs)
+    for log_file in Path(product.home).glob("*.log"):
+        shown[log_file.name] = log_file.read_text(errors="replace")
+    posts = [m for m in slack.messages if case_no in json.dumps(m.blocks, ensure_ascii=False)]
+    assert posts, "the 重大 alert reached Slack"
+    shown["slack"] = json.dumps([(m.text, m.blocks) for m in posts], ensure_ascii=False)
+    for argv in (
+        ["show", case_no, "--json"],
+        ["list", "--json", "--limit", "1000"],
+        ["escalations", "--json", "--limit", "1000"],
+        [
+            "report",
+            "monthly",
+            "--period",
+            f"{utc_now().astimezone(settings.tz):%Y-%m}",
+            "--no-deliver",
+            "--json",
+        ],
+    ):
+        capsys.readouterr()
+        assert main(argv) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        shown[" ".join(argv[:2])] = out
+        if argv[0] == "report":
+            saved = json.loads(out)
+            for kind in ("html", "csv", "markdown"):
+                shown[f"report {kind}"] = Path(saved[kind]).read_text(encoding="utf-8-sig")
+
+    leaks = {
+        where: [raw for raw in (phone, email, name) if raw in text] for where, text in shown.items()
+    }
+    assert {where: found for where, found in leaks.items() if found} == {}
+    live = {
+        where: text
+        for where, text in shown.items()
+        if where.startswith("artifact") and ("](javascript" in text or "<img" in text)
+    }
+    assert live == {}
+
+    # The record itself keeps what the customer gave, for those who handle the case.
+    capsys.readouterr()
+    assert main(["show", case_no, "--json", "--raw"]) == 0
+    raw = json.loads(capsys.readouterr().out)
+    assert raw["case"]["customer_name"] == name and phone in raw["case"]["customer_contact"]
