@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from complaints import clocks
-from complaints.escalation import case_alert, escalate
+from complaints.escalation import case_alert, escalate, link_run
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer
@@ -235,9 +235,12 @@ def _facts(case: Case) -> CaseFacts:
 def attach_run(settings: Settings, case_no: str, flow_run_id: str) -> str:
     """Record the case's flow run; the first run recorded wins and is returned."""
     with unit_of_work(settings.database_url) as session:
-        case = _get(CaseRepository(session), case_no)
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
         if case.flow_run_id is None:
             case.flow_run_id = flow_run_id
+            session.flush()
+            link_run(repo, settings, case)
         return case.flow_run_id
 
 

@@ -10,7 +10,9 @@
     complaints escalations [--open]           escalations, newest first; --open: overdue cases
     complaints list [--status 处理中]          cases, newest first
     complaints report monthly [--period 2026-10]   an analysis (half_year: 2026-H1, annual: 2026)
-    complaints reconcile                      start runs never started, restart runs that died
+    complaints reconcile                      start runs never started, restart runs that died,
+                                              alert on runs that failed
+    complaints retry CASE                     start a case's failed run again, from the ledger
     complaints deploy                         register the deployments on a running server
     complaints db upgrade                     migrate the ledger's schema
 
@@ -274,6 +276,8 @@ def cmd_list(args: argparse.Namespace) -> None:
         choices = ", ".join(f"{s.value} ({s.code})" for s in CaseStatus)
         raise CliError(f"unknown status {args.status!r}; choose one of {choices}") from None
     with unit_of_work(settings.database_url) as session:
+        cases = CaseRepository(session).list(status, limit=args.limit)
+        run_ids = [c.flow_run_id for c in cases]
         rows: list[dict[str, Any]] = [
             {
                 "case_no": c.case_no,
@@ -284,14 +288,41 @@ def cmd_list(args: argparse.Namespace) -> None:
                 "received_at": c.received_at.astimezone(settings.tz).isoformat(),
                 "description": masker(c)(c.description),
             }
-            for c in CaseRepository(session).list(status, limit=args.limit)
+            for c in cases
         ]
+    states = _run_states(settings, run_ids)
+    for row, run_id in zip(rows, run_ids, strict=True):
+        row["run"] = states.get(run_id or "", "—" if run_id else "not started")
     text = "\n".join(
         f"{r['case_no']}  {r['status']}  {r['step']:<14} {r['severity']}  "
         f"{r['category'] or '待分类'}  {r['description'][:24]}"
+        + (
+            "  ⚠ 运行失败 run failed: complaints retry " + r["case_no"]
+            if r["run"] in FAILED
+            else ""
+        )
         for r in rows
     )
+    if states == {} and any(run_ids):
+        text += "\n(run states unknown: Prefect is not reachable)"
     emit(args, rows, text or "no cases")
+
+
+FAILED = {"FAILED", "CANCELLED", "CRASHED"}
+
+
+def _run_states(settings: Any, run_ids: list[str | None]) -> dict[str, str]:
+    """Each run's state from Prefect; empty when Prefect cannot be reached."""
+    from complaints import supervision
+
+    runs = {run_id: run_id for run_id in run_ids if run_id}
+    if not runs:
+        return {}
+    find_server(settings)
+    try:
+        return {s.flow_run_id: s.state_type for s in supervision.run_statuses(runs)}
+    except Exception:
+        return {}
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -350,12 +381,32 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     try:
         started = intake.reconcile(settings, args.limit)
         restarted = supervision.restart_stalled(settings, utc_now())
+        failed = supervision.report_failed(settings, utc_now())
+    except Exception as exc:
+        raise CliError(unreachable(settings, exc), EXIT_FAILED) from None
+    text = f"started {len(started)} case run(s); restarted {len(restarted)} stalled run(s)"
+    if failed:
+        text += (
+            f"; {len(failed)} failed run(s) alerted ({', '.join(failed)}): complaints retry CASE"
+        )
+    emit(args, {"started": started, "restarted": restarted, "failed": failed}, text)
+
+
+def cmd_retry(args: argparse.Namespace) -> None:
+    from complaints import supervision
+
+    settings = _settings(prefect=True)
+    _upgrade(settings)
+    try:
+        run_id = supervision.retry(settings, args.case)
+    except supervision.NotRetryable as exc:
+        raise CliError(str(exc)) from None
     except Exception as exc:
         raise CliError(unreachable(settings, exc), EXIT_FAILED) from None
     emit(
         args,
-        {"started": started, "restarted": restarted},
-        f"started {len(started)} case run(s); restarted {len(restarted)} stalled run(s)",
+        {"case_no": args.case, "flow_run_id": run_id},
+        f"{args.case}: its run starts again from the ledger and waits where the case waits",
     )
 
 
@@ -520,6 +571,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--period", help="2026-10 (monthly), 2026-H1 (half_year), 2026 (annual); default: last"
     )
     report.add_argument("--no-deliver", action="store_true", help="save only, do not post")
+
+    retry = add("retry", cmd_retry, "start a case's failed run again (nothing recorded is lost)")
+    retry.add_argument("case", type=case_arg)
 
     reconcile = add("reconcile", cmd_reconcile, "start runs never started; restart runs that died")
     reconcile.add_argument("--limit", type=limit_arg, default=100)

@@ -132,8 +132,33 @@ def escalate(repo: CaseRepository, settings: Settings, alert: Alert, cases: list
     return True
 
 
+REGISTRATION_TRIGGERS = (Trigger.MAJOR, Trigger.REPEAT)
+
+
+def link_run(repo: CaseRepository, settings: Settings, case: Case) -> int:
+    """Give the alerts fired at registration — before the case had a run — their "Open in
+    Prefect" button, now that it has one, if Slack has not been sent them yet. Returns how
+    many messages were re-rendered."""
+    linked = 0
+    for row, outbox in repo.pending_alerts_of(case.id, [t.value for t in REGISTRATION_TRIGGERS]):
+        alert = case_alert(
+            settings,
+            case,
+            row.key,
+            Trigger(row.trigger),
+            Level(row.level),
+            row.fired_at,
+            reason=(row.detail or {}).get("reason"),
+        )
+        message = slack_message(alert, settings.tz)
+        outbox.text, outbox.blocks = message.text, message.blocks
+        row.detail = {**(row.detail or {}), "run_url": alert.run_url}
+        linked += 1
+    return linked
+
+
 def _summary(alert: Alert) -> str:
-    parts = [alert.trigger.label, alert.level.label.split(" / ")[0]]
+    parts = [alert.headline, alert.level.label.split(" / ")[0]]
     if alert.step_label:
         parts.append(alert.step_label.split(" / ")[0])
     if alert.overdue_by is not None:

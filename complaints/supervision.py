@@ -18,6 +18,11 @@ from models.db import unit_of_work
 from models.repository import CaseRepository
 
 STALLED_TYPES = {"RUNNING", "PENDING"}
+# A run in one of these states will not move by itself; it is reported, and retried on
+# request (`complaints retry`): a failure repeats until its cause is fixed, so it is not
+# restarted in a loop.
+FAILED_TYPES = {"FAILED", "CANCELLED"}
+FAILED_TAG = "运行失败"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class RunStatus:
     flow_run_id: str
     state_type: str
     since: datetime | None
+    message: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 def is_stalled(status: RunStatus, now: datetime, stalled_after: timedelta) -> bool:
@@ -65,9 +72,84 @@ def run_statuses(runs: dict[str, str]) -> list[RunStatus]:
             flow_run_id=str(run.id),
             state_type=run.state.type.value if run.state else "NONE",
             since=run.state.timestamp if run.state else None,
+            message=run.state.message if run.state else None,
+            tags=tuple(run.tags),
         )
         for run in found
     ]
+
+
+def report_failed(settings: Settings, now: datetime) -> list[str]:
+    """Alert once per failure on each open case whose run failed (Slack L1, the audit
+    trail, `complaints escalations`) and tag the run; returns the case numbers reported."""
+    from prefect.client.orchestration import get_client
+
+    from complaints.escalation import case_alert, escalate
+    from rules.alerts import Level, Trigger
+    from rules.masking import mask_customer_text
+
+    failed = [s for s in run_statuses(open_case_runs(settings)) if s.state_type in FAILED_TYPES]
+    reported = []
+    for status in failed:
+        with unit_of_work(settings.database_url) as session:
+            repo = CaseRepository(session)
+            case = repo.get(status.case_no)
+            if case is None:
+                continue
+            since = status.since.isoformat() if status.since else "-"
+            reason = mask_customer_text(
+                f"{status.state_type}: {status.message or '—'}"[:300],
+                case.customer_name,
+                case.customer_phone,
+                case.customer_email,
+            )
+            alert = case_alert(
+                settings,
+                case,
+                f"run_failed:{case.case_no}:{since}",
+                Trigger.RUN_FAILED,
+                Level.DEPARTMENT_HEAD,
+                now,
+                step=case.current_step,
+                reason=f"{reason} — complaints retry {case.case_no}",
+            )
+            if escalate(repo, settings, alert, [case]):
+                reported.append(case.case_no)
+    with get_client(sync_client=True) as client:
+        for status in failed:
+            if FAILED_TAG not in status.tags:
+                client.update_flow_run(UUID(status.flow_run_id), tags=[*status.tags, FAILED_TAG])
+    return reported
+
+
+class NotRetryable(ValueError):
+    """The case's run is not in a state a retry can help; the message says which."""
+
+
+def retry(settings: Settings, case_no: str) -> str:
+    """Start a failed (or cancelled, or crashed) case run again: it replays the case from the
+    ledger — nothing recorded is lost — and waits where the case waits. Returns the run id."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    with unit_of_work(settings.database_url) as session:
+        case = CaseRepository(session).get(case_no)
+        if case is None:
+            raise NotRetryable(f"no case {case_no}")
+        if case.closed_at is not None:
+            raise NotRetryable(f"{case_no} is closed")
+        run_id = case.flow_run_id
+    if run_id is None:
+        raise NotRetryable(f"{case_no} has no run yet; `complaints reconcile` starts it")
+    statuses = run_statuses({run_id: case_no})
+    status = statuses[0] if statuses else None
+    if status is None or status.state_type not in FAILED_TYPES | {"CRASHED"}:
+        state = status.state_type if status else "unknown"
+        raise NotRetryable(f"{case_no}'s run is {state}, not failed: nothing to retry")
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(run_id), Scheduled(name="Retrying"), force=True)
+        client.update_flow_run(UUID(run_id), tags=[t for t in status.tags if t != FAILED_TAG])
+    return run_id
 
 
 def restart_stalled(settings: Settings, now: datetime) -> list[str]:

@@ -1,4 +1,5 @@
-"""Keep every open case moving: start runs that never started, restart runs that died.
+"""Keep every open case moving: start runs that never started, restart runs that died,
+and raise the alarm on runs that failed (`complaints retry` starts them again).
 
 Complaints registered while the Prefect server was unreachable have no run yet; runs whose
 process was killed mid-step are stuck Running. Both are put right here, on a schedule.
@@ -27,6 +28,11 @@ def restart_stalled_cases() -> list[str]:
     return supervision.restart_stalled(get_settings(), utc_now())
 
 
+@task(name="report-failed-cases", cache_policy=NO_CACHE, persist_result=False)
+def report_failed_cases() -> list[str]:
+    return supervision.report_failed(get_settings(), utc_now())
+
+
 @task(name="skip-late-reconciles", cache_policy=NO_CACHE, persist_result=False)
 def skip_late_reconciles(deployment_id: str) -> int:
     return supervision.skip_backlog(deployment_id, utc_now() - timedelta(minutes=1))
@@ -38,8 +44,11 @@ def reconcile_cases(limit: int = 100) -> dict[str, list[str]]:
         skip_late_reconciles(deployment.id)
     started = start_unstarted_cases(limit)
     restarted = restart_stalled_cases()
+    failed = report_failed_cases()
     if started:
         print(f"started {len(started)} case run(s): {', '.join(started)}")
     if restarted:
         print(f"restarted {len(restarted)} stalled case run(s): {', '.join(restarted)}")
-    return {"started": started, "restarted": restarted}
+    if failed:
+        print(f"{len(failed)} case run(s) failed, alerted: {', '.join(failed)}")
+    return {"started": started, "restarted": restarted, "failed": failed}

@@ -17,6 +17,7 @@ from models.ledger import (
     CustomerMessage,
     Escalation,
     EscalationCase,
+    SlackOutbox,
     StepDeadline,
     SurveyAnswer,
 )
@@ -178,6 +179,22 @@ class CaseRepository:
         return report
 
     # -- escalations ---------------------------------------------------------------------
+    def pending_alerts_of(
+        self, case_id: int, triggers: Sequence[str]
+    ) -> Sequence[tuple[Escalation, SlackOutbox]]:
+        """The case's escalations of these triggers whose Slack message is not sent yet."""
+        stmt = (
+            sa.select(Escalation, SlackOutbox)
+            .join(EscalationCase, EscalationCase.escalation_id == Escalation.id)
+            .join(SlackOutbox, SlackOutbox.escalation_id == Escalation.id)
+            .where(
+                EscalationCase.case_id == case_id,
+                Escalation.trigger.in_(triggers),
+                SlackOutbox.status == "pending",
+            )
+        )
+        return [(row, outbox) for row, outbox in self.session.execute(stmt).tuples()]
+
     def escalation(self, key: str) -> Escalation | None:
         return self.session.scalars(sa.select(Escalation).where(Escalation.key == key)).first()
 

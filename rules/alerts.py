@@ -50,6 +50,7 @@ class Trigger(StrEnum):
     CLUSTER = "cluster"  # many complaints of one kind in a short window
     REPEAT = "repeat"  # the same customer complains again about the same thing
     RECTIFICATION = "rectification"  # a corrective action from a notice is overdue
+    RUN_FAILED = "run_failed"  # the case's flow run failed: nobody can act until it is retried
 
     @property
     def label(self) -> str:
@@ -64,7 +65,11 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.CLUSTER: "同类投诉集中 / cluster of similar complaints",
     Trigger.REPEAT: "重复投诉 / repeat complaint",
     Trigger.RECTIFICATION: "整改逾期 / corrective action overdue",
+    Trigger.RUN_FAILED: "处理流程故障 / case run failed",
 }
+
+
+DUE_SOON = "即将超时 / due soon"
 
 
 class ClusterMember(BaseModel):
@@ -97,3 +102,10 @@ class Alert(BaseModel):
     reason: str | None = None  # e.g. the customer's comment when rejecting
     run_url: str | None = None  # the case's run in the Prefect UI
     members: list[ClusterMember] = Field(default_factory=list)  # the cases of a cluster
+
+    @property
+    def headline(self) -> str:
+        """What happened, in a few words: a warning before the deadline is not "overdue"."""
+        if self.trigger is Trigger.SLA and self.overdue_by is None:
+            return DUE_SOON
+        return self.trigger.label

@@ -30,6 +30,7 @@ TRIGGER_ICONS: dict[Trigger, str] = {
     Trigger.CLUSTER: "📈",
     Trigger.REPEAT: "🔁",
     Trigger.RECTIFICATION: "🛠",
+    Trigger.RUN_FAILED: "🧯",
 }
 
 Block = dict[str, Any]
@@ -106,7 +107,7 @@ def due_text(due_at: datetime, fired_at: datetime, tz: ZoneInfo) -> str:
 
 
 def _header(alert: Alert) -> Block:
-    title = f"{TRIGGER_ICONS[alert.trigger]} {alert.level.label} · {alert.trigger.label}"
+    title = f"{TRIGGER_ICONS[alert.trigger]} {alert.level.label} · {alert.headline}"
     return {"type": "header", "text": _plain(short(title, HEADER_CHARS))}
 
 
@@ -187,7 +188,7 @@ def _fallback(alert: Alert, tz: ZoneInfo) -> str:
         timing = due_text(alert.due_at, alert.fired_at, tz)
     parts = [
         f"{TRIGGER_ICONS[alert.trigger]} {alert.level.tag} {subject}",
-        alert.trigger.label,
+        alert.headline,
         alert.step_label or alert.step,
         timing,
     ]

@@ -130,3 +130,55 @@ def test_a_deadline_no_calendar_can_count_is_refused_and_the_case_lives_on(
         lambda: casebook.load(settings, case_no).current_step == "approve_plan",
         what="the corrected plan to go to approval",
     )
+
+
+def test_a_failed_case_run_is_alerted_listed_and_retried_without_losing_what_was_recorded(
+    settings: Any, slack: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """However a case run fails, the case is not silently dead: the reconcile alerts the
+    department head (Slack, audit trail), tags the run, `list` flags it, and
+    `complaints retry` starts it again from the ledger."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Failed
+
+    from complaints.cli import main
+
+    case_no, steps = submit(settings, new_complaint())
+    act_when_waiting(settings, case_no, "verify", steps["verify"])
+    wait_until(lambda: casebook.load(settings, case_no).current_step == "grade", what="grading")
+    wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the grading form")
+    run_id = UUID(casebook.load(settings, case_no).flow_run_id or "")
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Failed(message="simulated: a bug in a step"), force=True)
+
+    def cli(*argv: str) -> Any:
+        capsys.readouterr()
+        code = main([*argv, "--json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return json.loads(out)
+
+    cli("reconcile")  # or the scheduled reconcile, whichever comes first
+    alerts = [e for e in cli("escalations", "--limit", "1000") if case_no in e["cases"]]
+    assert [e["trigger"] for e in alerts] == ["run_failed"], alerts
+    wait_until(
+        lambda: any(
+            case_no in json.dumps(m.blocks, ensure_ascii=False) and "case run failed" in m.text
+            for m in slack.messages
+        ),
+        what="the Slack alert",
+    )
+    listed = {row["case_no"]: row for row in cli("list", "--limit", "1000")}
+    assert listed[case_no]["run"] == "FAILED"
+    with get_client(sync_client=True) as client:
+        assert "运行失败" in client.read_flow_run(run_id).tags
+
+    assert cli("retry", case_no)["flow_run_id"] == str(run_id)
+    wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the run to wait again")
+    for step in ("grade", "approve_grade"):
+        act_when_waiting(settings, case_no, step, steps[step])
+    wait_until(lambda: casebook.load(settings, case_no).current_step == "plan", what="planning")
+    verified = [e for e in casefile.read(settings, case_no).audit if e.step == "verify"]
+    assert len(verified) == 1  # what was recorded before the failure stands, once

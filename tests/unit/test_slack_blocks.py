@@ -286,3 +286,13 @@ def test_the_message_stays_within_slack_block_limits() -> None:
         for block in message.blocks:
             assert len(block.get("fields", [])) <= 10
             assert len(block.get("text", {}).get("text", "")) <= 3000
+
+
+def test_a_warning_before_the_deadline_says_due_soon_not_overdue() -> None:
+    warning = overdue_alert(level=Level.WARNING, due_at=FIRED + timedelta(hours=1), overdue_by=None)
+    message = slack_message(warning, TZ)
+    shown = message.text + json.dumps(message.blocks, ensure_ascii=False)
+    assert "即将超时 / due soon" in shown
+    assert "overdue" not in shown and "超时 / overdue" not in shown
+    late = slack_message(overdue_alert(), TZ)
+    assert "超时 / overdue" in late.text
