@@ -123,20 +123,47 @@ def deliver_to_slack(settings: Settings, client: Any, report: Report, saved: Sav
     return channel
 
 
+class ChannelNotFound(LookupError):
+    """The reports channel is given by a name Slack could not resolve; the message says how
+    to fix it in one line."""
+
+
+ID_INSTEAD = (
+    "set COMPLAINTS_SLACK__REPORTS_CHANNEL to the channel's ID (e.g. C0123456789: channel "
+    "details → bottom of the About tab), which needs no lookup"
+)
+
+
 def _channel_id(client: Any, channel: str) -> str:
-    """files_upload_v2 wants a channel id; configuration may hold a #name."""
+    """files_upload_v2 wants a channel id; configuration may hold a #name, looked up with
+    `conversations.list` (scopes channels:read, and groups:read for a private channel)."""
     if not channel.startswith("#"):
         return channel
     name = channel[1:]
     cursor = None
     while True:
-        page = client.conversations_list(limit=200, cursor=cursor, exclude_archived=True)
-        for found in page["channels"]:
-            if found["name"] == name:
+        try:
+            page = client.conversations_list(
+                limit=200,
+                cursor=cursor,
+                exclude_archived=True,
+                types="public_channel,private_channel",
+            )
+        except Exception as exc:
+            error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error")
+            raise ChannelNotFound(
+                f"cannot look up Slack channel {channel} ({error or exc}; the bot token needs "
+                f"the channels:read scope); or {ID_INSTEAD}"
+            ) from None
+        for found in page.get("channels") or []:
+            if found.get("name") == name:
                 return str(found["id"])
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
-            raise LookupError(f"no Slack channel named {channel}")
+            raise ChannelNotFound(
+                f"no Slack channel named {channel} that the bot can see (invite it with "
+                f"/invite, or for a private channel add the groups:read scope); or {ID_INSTEAD}"
+            )
 
 
 def deliver_by_email(settings: Settings, report: Report, saved: Saved) -> list[str]:

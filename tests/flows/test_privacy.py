@@ -85,6 +85,7 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
         shown[log_file.name] = log_file.read_text(errors="replace")
     posts = [m for m in slack.messages if case_no in json.dumps(m.blocks, ensure_ascii=False)]
     assert posts, "the 重大 alert reached Slack"
+    assert any(str(run_id) in json.dumps(m.blocks) for m in posts), "no Open in Prefect button"
     shown["slack"] = json.dumps([(m.text, m.blocks) for m in posts], ensure_ascii=False)
     for argv in (
         ["show", case_no, "--json"],

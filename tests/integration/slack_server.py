@@ -64,6 +64,7 @@ class FakeSlack:
     messages: list[Posted] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     missing_channels: set[str] = field(default_factory=set)
+    missing_scopes: set[str] = field(default_factory=set)  # e.g. {"channels:read"}
     channel_ids: dict[str, str] = field(
         default_factory=lambda: {
             "complaints": "C0WARN",
@@ -125,6 +126,8 @@ class FakeSlack:
         if method == "chat.postMessage":
             return 200, {}, self._post(params)
         if method == "conversations.list":
+            if "channels:read" in self.missing_scopes:
+                return 200, {}, {"ok": False, "error": "missing_scope", "needed": "channels:read"}
             channels = [{"id": cid, "name": name} for name, cid in self.channel_ids.items()]
             return 200, {}, {"ok": True, "channels": channels, "response_metadata": {}}
         if method == "files.getUploadURLExternal":

@@ -129,3 +129,36 @@ def test_the_report_can_also_be_e_mailed_with_its_files_attached(
     assert "2026-10" in str(message["Subject"])
     names = sorted(part.get_filename() for part in message.iter_attachments())
     assert names == ["analysis.html", "figures.csv"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "scopes_missing", "told"),
+    [
+        ("#no-such-channel", set(), "no Slack channel named #no-such-channel"),
+        ("#complaints-reports", {"channels:read"}, "missing_scope"),
+    ],
+    ids=["unknown-name", "missing-scope"],
+)
+def test_a_reports_channel_slack_cannot_resolve_says_how_to_fix_it(
+    settings: Settings,
+    slack_api: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    channel: str,
+    scopes_missing: set[str],
+    told: str,
+) -> None:
+    build_ledger(settings)
+    monkeypatch.setenv("COMPLAINTS_SLACK__REPORTS_CHANNEL", channel)
+    get_settings.cache_clear()
+    slack_api.missing_scopes = scopes_missing
+    failed = report(capsys, "monthly", "--period", "2026-10")
+    delivery = failed["delivery"]
+    assert delivery.startswith("NOT delivered") and told in delivery, delivery
+    assert "channel's ID" in delivery and "NoneType" not in delivery
+    assert slack_api.shared_files() == []
+
+    monkeypatch.setenv("COMPLAINTS_SLACK__REPORTS_CHANNEL", "C0REPORTS")  # an ID: no lookup
+    slack_api.missing_scopes = {"channels:read"}
+    get_settings.cache_clear()
+    assert report(capsys, "monthly", "--period", "2026-10")["delivery"] == "posted to C0REPORTS"
