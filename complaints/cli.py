@@ -318,9 +318,18 @@ def _run_states(settings: Any, run_ids: list[str | None]) -> dict[str, str]:
     runs = {run_id: run_id for run_id in run_ids if run_id}
     if not runs:
         return {}
+    from prefect.settings import (
+        PREFECT_API_REQUEST_TIMEOUT,
+        PREFECT_CLIENT_MAX_RETRIES,
+        temporary_settings,
+    )
+
     find_server(settings)
+    # A listing is a glance: no retries, a short wait; the ledger's rows stand without it.
+    quick = {PREFECT_CLIENT_MAX_RETRIES: 0, PREFECT_API_REQUEST_TIMEOUT: 5}
     try:
-        return {s.flow_run_id: s.state_type for s in supervision.run_statuses(runs)}
+        with temporary_settings(updates=quick):
+            return {s.flow_run_id: s.state_type for s in supervision.run_statuses(runs)}
     except Exception:
         return {}
 
