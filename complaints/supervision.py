@@ -55,17 +55,23 @@ def open_case_runs(settings: Settings, limit: int = 500) -> dict[str, str]:
         }
 
 
+PAGE = 200  # the most flow runs Prefect's API returns for one filter
+
+
 def run_statuses(runs: dict[str, str]) -> list[RunStatus]:
+    """The state of each run, asked in pages (more than 200 open cases used to make the
+    reconcile fail with Prefect's "Invalid limit")."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    if not runs:
-        return []
+    ids = [UUID(i) for i in runs]
+    found = []
     with get_client(sync_client=True) as client:
-        found = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in runs])),
-            limit=len(runs),
-        )
+        for start in range(0, len(ids), PAGE):
+            page = ids[start : start + PAGE]
+            found += client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
+            )
     return [
         RunStatus(
             case_no=runs[str(run.id)],
