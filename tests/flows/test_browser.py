@@ -20,8 +20,7 @@ import pytest
 from complaints import casebook, casefile, intake
 from complaints.clock import utc_now
 from complaints.stack import Stack
-from tests.flows.support import suspended_at_its_wait, wait_until
-from tests.flows.test_case_lifecycle import new_complaint, submit
+from tests.flows.support import new_complaint, submit, suspended_at_its_wait, wait_until
 
 pytestmark = pytest.mark.e2e
 

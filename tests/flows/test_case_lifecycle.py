@@ -7,42 +7,23 @@ customer, the report and the run's state in Prefect.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from complaints import casebook, casefile, intake
-from complaints.clock import utc_now
-from complaints.synthetic import decisions_for, generate_complaints
-from rules.enums import Severity
-from rules.intake import ComplaintIn
-from tests.flows.support import act_when_waiting, flow_run_state, wait_closed, wait_until
+from complaints import casebook, casefile
+from tests.flows.support import (
+    act_when_waiting,
+    flow_run_state,
+    new_complaint,
+    submit,
+    wait_closed,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def new_complaint(**changes: Any) -> ComplaintIn:
-    """A serious complaint received now about a product of its own: its hour-long limits,
-    a unique product, customer and order keep SLA, cluster and repeat escalations (tested
-    in test_escalation.py) out of these paths."""
-    base = next(c for c in generate_complaints(20, seed=7, now=utc_now()) if not c.answered_on_spot)
-    changes.setdefault("external_ref", f"E2E-{uuid.uuid4().hex[:12]}")
-    changes.setdefault("severity", Severity.SERIOUS)
-    changes.setdefault("received_at", utc_now())
-    changes.setdefault("product", f"E2E-{uuid.uuid4().hex[:8]}")
-    # a customer and an order of its own: never a repeat of another test's complaint
-    changes.setdefault("customer_phone", f"138{uuid.uuid4().int % 10**8:08d}")
-    changes.setdefault("order_no", f"E2E-{uuid.uuid4().hex[:10]}")
-    return base.model_copy(update=changes)
-
-
-def submit(settings: Any, complaint: ComplaintIn) -> tuple[str, dict[str, dict[str, Any]]]:
-    result = intake.submit(complaint, settings, utc_now())
-    assert result.flow_run_id, result.start_error
-    return result.case_no, decisions_for(complaint, seed=7, now=utc_now())
 
 
 def messages_of(settings: Any, case_no: str) -> Counter[tuple[str, int]]:

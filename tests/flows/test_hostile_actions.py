@@ -14,8 +14,14 @@ import pytest
 from complaints import casebook, casefile
 from complaints.actions import ActionRefused, act
 from complaints.clock import utc_now
-from tests.flows.support import act_when_waiting, flow_run_state, suspended_at_its_wait, wait_until
-from tests.flows.test_case_lifecycle import new_complaint, submit
+from tests.flows.support import (
+    act_when_waiting,
+    flow_run_state,
+    new_complaint,
+    submit,
+    suspended_at_its_wait,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,7 @@ from complaints.cli import main
 from complaints.clock import utc_now
 from complaints.stack import Stack
 from rules.enums import Severity
-from tests.flows.support import act_when_waiting, wait_closed
-from tests.flows.test_case_lifecycle import new_complaint, submit
+from tests.flows.support import act_when_waiting, new_complaint, submit, wait_closed
 from tests.integration.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e

@@ -16,11 +16,12 @@ from rules.steps import Step, event_key
 from tests.flows.support import (
     act_when_waiting,
     flow_run_state,
+    new_complaint,
+    submit,
     suspended_at_its_wait,
     wait_closed,
     wait_until,
 )
-from tests.flows.test_case_lifecycle import new_complaint, submit
 
 pytestmark = pytest.mark.e2e
 

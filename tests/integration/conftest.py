@@ -9,20 +9,24 @@ database has its own URL and its engine is disposed of before the database goes 
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from complaints.settings import PROJECT_ROOT, Settings
+from complaints.cli import main
+from complaints.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import engine_for, upgrade
 from models.ledger import Base
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
 from tests.conftest import postgres_url
+from tests.integration.cli_support import UNREACHABLE_PREFECT, Result
 from tests.integration.slack_server import FakeSlack, slack_server
 from tests.integration.smtp_server import Inbox, smtp_server
 
@@ -116,3 +120,35 @@ def slack_api() -> Iterator[FakeSlack]:
     """A local Slack Web API; point `SlackSettings.base_url` at its `.base_url`."""
     with slack_server() as server:
         yield server
+
+
+# -- the command line in-process (test_cli*.py) ------------------------------------------
+@pytest.fixture
+def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """COMPLAINTS_DATABASE_URL at a fresh SQLite file and PREFECT_API_URL at a closed port."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    for name in list(os.environ):
+        if name.upper().startswith("COMPLAINTS_"):
+            monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", url)
+    monkeypatch.setenv("PREFECT_API_URL", UNREACHABLE_PREFECT)
+    monkeypatch.chdir(tmp_path)  # no .env file from the working directory
+    get_settings.cache_clear()
+    # Prefect reads its settings once, at import: change them in its own context too.
+    with temporary_settings(updates={PREFECT_API_URL: UNREACHABLE_PREFECT}):
+        yield url
+    get_settings.cache_clear()
+    engine_for(url).dispose()
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], ledger: str) -> Any:
+    def run(*argv: str) -> Result:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run

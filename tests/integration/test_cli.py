@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,70 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from complaints import casebook
-from complaints.cli import main
 from complaints.settings import Settings, get_settings
-from models.db import engine_for, unit_of_work, upgrade
+from models.db import unit_of_work, upgrade
 from models.ledger import AuditEntry, Case
 from rules.case_number import is_case_number
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
-
-UNREACHABLE_PREFECT = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
-
-COMPLAINT: dict[str, Any] = {
-    "channel": "热线电话",
-    "external_ref": "HL-20261123-000042",
-    "customer_name": "张三",
-    "customer_phone": "13812345678",
-    "customer_email": "zhangsan@example.com",
-    "description": "收到的电热水壶底部漏水，用了三天就不能用了。",
-    "demand": "换货",
-    "product": "电热水壶",
-    "severity": "严重",
-    "category": "产品质量",
-    "receiver": "客服-王芳",
-}
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """COMPLAINTS_DATABASE_URL at a fresh SQLite file and PREFECT_API_URL at a closed port."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    for name in list(os.environ):
-        if name.upper().startswith("COMPLAINTS_"):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", url)
-    monkeypatch.setenv("PREFECT_API_URL", UNREACHABLE_PREFECT)
-    monkeypatch.chdir(tmp_path)  # no .env file from the working directory
-    get_settings.cache_clear()
-    # Prefect reads its settings once, at import: change them in its own context too.
-    with temporary_settings(updates={PREFECT_API_URL: UNREACHABLE_PREFECT}):
-        yield url
-    get_settings.cache_clear()
-    engine_for(url).dispose()
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], ledger: str) -> Any:
-    def run(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
+from tests.integration.cli_support import COMPLAINT, Result
 
 
 @pytest.fixture

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_cli are redefined as parameters)
 """Every command against hostile input, in-process on a SQLite ledger: refused with exit
 status 2 and one line naming what is wrong, no traceback, nothing written."""
 
@@ -15,8 +14,8 @@ from hypothesis import strategies as st
 
 from models.db import engine_for, upgrade
 from models.ledger import Base
-from tests.integration.test_cli import COMPLAINT, Result, ledger, run  # noqa: F401
-from tests.unit.test_hostile_input import HOSTILE, HOSTILE_TEXT, VALID
+from tests.hostile import HOSTILE, HOSTILE_TEXT, VALID
+from tests.integration.cli_support import COMPLAINT, Result
 
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"])
 HYPOTHESIS = settings(

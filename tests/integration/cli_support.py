@@ -1,0 +1,34 @@
+"""The `complaints` command in-process, for the integration tests: a fresh SQLite ledger,
+Prefect at a closed port, and what the command printed and returned."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+UNREACHABLE_PREFECT = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
+
+COMPLAINT: dict[str, Any] = {
+    "channel": "热线电话",
+    "external_ref": "HL-20261123-000042",
+    "customer_name": "张三",
+    "customer_phone": "13812345678",
+    "customer_email": "zhangsan@example.com",
+    "description": "收到的电热水壶底部漏水，用了三天就不能用了。",
+    "demand": "换货",
+    "product": "电热水壶",
+    "severity": "严重",
+    "category": "产品质量",
+    "receiver": "客服-王芳",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
