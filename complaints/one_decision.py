@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from complaints.server import ASGIApp, Message, Receive, Scope, Send, _read_body
+from complaints.server import ASGIApp, Message, Receive, Scope, Send, _read_body, replaying
 
 log = logging.getLogger("complaints.server")
 
@@ -64,30 +64,32 @@ class OneDecision:
         lock = self._locks.setdefault(run_id, asyncio.Lock())
         try:
             async with lock:
-                messages = await self._answer(scope, body, receive)
+                messages, error = await self._answer(scope, body, receive)
         finally:
             if not lock.locked() and self._locks.get(run_id) is lock:
                 del self._locks[run_id]
-        messages = await self._explained(UUID(run_id), messages)
+        if error is None:
+            messages = await self._explained(UUID(run_id), messages)
         for message in messages:
             await send(message)
+        if error is not None:
+            # Starlette answers an unhandled error (Prefect's retryable 503 for a busy
+            # database) and raises it again: pass both on, so RetryBusy can try again.
+            raise error
 
-    async def _answer(self, scope: Scope, body: bytes, receive: Receive) -> list[Message]:
+    async def _answer(
+        self, scope: Scope, body: bytes, receive: Receive
+    ) -> tuple[list[Message], Exception | None]:
         held: list[Message] = []
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
         async def hold(message: Message) -> None:
             held.append(message)
 
-        await self.app(dict(scope), replay, hold)
-        return held
+        try:
+            await self.app(dict(scope), replaying(body, receive), hold)
+        except Exception as exc:
+            return held, exc
+        return held, None
 
     async def _explained(self, run_id: UUID, messages: list[Message]) -> list[Message]:
         """Prefect's "not paused" refusal, with who took the step instead."""

@@ -141,3 +141,16 @@ def test_other_requests_pass_through_untouched() -> None:
 
 def test_a_refusal_with_no_stored_answer_says_the_case_no_longer_waits_there() -> None:
     assert "no longer waiting" in taken_message(None)
+
+
+def test_a_resume_refused_as_busy_is_still_retried_by_the_server() -> None:
+    """The guard sits inside RetryBusy: a busy answer (sent, then raised, as Starlette does)
+    must reach it as such, or the UI's Resume fails with a 500 instead of being retried."""
+    from complaints.server import RetryBusy
+    from tests.unit.test_server_retry import BUSY, FlakyApp, call
+
+    app = FlakyApp((503, BUSY), (200, b'{"status": "ACCEPT", "details": {}}'))
+    server = RetryBusy(OneDecision(app, taken_by=lambda _: None), retry_for=5)  # type: ignore[arg-type]
+    status, answer = call(server, path=f"/api/flow_runs/{RUN}/resume")
+    assert status == 200 and json.loads(answer)["status"] == "ACCEPT"
+    assert len(app.bodies) == 2
