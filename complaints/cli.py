@@ -263,6 +263,7 @@ def cmd_escalations(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
+    from complaints import supervision
     from complaints.casefile import masker
     from models.db import unit_of_work
     from models.repository import CaseRepository
@@ -298,7 +299,7 @@ def cmd_list(args: argparse.Namespace) -> None:
         f"{r['category'] or '待分类'}  {r['description'][:24]}"
         + (
             "  ⚠ 运行失败 run failed: complaints retry " + r["case_no"]
-            if r["run"] in FAILED
+            if r["run"] in supervision.RETRYABLE_TYPES
             else ""
         )
         for r in rows
@@ -306,9 +307,6 @@ def cmd_list(args: argparse.Namespace) -> None:
     if states == {} and any(run_ids):
         text += "\n(run states unknown: Prefect is not reachable)"
     emit(args, rows, text or "no cases")
-
-
-FAILED = {"FAILED", "CANCELLED", "CRASHED"}
 
 
 def _run_states(settings: Any, run_ids: list[str | None]) -> dict[str, str]:

@@ -137,6 +137,8 @@ ID_INSTEAD = (
 def _channel_id(client: Any, channel: str) -> str:
     """files_upload_v2 wants a channel id; configuration may hold a #name, looked up with
     `conversations.list` (scopes channels:read, and groups:read for a private channel)."""
+    from slack_sdk.errors import SlackApiError
+
     if not channel.startswith("#"):
         return channel
     name = channel[1:]
@@ -149,10 +151,10 @@ def _channel_id(client: Any, channel: str) -> str:
                 exclude_archived=True,
                 types="public_channel,private_channel",
             )
-        except Exception as exc:
-            error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error")
+        except SlackApiError as exc:
+            error = exc.response.get("error")
             raise ChannelNotFound(
-                f"cannot look up Slack channel {channel} ({error or exc}; the bot token needs "
+                f"cannot look up Slack channel {channel} ({error}; the bot token needs "
                 f"the channels:read scope); or {ID_INSTEAD}"
             ) from None
         for found in page.get("channels") or []:

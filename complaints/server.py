@@ -134,16 +134,10 @@ class RetryBusy:
         self, scope: Scope, body: bytes, receive: Receive, send: Send
     ) -> list[Message] | None:
         """Run the app once. Returns the held messages of a retryable 503, else None."""
-        replayed = False
         held: list[Message] = []
         busy = answered = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: wait for the client to go away
+        replay = replaying(body, receive)
 
         async def hold_503(message: Message) -> None:
             nonlocal busy, answered
@@ -173,6 +167,21 @@ class RetryBusy:
                 await send(message)
             return None
         return held
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body read before, once, then waits for the client
+    to go away — so a middleware can read a request's body and still run the app with it."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _read_body(receive: Receive) -> bytes:

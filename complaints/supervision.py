@@ -22,6 +22,7 @@ STALLED_TYPES = {"RUNNING", "PENDING"}
 # request (`complaints retry`): a failure repeats until its cause is fixed, so it is not
 # restarted in a loop.
 FAILED_TYPES = {"FAILED", "CANCELLED"}
+RETRYABLE_TYPES = FAILED_TYPES | {"CRASHED"}  # what `complaints retry` starts again
 FAILED_TAG = "运行失败"
 
 
@@ -149,7 +150,7 @@ def retry(settings: Settings, case_no: str) -> str:
         raise NotRetryable(f"{case_no} has no run yet; `complaints reconcile` starts it")
     statuses = run_statuses({run_id: case_no})
     status = statuses[0] if statuses else None
-    if status is None or status.state_type not in FAILED_TYPES | {"CRASHED"}:
+    if status is None or status.state_type not in RETRYABLE_TYPES:
         state = status.state_type if status else "unknown"
         raise NotRetryable(f"{case_no}'s run is {state}, not failed: nothing to retry")
     with get_client(sync_client=True) as client:

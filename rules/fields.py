@@ -59,12 +59,6 @@ def _moment(value: Any) -> Any:
             "时间须为 ISO 8601 文本，如 2026-11-30T09:30:00+08:00 / a time must be ISO 8601 text"
             " with its zone, not a number"
         )
-    if isinstance(value, str):
-        year = value.strip()[:4]
-        if year.isdigit() and not FIRST_YEAR <= int(year) <= LAST_YEAR:
-            raise ValueError(
-                f"年份须在 {FIRST_YEAR}-{LAST_YEAR} 之间 / the year must be {FIRST_YEAR}-{LAST_YEAR}"
-            )
     return value
 
 

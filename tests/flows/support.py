@@ -43,6 +43,30 @@ def act_when_waiting(settings: Any, case_no: str, step: str, data: dict[str, Any
             time.sleep(0.3)
 
 
+# Every human step of a case that goes the plain way, from verification to the callback.
+HAPPY_PATH = (
+    "verify",
+    "grade",
+    "approve_grade",
+    "plan",
+    "approve_plan",
+    "execute",
+    "feedback",
+    "callback",
+)
+
+
+def act_through(
+    settings: Any,
+    case_no: str,
+    steps: dict[str, dict[str, Any]],
+    path: tuple[str, ...] = HAPPY_PATH,
+) -> None:
+    """Act on each step of `path` in turn, with that step's input from `steps`."""
+    for step in path:
+        act_when_waiting(settings, case_no, step, steps[step])
+
+
 def suspended_at_its_wait(settings: Any, case_no: str) -> bool:
     """The run is suspended at the wait the ledger names (the ledger is written first)."""
     from uuid import UUID

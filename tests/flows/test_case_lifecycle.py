@@ -15,6 +15,7 @@ import pytest
 
 from complaints import casebook, casefile
 from tests.flows.support import (
+    act_through,
     act_when_waiting,
     flow_run_state,
     new_complaint,
@@ -39,17 +40,7 @@ def test_a_complaint_goes_from_registration_to_closing_with_one_message_of_each_
     settings: Any,
 ) -> None:
     case_no, steps = submit(settings, new_complaint())
-    for step in (
-        "verify",
-        "grade",
-        "approve_grade",
-        "plan",
-        "approve_plan",
-        "execute",
-        "feedback",
-        "callback",
-    ):
-        act_when_waiting(settings, case_no, step, steps[step])
+    act_through(settings, case_no, steps)
     view = wait_closed(settings, case_no)
 
     assert messages_of(settings, case_no) == Counter(

@@ -7,6 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
+from complaints.cli import main
+
 UNREACHABLE_PREFECT = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
 
 COMPLAINT: dict[str, Any] = {
@@ -32,3 +36,11 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.out)
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> Result:
+    """Run the command in-process; what it printed and the exit status it returned."""
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return Result(code, out, err)

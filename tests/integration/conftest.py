@@ -19,14 +19,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from complaints.cli import main
 from complaints.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import engine_for, upgrade
 from models.ledger import Base
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
 from tests.conftest import postgres_url
-from tests.integration.cli_support import UNREACHABLE_PREFECT, Result
+from tests.integration.cli_support import UNREACHABLE_PREFECT, Result, invoke
 from tests.integration.slack_server import FakeSlack, slack_server
 from tests.integration.smtp_server import Inbox, smtp_server
 
@@ -146,9 +145,6 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], ledger: str) -> Any:
     def run(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
+        return invoke(capsys, *argv)
 
     return run

@@ -6,10 +6,8 @@ escalations it shows are fired beforehand by the watch at chosen moments.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from complaints import casebook, watch
-from complaints.cli import main
 from complaints.settings import Settings, get_settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case
 from rules.inputs import FeedbackInput, VerifyInput
 from rules.intake import ComplaintIn
 from rules.steps import Step
+from tests.integration.cli_support import Result, invoke
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECEIVED = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
@@ -45,16 +43,6 @@ COMPLAINT: dict[str, Any] = {
     "category": "产品质量",
     "receiver": "客服-王芳",
 }
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 Run = Callable[..., Result]
@@ -77,10 +65,7 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], settings: Settings) -> Run:
     def run(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
+        return invoke(capsys, *argv)
 
     return run
 
