@@ -117,9 +117,10 @@ def refresh(repo: CaseRepository, case: Case, settings: Settings) -> None:
         row.next_alert_at = following[1] if following else None
         if plan.assumed_years:
             log.warning(
-                "SLA CALENDAR HAS NO DATA FOR %s: the %s deadline of %s counts Monday–Friday "
-                "there. Add the official schedule to the calendar section of the SLA policy "
-                "file (COMPLAINTS_SLA_FILE).",
+                "SLA CALENDAR HAS NO OFFICIAL SCHEDULE FOR %s: the %s deadline of %s counts "
+                "Monday–Friday minus the statutory holidays there; bridged days off and "
+                "make-up working days (调休) are unknown. Add the official schedule to the "
+                "calendar section of the SLA policy file (COMPLAINTS_SLA_FILE).",
                 ", ".join(str(y) for y in sorted(plan.assumed_years)),
                 row.step,
                 case.case_no,

@@ -1,9 +1,12 @@
 """Working days on the official China calendar: holidays and make-up working days (调休).
 
-The dates come from the maintained `chinesecalendar` package plus an override file for
-years it does not know yet (next year's schedule is announced each November). A year with
-no data counts Monday–Friday; `knows` tells the deadline arithmetic (rules.clock) so it
-can say which years it assumed and the caller can warn loudly.
+The dates come from the maintained `chinesecalendar` package, which holds each year's
+official schedule once the State Council publishes it (each November for the next year).
+For a later year the statutory holidays are still known — 元旦, 春节, 清明, 劳动节, 端午,
+中秋, 国庆 fall on fixed or lunar dates — and come from `holidays` (python-holidays); the
+days off that are bridged to them and the make-up working days are not, so such a year is
+still not `knows`n: the deadline arithmetic (rules.clock) reports it as assumed and the
+caller warns loudly. An override file wins over both, and a year it lists is its own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,19 @@ class CalendarOverrides(BaseModel):
     years: list[int] = Field(default_factory=list, description="years these lists cover completely")
 
 
+# How far past the official schedule the statutory holidays are filled in; a deadline is at
+# most 180 days out, and a hold can push it a few years at most (rules.clock searches ten).
+STATUTORY_YEARS_AHEAD = 10
+
+
+def statutory_holidays(years: range) -> set[date]:
+    """The statutory public holidays of China in `years`, without the observed or bridged
+    days off (those come with the official schedule only)."""
+    import holidays
+
+    return set(holidays.China(years=years, observed=False))
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     holidays: frozenset[date]
@@ -40,6 +56,9 @@ class WorkCalendar:
         # The package holds the official schedule of every year from its first to its last.
         first, last = min(holidays).year, max(holidays).year
         years = set(range(first, last + 1))
+        ahead = range(last + 1, last + 1 + STATUTORY_YEARS_AHEAD)
+        covered = set(overrides.years) if overrides is not None else set()
+        holidays |= {day for day in statutory_holidays(ahead) if day.year not in covered}
         if overrides is not None:
             holidays |= set(overrides.holidays)
             workdays |= set(overrides.workdays)

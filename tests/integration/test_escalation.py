@@ -417,6 +417,21 @@ def test_a_major_complaint_alerts_leadership_when_it_is_registered(settings: Set
     assert "138****5678" in sent
 
 
+def test_a_registration_alert_not_yet_sent_gets_its_open_in_prefect_button_with_the_run(
+    settings: Settings,
+) -> None:
+    case_no = register(settings, severity=Severity.MAJOR)
+    (before,) = outbox_messages(settings)
+    run_id = "0b7c6a52-3f0e-4b8e-9a53-1c2d3e4f5a6b"
+    assert run_id not in json.dumps(before.blocks)
+
+    casebook.attach_run(settings, case_no, run_id)
+
+    (after,) = outbox_messages(settings)
+    assert f"/runs/flow-run/{run_id}" in json.dumps(after.blocks)
+    assert case_no in after.text
+
+
 def test_a_general_complaint_alerts_nobody_when_it_is_registered(settings: Settings) -> None:
     register(settings, severity=Severity.GENERAL)
     register(

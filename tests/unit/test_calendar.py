@@ -44,3 +44,19 @@ def test_the_round_the_clock_mode_knows_every_day_as_working():
     calendar = WorkCalendar.round_the_clock()
     assert calendar.is_working_day(date(2026, 10, 1))
     assert calendar.knows(2030)
+
+
+@pytest.mark.parametrize(
+    "day",
+    [date(2027, 1, 1), date(2027, 2, 6), date(2027, 4, 5), date(2027, 10, 1), date(2028, 10, 3)],
+)
+def test_a_year_before_its_official_schedule_still_has_its_statutory_holidays(day: date):
+    assert not CHINA.is_working_day(day)
+    assert not CHINA.knows(day.year)  # the bridged days off and make-up days are not known
+
+
+def test_a_year_in_the_override_file_is_taken_from_the_file_alone():
+    # The file's 2027 says nothing of 1 October: it is the user's schedule, not a guess.
+    calendar = WorkCalendar.china(CalendarOverrides(holidays=[date(2027, 1, 1)], years=[2027]))
+    assert calendar.is_working_day(date(2027, 10, 1))
+    assert not calendar.is_working_day(date(2028, 10, 2))

@@ -131,9 +131,11 @@ def test_counted_time_stops_at_a_pause_that_has_not_ended():
     assert used == timedelta(hours=2)
 
 
-def test_a_deadline_in_a_year_without_data_says_it_assumed_monday_to_friday():
-    reached = ROUND_THE_CLOCK.reach(at("2026-12-30 10:00"), timedelta(days=4), Unit.WORKING_DAYS)
-    assert reached.at == at("2027-01-05 10:00")  # 1 January 2027 unknown: weekday rule
+def test_a_year_without_its_official_schedule_keeps_its_statutory_holidays_but_says_so():
+    # 元旦 2027 is a Friday: a 4-working-day limit from 28 December is not due on it.
+    reached = ROUND_THE_CLOCK.reach(at("2026-12-28 10:00"), timedelta(days=4), Unit.WORKING_DAYS)
+    assert reached.at == at("2027-01-04 10:00")
+    # The make-up working days of 2027 are not published yet: the caller must warn.
     assert reached.assumed_years == frozenset({2027})
 
 
