@@ -36,7 +36,7 @@ from rules.enums import Category, Department
 from rules.fields import InputLimits
 from rules.patterns import PatternPolicy
 from rules.routing import DEFAULT_ROUTING
-from rules.sla import SlaPolicy, merge_policy
+from rules.sla import SlaPolicy, build_policy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = PROJECT_ROOT / "var"
@@ -215,18 +215,19 @@ class Settings(BaseSettings):
             return data
         if isinstance(override, str):  # COMPLAINTS_SLA='{...}': the whole override as JSON
             override = json.loads(override)
-        base = SlaPolicy().model_dump(mode="json")
-        if data.get("sla_file"):
-            path = Path(data["sla_file"])
+        written: dict[str, Any] | None = None
+        path = Path(data["sla_file"]) if data.get("sla_file") else None
+        if path is not None:
             try:
-                base = tomllib.loads(path.read_text(encoding="utf-8"))
+                written = tomllib.loads(path.read_text(encoding="utf-8"))
             except OSError as exc:
                 raise ValueError(
                     f"cannot read the SLA policy file {path}: {exc.strerror}"
                 ) from None
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"the SLA policy file {path} is not valid TOML: {exc}") from None
-        return {**data, "sla": merge_policy(base, override or {})}
+        policy = build_policy(written, str(path) if path else None, override or {})
+        return {**data, "sla": policy}
 
     @field_validator("report_crons")
     @classmethod
@@ -260,13 +261,18 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+def _problem(err: Any) -> str:
+    """One problem of the configuration, named as the user wrote it."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:  # the SLA policy names its own file and keys
+        return message
+    return f"COMPLAINTS_{'__'.join(str(p) for p in err['loc']).upper()}: {message}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"COMPLAINTS_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise SettingsError(f"invalid configuration: {problems}") from None

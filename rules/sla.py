@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.alerts import Level
 from rules.calendar import CalendarOverrides, WorkCalendar
@@ -243,21 +243,36 @@ def plan_fixed(
 ) -> ClockPlan:
     """A clock whose deadline is a moment (execution: the plan's deadline).
 
-    The warning fires when the share of the hours from start to deadline is used; the
-    higher levels count from the deadline on the hours clock. Time waiting on the
-    customer extends the deadline like any other clock's.
+    The deadline is the moment as written, moved by the time the case waited on the
+    customer (counted round the clock, as the moment was written). The warning fires when
+    the share of the counted time from start to deadline is used, and the higher levels
+    count from the deadline, both on the policy's clock — with business hours, never at
+    night.
     """
-    need = clock.counted(started_at, due_at, Unit.HOURS)
-    if need <= timedelta(0):
-        need = timedelta(0)
-    ladder = policy.ladder
-    points = [
-        (Level.WARNING, need * ladder.warning_at),
-        (Level.DEPARTMENT_HEAD, need),
-        (Level.OPERATIONS_DIRECTOR, need + _offset(ladder.level2_after, clock)),
-        (Level.LEADERSHIP, need + _offset(ladder.level3_after, clock)),
+    as_written = Clock(clock.calendar, clock.tz)  # hours round the clock
+    span = max(as_written.counted(started_at, due_at, Unit.HOURS), timedelta(0))
+    deadline = as_written.reach(started_at, span, Unit.HOURS, pauses)
+    paused = any(p.end is None for p in pauses)
+    need = max(clock.counted(started_at, due_at, Unit.HOURS), timedelta(0))
+    warning = clock.reach(started_at, need * policy.ladder.warning_at, Unit.HOURS, pauses)
+    assumed = set(deadline.assumed_years | warning.assumed_years)
+    alerts: list[tuple[Level, datetime]] = []
+    if warning.at is None:
+        return ClockPlan(None, (), frozenset(assumed), paused)
+    if deadline.at is None:
+        return ClockPlan(None, ((Level.WARNING, warning.at),), frozenset(assumed), paused)
+    alerts = [(Level.WARNING, min(warning.at, deadline.at)), (Level.DEPARTMENT_HEAD, deadline.at)]
+    later = [
+        (Level.OPERATIONS_DIRECTOR, _offset(policy.ladder.level2_after, clock)),
+        (Level.LEADERSHIP, _offset(policy.ladder.level3_after, clock)),
     ]
-    return _plan(clock, started_at, Unit.HOURS, points, pauses)
+    for level, offset in later:
+        reached = clock.reach(deadline.at, offset, Unit.HOURS, pauses)
+        assumed |= reached.assumed_years
+        if reached.at is None:
+            break
+        alerts.append((level, reached.at))
+    return ClockPlan(deadline.at, tuple(alerts), frozenset(assumed), paused)
 
 
 def _offset(limit: Limit, clock: Clock) -> timedelta:
@@ -321,3 +336,71 @@ def _enum_key(enum: type[StrEnum], key: Any) -> Any:
         return enum(key).value
     except ValueError:
         return key  # left for validation to report with the field's name
+
+
+class PolicyError(ValueError):
+    """An SLA policy that cannot be used, each problem named where the user wrote it."""
+
+
+def build_policy(
+    written: dict[str, Any] | None, file_name: str | None, override: dict[str, Any]
+) -> SlaPolicy:
+    """The policy of the file `file_name` (its parsed `written` content; the defaults when
+    there is no file) with the ``COMPLAINTS_SLA__*`` `override` laid over it.
+
+    A problem is reported with the key as the user wrote it — in the file (``sla.toml:
+    [response] major``) or the variable (``COMPLAINTS_SLA__RESPONSE__MAJOR``) — never in
+    the normalised form the model holds."""
+    base = written if written is not None else SlaPolicy().model_dump(mode="json")
+    try:
+        return SlaPolicy.model_validate(merge_policy(base, override))
+    except ValidationError as exc:
+        problems = [
+            f"{_where(err['loc'], written, file_name, override)}: {_message(err)}"
+            for err in exc.errors()
+        ]
+        raise PolicyError("; ".join(problems)) from None
+
+
+def _where(
+    loc: tuple[Any, ...],
+    written: dict[str, Any] | None,
+    file_name: str | None,
+    override: dict[str, Any],
+) -> str:
+    in_file = f"the SLA policy file {file_name}" if file_name else "the SLA policy"
+    if not loc:
+        return "COMPLAINTS_SLA" if override and not file_name else in_file
+    section, rest = str(loc[0]), [str(part) for part in loc[1:] if part != "[key]"]
+    if rest:
+        rest[0] = _as_written(section, rest[0], override) or rest[0]
+        if _as_written(section, loc[1], override) is not None:
+            return "COMPLAINTS_SLA__" + "__".join([section, *rest]).upper()
+        rest[0] = _as_written(section, loc[1], written or {}) or rest[0]
+    if any(k.lower() == section for k in override) and not rest:
+        return f"COMPLAINTS_SLA__{section.upper()}"
+    return f"{in_file}: [{section}]" + (f" {'.'.join(rest)}" if rest else "")
+
+
+def _as_written(section: str, key: Any, data: dict[str, Any]) -> str | None:
+    """The key of `data[section]` that normalises to `key`, as the user wrote it."""
+    table = data.get(section)
+    if not isinstance(table, dict):
+        return None
+    enum = _KEYED.get(section)
+    for written in table:
+        if written == key or (enum is not None and _enum_key(enum, written) == key):
+            return str(written)
+    return None
+
+
+def _message(err: Any) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    loc = err["loc"]
+    if loc and loc[-1] == "[key]" and str(loc[0]) in _KEYED:
+        enum = _KEYED[str(loc[0])]
+        names = ", ".join(
+            f"{m.value}/{m.name.lower()}" if m.value != m.name.lower() else m.value for m in enum
+        )
+        return f"no such name {err['input']!r}; the names are {names}"
+    return message

@@ -218,3 +218,42 @@ def test_a_settings_error_does_not_echo_the_smtp_password(monkeypatch):
     with pytest.raises(SettingsError) as caught:
         get_settings()
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            '[response]\nmajor = "2x"\n',
+            r"sla\.toml: \[response\] major: '2x' is not a time limit",
+        ),
+        (
+            '[response]\nhuge = "2h"\n',
+            r"sla\.toml: \[response\] huge: no such name 'huge'; the names are 一般/general",
+        ),
+        ("[ladder]\nwarning_at = 2\n", r"sla\.toml: \[ladder\] warning_at: Input should be"),
+        (
+            "[response\n",
+            r"^invalid configuration: the SLA policy file .*sla\.toml is not valid TOML",
+        ),
+    ],
+)
+def test_a_bad_policy_file_is_named_with_the_key_as_the_user_wrote_it(
+    monkeypatch, tmp_path, written, said
+):
+    policy = tmp_path / "sla.toml"
+    policy.write_text(written, encoding="utf-8")
+    monkeypatch.setenv("COMPLAINTS_SLA_FILE", str(policy))
+    with pytest.raises(SettingsError, match=said) as caught:
+        get_settings()
+    assert "[KEY]" not in str(caught.value) and "COMPLAINTS_:" not in str(caught.value)
+    assert "重大" not in str(caught.value).split(":")[2]  # the English key stays English
+
+
+def test_a_bad_override_is_named_by_its_variable_as_written(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLA__RESPONSE__MAJOR", "zz")
+    monkeypatch.setenv("COMPLAINTS_SLA__STEPS__PLANNING", "2h")
+    with pytest.raises(SettingsError) as caught:
+        get_settings()
+    assert "COMPLAINTS_SLA__RESPONSE__MAJOR: 'zz' is not a time limit" in str(caught.value)
+    assert "COMPLAINTS_SLA__STEPS__PLANNING: no such name 'planning'" in str(caught.value)

@@ -136,6 +136,32 @@ def test_a_plan_deadline_already_past_is_overdue_at_once():
     assert plan.due_at == at("2026-11-23 10:00")
 
 
+def test_with_business_hours_execution_is_due_at_the_plans_deadline_as_written():
+    policy = SlaPolicy(business_hours=BusinessHours(start=time(9), end=time(18)))
+    # Due at noon on a Saturday: not moved back to Friday 18:00.
+    plan = plan_fixed(
+        policy, policy.clock(SHANGHAI), at("2026-11-28 12:00"), at("2026-11-23 10:00")
+    )
+    assert plan.due_at == at("2026-11-28 12:00")
+    # 80 % of the 44 office hours (Mon 10:00 – Fri 18:00) is 35.2 h: Friday 09:12.
+    assert plan.warn_at == at("2026-11-27 09:12")
+    # The higher levels count office hours from the deadline: never at night or at weekends.
+    assert plan.alerts[2] == (Level.OPERATIONS_DIRECTOR, at("2026-11-30 13:00"))
+    assert plan.alerts[3] == (Level.LEADERSHIP, at("2026-12-02 15:00"))  # 9 + 9 + 6 h
+
+
+def test_waiting_on_the_customer_moves_the_plans_deadline_by_the_time_waited():
+    pause = Pause(at("2026-11-24 10:00"), at("2026-11-25 12:00"))  # 26 h
+    plan = plan_fixed(POLICY, CLOCK, at("2026-11-28 10:00"), at("2026-11-23 10:00"), (pause,))
+    assert plan.due_at == at("2026-11-29 12:00")
+
+
+def test_a_plan_clock_on_hold_schedules_no_deadline():
+    pause = Pause(at("2026-11-24 10:00"))
+    plan = plan_fixed(POLICY, CLOCK, at("2026-11-28 10:00"), at("2026-11-23 10:00"), (pause,))
+    assert plan.paused and plan.due_at is None
+
+
 def test_the_acknowledgement_promises_the_response_time_of_the_severity():
     assert str(response_promise(POLICY, Severity.MAJOR)) == "2h"
 
