@@ -146,7 +146,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     from complaints import casefile
 
     settings = _settings()
-    _upgrade(settings)
+    _readable(settings)
     try:
         file = casefile.read(settings, args.case)
     except LookupError:
@@ -256,7 +256,7 @@ def cmd_escalations(args: argparse.Namespace) -> None:
     from complaints import casefile
 
     settings = _settings()
-    _upgrade(settings)
+    _readable(settings)
     rows = casefile.escalation_list(settings, overdue_only=args.open, limit=args.limit)
     text = "\n".join(f"{r['at']}  {r['level']:<7} {r['cases']:<18} {r['summary']}" for r in rows)
     emit(args, rows, text or ("no overdue cases" if args.open else "no escalations"))
@@ -270,7 +270,7 @@ def cmd_list(args: argparse.Namespace) -> None:
     from rules.enums import CaseStatus
 
     settings = _settings()
-    _upgrade(settings)
+    _readable(settings)
     try:
         status = CaseStatus(args.status) if args.status else None
     except ValueError:
@@ -484,6 +484,16 @@ def _upgrade(settings: Any) -> None:
     from models.db import upgrade
 
     upgrade(settings.database_url)
+
+
+def _readable(settings: Any) -> None:
+    """Reads never migrate: a ledger not at the newest schema is reported, not upgraded."""
+    from models.db import NotMigrated, check_current
+
+    try:
+        check_current(settings.database_url)
+    except NotMigrated as exc:
+        raise CliError(str(exc)) from None
 
 
 def _safe_url(url: str) -> str:

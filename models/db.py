@@ -69,6 +69,29 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class NotMigrated(Exception):
+    """The ledger is missing or its schema is not the newest; the message says what to run."""
+
+
+def check_current(url: str) -> None:
+    """Raise NotMigrated unless the ledger exists at the newest schema. Reads call this
+    instead of `upgrade`: reading never writes, not even a migration or a new file."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    fix = "run `complaints db upgrade` (or start the product, which migrates it)"
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:" and not Path(path).exists():
+            raise NotMigrated(f"there is no ledger at {path} yet: {fix}")
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    with engine_for(url).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        found = f"schema {current}" if current else "no schema"
+        raise NotMigrated(f"the ledger has {found}, the product needs {head}: {fix}")
+
+
 def upgrade(url: str) -> None:
     """Bring the ledger's schema to the newest migration (creates the database file)."""
     engine = engine_for(url)

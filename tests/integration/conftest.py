@@ -124,7 +124,8 @@ def slack_api() -> Iterator[FakeSlack]:
 # -- the command line in-process (test_cli*.py) ------------------------------------------
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """COMPLAINTS_DATABASE_URL at a fresh SQLite file and PREFECT_API_URL at a closed port."""
+    """COMPLAINTS_DATABASE_URL at a fresh, migrated SQLite file (as `make run` leaves it) and
+    PREFECT_API_URL at a closed port."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     for name in list(os.environ):
@@ -135,6 +136,7 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("PREFECT_API_URL", UNREACHABLE_PREFECT)
     monkeypatch.chdir(tmp_path)  # no .env file from the working directory
     get_settings.cache_clear()
+    upgrade(url)
     # Prefect reads its settings once, at import: change them in its own context too.
     with temporary_settings(updates={PREFECT_API_URL: UNREACHABLE_PREFECT}):
         yield url

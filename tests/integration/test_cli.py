@@ -261,6 +261,43 @@ def test_showing_an_unknown_case_exits_2(run: Any) -> None:
     assert_one_line(run("show", "TS-20261123-9999"), "no case TS-20261123-9999")
 
 
+@pytest.fixture
+def elsewhere(ledger: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CLI pointed at a ledger file nobody has created or migrated."""
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'ledger.db'}"
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    return url
+
+
+@pytest.mark.parametrize("argv", [("show", "TS-20261123-0001"), ("list",), ("escalations",)])
+def test_reading_a_ledger_that_is_not_there_says_so_and_creates_nothing(
+    run: Any, elsewhere: str, argv: tuple[str, ...]
+) -> None:
+    path = Path(elsewhere.split(":///", 1)[1])
+    assert not path.exists()
+    assert_one_line(run(*argv), f"there is no ledger at {path} yet", "complaints db upgrade")
+    assert not path.exists()
+
+
+def test_reading_a_ledger_behind_the_newest_schema_does_not_migrate_it(
+    run: Any, elsewhere: str
+) -> None:
+    from alembic import command
+
+    from models.db import alembic_config
+
+    Path(elsewhere.split(":///", 1)[1]).parent.mkdir()
+    command.upgrade(alembic_config(elsewhere), "0002")
+    assert_one_line(run("list"), "the ledger has schema 0002", "complaints db upgrade")
+    with sa.create_engine(elsewhere).connect() as connection:
+        assert (
+            connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        )
+    assert run("db", "upgrade").code == 0
+    assert run("list").code == 0
+
+
 def test_show_json_gives_the_case_with_masked_contact_and_its_timeline(
     run: Any, case_no: str
 ) -> None:

@@ -150,8 +150,11 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    from models.db import upgrade
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
     env["COMPLAINTS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(env["COMPLAINTS_DATABASE_URL"])
     process = subprocess.Popen(
         [sys.executable, "-m", "complaints.cli", "list"],
         stdout=subprocess.PIPE,
