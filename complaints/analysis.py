@@ -9,7 +9,7 @@ Definitions: rules.analysis.DEFINITIONS.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,8 @@ from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
 from rules.analysis import (
+    MIN_RISING,
+    RECTIFY_WITHIN,
     Change,
     ClusterAlert,
     Count,
@@ -97,10 +99,6 @@ def compute(settings: Settings, period: Period, now: datetime) -> Figures:
     figures.kpis = kpis(figures, settings.kpi)
     figures.actions = rectification.status_as_of(settings, end)
     return figures
-
-
-RECTIFY_WITHIN = timedelta(days=30)
-MIN_RISING = 3
 
 
 def review(q: PeriodQuery, period: Period, settings: Settings, now: datetime) -> Review:

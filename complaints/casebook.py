@@ -16,14 +16,22 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from complaints import clocks
-from complaints.escalation import case_alert, escalate, link_run
+from complaints.escalation import link_run, raise_for_case
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer
 from models.repository import CaseRepository
-from rules.alerts import Level, Trigger
 from rules.case_number import format_case_number, local_day
 from rules.enums import CaseStatus, Category, Department, Language, Scope, Severity
+from rules.escalation import (
+    HANDLING,
+    clock_start,
+    clocks_stopped_by,
+    on_grading,
+    on_plan_rejection,
+    on_registration,
+    on_survey,
+)
 from rules.inputs import (
     ApprovalInput,
     FeedbackInput,
@@ -37,7 +45,6 @@ from rules.inputs import (
 from rules.intake import ComplaintIn
 from rules.patterns import CaseFacts, normal_email, phone_forms, repeat_of
 from rules.routing import responsible_department
-from rules.sla import HANDLING
 from rules.steps import Step, event_key
 
 INVALID_SUFFIX = "-x"
@@ -171,11 +178,11 @@ def _register(
                 {"channel": complaint.channel.value, "external_ref": complaint.external_ref},
             )
         )
-        clocks.start(repo, case, HANDLING, now, started_at=received_at)
+        clocks.start(repo, case, HANDLING, now, clock_start(HANDLING, 0, received_at, now))
         clocks.refresh(repo, case, settings)
         _flag_repeat(repo, settings, case, now)
-        if case.severity is Severity.MAJOR:
-            _alert_major(repo, settings, case, now)
+        called = on_registration(case.case_no, case.severity, case.repeat_of)
+        raise_for_case(repo, settings, case, called, now)
         return Registration(case_no, True, flow_run_id)
 
 
@@ -200,24 +207,6 @@ def _flag_repeat(repo: CaseRepository, settings: Settings, case: Case, now: date
             {"repeat_of": found.case_no, "note": f"重复投诉，前案 {found.case_no}"},
         )
     )
-    alert = case_alert(
-        settings,
-        case,
-        f"repeat:{case.case_no}",
-        Trigger.REPEAT,
-        Level.WARNING,
-        now,
-        reason=f"前案 / earlier case {found.case_no}",
-    )
-    escalate(repo, settings, alert, [case])
-
-
-def _alert_major(repo: CaseRepository, settings: Settings, case: Case, now: datetime) -> None:
-    """A 重大 complaint goes to leadership at once, at registration or when graded so."""
-    alert = case_alert(
-        settings, case, f"major:{case.case_no}", Trigger.MAJOR, Level.LEADERSHIP, now
-    )
-    escalate(repo, settings, alert, [case])
 
 
 def _facts(case: Case) -> CaseFacts:
@@ -324,10 +313,8 @@ def open_step(
         case.waiting_key = key
         case.status = CaseStatus.IN_PROGRESS
         case.updated_at = now
-        first_response = step is Step.VERIFY and case.cycle == 0
-        clock = clocks.start(
-            repo, case, step.value, now, started_at=case.received_at if first_response else None
-        )
+        started_at = clock_start(step, case.cycle, case.received_at, now)
+        clock = clocks.start(repo, case, step.value, now, started_at)
         clocks.refresh(repo, case, settings)
         return clock.due_at
 
@@ -377,16 +364,21 @@ def _apply(
     if isinstance(data, VerifyInput):
         case.substantiated = data.substantiated
     elif isinstance(data, GradeInput):
-        was_major = case.severity is Severity.MAJOR
+        was = case.severity
         case.category = data.category
         case.severity = data.severity
         case.scope = data.scope
         case.department = responsible_department(data.category, settings.routing, data.department)
-        if case.severity is Severity.MAJOR and not was_major:
-            _alert_major(repo, settings, case, now)
+        raise_for_case(repo, settings, case, on_grading(case.case_no, was, data.severity), now)
     elif isinstance(data, ApprovalInput):
         if step is Step.APPROVE_PLAN and not data.approved:
-            _alert_plan_rejections(repo, settings, case, now)
+            reasons = [
+                str(e.payload.get("reason") or "")
+                for e in repo.audit(case.id)
+                if e.step == step.value and e.cycle == case.cycle and e.decision == "rejected"
+            ]
+            called = on_plan_rejection(case.case_no, case.cycle, reasons)
+            raise_for_case(repo, settings, case, called, now)
     elif isinstance(data, PlanInput):
         case.root_cause = data.root_cause
         case.attributed_department = data.attributed_department or case.department
@@ -396,7 +388,6 @@ def _apply(
         finishes_step = data.kind.code == "done"
     elif isinstance(data, FeedbackInput):
         case.result_summary = data.result
-        clocks.stop(repo.deadline(case.id, HANDLING, case.cycle), now)
     elif isinstance(data, SurveyInput):
         repo.add_survey(
             SurveyAnswer(
@@ -412,44 +403,11 @@ def _apply(
                 at=now,
             )
         )
-        if not data.accepts_result:
-            alert = case_alert(
-                settings,
-                case,
-                f"rejected:{case.case_no}:c{case.cycle}",
-                Trigger.REJECTED,
-                Level.LEADERSHIP,
-                now,
-                step=Step.CALLBACK.value,
-                reason=data.comment,
-            )
-            escalate(repo, settings, alert, [case])
-    if finishes_step:
-        clocks.stop(repo.deadline(case.id, step.value, case.cycle), now)
+        called = on_survey(case.case_no, case.cycle, data.accepts_result, data.comment)
+        raise_for_case(repo, settings, case, called, now)
+    for clock in clocks_stopped_by(step, finishes_step):
+        clocks.stop(repo.deadline(case.id, clock, case.cycle), now)
     clocks.refresh(repo, case, settings)
-
-
-def _alert_plan_rejections(
-    repo: CaseRepository, settings: Settings, case: Case, now: datetime
-) -> None:
-    """The second rejection of a plan in one cycle goes to the operations director."""
-    rejections = [
-        e
-        for e in repo.audit(case.id)
-        if e.step == Step.APPROVE_PLAN.value and e.cycle == case.cycle and e.decision == "rejected"
-    ]
-    if len(rejections) >= 2:
-        alert = case_alert(
-            settings,
-            case,
-            f"plan-rejected:{case.case_no}:c{case.cycle}",
-            Trigger.PLAN_REJECTED,
-            Level.OPERATIONS_DIRECTOR,
-            now,
-            step=Step.PLAN.value,
-            reason=str(rejections[-1].payload.get("reason") or ""),
-        )
-        escalate(repo, settings, alert, [case])
 
 
 def _decision_word(data: StepInput) -> str:
@@ -476,7 +434,9 @@ def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> 
             case.cycle = from_cycle + 1
             case.current_step = Step.REOPEN.value
             case.updated_at = now
-            clocks.start(repo, case, HANDLING, now)
+            clocks.start(
+                repo, case, HANDLING, now, clock_start(HANDLING, case.cycle, case.received_at, now)
+            )
             clocks.refresh(repo, case, settings)
         return case.cycle
 

@@ -7,6 +7,7 @@ message is rendered now (masked) and sent later by the outbox, in order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,8 @@ from complaints.settings import Settings
 from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox
 from models.repository import CaseRepository
 from rules.alerts import Alert, Level, Trigger
+from rules.escalation import Escalation as Called
+from rules.escalation import overdue_by
 from rules.sla import clock_label
 from rules.slack_blocks import overdue_text, slack_message
 from rules.steps import Step
@@ -54,7 +57,7 @@ def case_alert(
         step_label=step_label,
         cycle=case.cycle,
         due_at=due_at,
-        overdue_by=(now - due_at) if due_at is not None and now >= due_at else None,
+        overdue_by=overdue_by(due_at, now),
         owner=case.department.value if case.department else case.receiver,
         customer_name=case.customer_name,
         customer_phone=case.customer_phone,
@@ -63,6 +66,33 @@ def case_alert(
         reason=reason,
         run_url=run_url(settings, case.flow_run_id),
     )
+
+
+def raise_for_case(
+    repo: CaseRepository,
+    settings: Settings,
+    case: Case,
+    called: Iterable[Called],
+    now: datetime,
+    due_at: datetime | None = None,
+) -> list[str]:
+    """Record each escalation the rules called for about `case`; the keys newly fired."""
+    fired = []
+    for one in called:
+        alert = case_alert(
+            settings,
+            case,
+            one.key,
+            one.trigger,
+            one.level,
+            now,
+            step=one.step,
+            due_at=due_at,
+            reason=one.reason,
+        )
+        if escalate(repo, settings, alert, [case]):
+            fired.append(one.key)
+    return fired
 
 
 def escalate(repo: CaseRepository, settings: Settings, alert: Alert, cases: list[Case]) -> bool:

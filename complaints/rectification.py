@@ -10,7 +10,7 @@ status of every action.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,11 +20,10 @@ from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import CorrectiveAction
 from models.repository import CaseRepository
-from rules.alerts import Alert, Trigger
+from rules.alerts import Alert
 from rules.analysis import ActionStatus, Figures
+from rules.escalation import RECTIFICATION_DUE_TIME, on_action, overdue_by
 from rules.sla import plan_fixed
-
-DUE_TIME = time(18)  # a notice's date means the end of that working day
 
 
 class ActionNotFound(LookupError):
@@ -73,7 +72,7 @@ def issue(settings: Settings, figures: Figures, now: datetime) -> Issued:
                 sa.select(CorrectiveAction).where(CorrectiveAction.key == key)
             ).first()
             if action is None:
-                due = datetime.combine(notice.due, DUE_TIME, tzinfo=settings.tz)
+                due = datetime.combine(notice.due, RECTIFICATION_DUE_TIME, tzinfo=settings.tz)
                 action = CorrectiveAction(
                     key=key,
                     report_kind=figures.kind.value,
@@ -142,25 +141,25 @@ def fire_due(settings: Settings, now: datetime) -> list[str]:
             plan = plan_fixed(
                 settings.sla, settings.sla.clock(settings.tz), action.due_at, action.started_at
             )
-            for level in plan.due_levels(action.alert_level, now):
-                key = f"action:{ref(action.id)}:{level.tag}"
+            climb = plan.climb(action.alert_level, now)
+            reason = f"{action.period} 整改通报：{action.requirement}"
+            for called in on_action(ref(action.id), climb.levels, reason):
                 alert = Alert(
-                    key=key,
-                    trigger=Trigger.RECTIFICATION,
-                    level=level,
+                    key=called.key,
+                    trigger=called.trigger,
+                    level=called.level,
                     fired_at=now,
-                    step="rectify",
+                    step=called.step,
                     step_label=f"整改 {ref(action.id)} / corrective action",
                     due_at=action.due_at,
-                    overdue_by=(now - action.due_at) if now >= action.due_at else None,
+                    overdue_by=overdue_by(action.due_at, now),
                     owner=action.department,
-                    reason=f"{action.period} 整改通报：{action.requirement}",
+                    reason=called.reason,
                 )
                 if escalate(CaseRepository(session), settings, alert, []):
-                    fired.append(key)
-                action.alert_level = int(level)
-            following = plan.next_alert(action.alert_level)
-            action.next_alert_at = following[1] if following else None
+                    fired.append(called.key)
+            action.alert_level = climb.alert_level
+            action.next_alert_at = climb.next_alert_at
     return fired
 
 

@@ -91,8 +91,8 @@ def report_failed(settings: Settings, now: datetime) -> list[str]:
     trail, `complaints escalations`) and tag the run; returns the case numbers reported."""
     from prefect.client.orchestration import get_client
 
-    from complaints.escalation import case_alert, escalate
-    from rules.alerts import Level, Trigger
+    from complaints.escalation import raise_for_case
+    from rules.escalation import on_run_failed
     from rules.masking import mask_customer_text
 
     failed = [s for s in run_statuses(open_case_runs(settings)) if s.state_type in FAILED_TYPES]
@@ -103,24 +103,14 @@ def report_failed(settings: Settings, now: datetime) -> list[str]:
             case = repo.get(status.case_no)
             if case is None:
                 continue
-            since = status.since.isoformat() if status.since else "-"
             reason = mask_customer_text(
                 f"{status.state_type}: {status.message or '—'}"[:300],
                 case.customer_name,
                 case.customer_phone,
                 case.customer_email,
             )
-            alert = case_alert(
-                settings,
-                case,
-                f"run_failed:{case.case_no}:{since}",
-                Trigger.RUN_FAILED,
-                Level.DEPARTMENT_HEAD,
-                now,
-                step=case.current_step,
-                reason=f"{reason} — complaints retry {case.case_no}",
-            )
-            if escalate(repo, settings, alert, [case]):
+            called = on_run_failed(case.case_no, case.current_step, status.since, reason)
+            if raise_for_case(repo, settings, case, called, now):
                 reported.append(case.case_no)
     with get_client(sync_client=True) as client:
         for status in failed:

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from complaints import clocks, rectification
-from complaints.escalation import case_alert, escalate, run_url
+from complaints.escalation import escalate, raise_for_case, run_url
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.repository import CaseRepository
-from rules.alerts import Alert, ClusterMember, Level, Trigger
+from rules.alerts import Alert, ClusterMember, Trigger
+from rules.escalation import EVENT_LEVEL, on_clock
 from rules.patterns import CaseFacts, find_clusters
 
 log = logging.getLogger("complaints.watch")
@@ -60,24 +61,13 @@ def _fire_clock(settings: Settings, clock_id: int, now: datetime) -> Fired:
         if plan is None:
             row.next_alert_at = None
             return fired
-        for level in plan.due_levels(row.alert_level, now):
-            key = f"sla:{case.case_no}:{row.step}:c{row.cycle}:{level.tag}"
-            alert = case_alert(
-                settings,
-                case,
-                key,
-                Trigger.SLA,
-                level,
-                now,
-                step=row.step,
-                due_at=plan.due_at,
-            )
-            if escalate(repo, settings, alert, [case]):
-                fired.keys.append(key)
-                fired.cases.add(case.case_no)
-            row.alert_level = int(level)
-        following = plan.next_alert(row.alert_level)
-        row.next_alert_at = following[1] if following else None
+        climb = plan.climb(row.alert_level, now)
+        called = on_clock(case.case_no, row.step, row.cycle, climb.levels)
+        keys = raise_for_case(repo, settings, case, called, now, due_at=plan.due_at)
+        fired.keys += keys
+        fired.cases |= {case.case_no} if keys else set()
+        row.alert_level = climb.alert_level
+        row.next_alert_at = climb.next_alert_at
     return fired
 
 
@@ -106,7 +96,7 @@ def detect_clusters(settings: Settings, now: datetime) -> Fired:
             alert = Alert(
                 key=cluster.key,
                 trigger=Trigger.CLUSTER,
-                level=Level.LEADERSHIP,
+                level=EVENT_LEVEL[Trigger.CLUSTER],
                 fired_at=now,
                 category=cluster.category,
                 product=cluster.product,
@@ -151,4 +141,4 @@ class Watcher:
         return fired
 
 
-__all__ = ["Fired", "Watcher", "case_alert", "detect_clusters", "fire_due"]
+__all__ = ["Fired", "Watcher", "detect_clusters", "fire_due"]

@@ -8,11 +8,18 @@ from `DEFINITIONS`, so a reader can check what was counted.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules.periods import Kind
+
+RECTIFY_WITHIN = timedelta(days=30)
+"""A rectification notice gives its department this long to report the action done."""
+
+MIN_RISING = 3
+"""A category · product pair is a potential problem when it has at least this many
+complaints in the period and more than in the previous one."""
 
 
 class KpiTargets(BaseModel):

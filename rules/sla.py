@@ -28,9 +28,8 @@ from rules.alerts import Level
 from rules.calendar import CalendarOverrides, WorkCalendar
 from rules.clock import BusinessHours, Clock, Limit, Pause, Unit
 from rules.enums import Scope, Severity
+from rules.escalation import HANDLING
 from rules.steps import HUMAN_STEPS, Step
-
-HANDLING = "handling"  # the name of the per-cycle handling clock in the ledger
 
 
 def clock_label(name: str) -> str:
@@ -213,6 +212,22 @@ class ClockPlan:
         """Rungs above `fired` whose time has come, lowest first."""
         return [lvl for lvl, at in self.alerts if lvl > fired and at <= now]
 
+    def climb(self, fired: int, now: datetime) -> Climb:
+        """What a watch pass does with a clock whose highest fired level is `fired`."""
+        levels = self.due_levels(fired, now)
+        reached = int(levels[-1]) if levels else fired
+        following = self.next_alert(reached)
+        return Climb(levels, reached, following[1] if following else None)
+
+
+@dataclass(frozen=True)
+class Climb:
+    """The rungs to fire now, the level the clock has then reached, and its next alert."""
+
+    levels: list[Level]
+    alert_level: int
+    next_alert_at: datetime | None
+
 
 def plan_limit(
     policy: SlaPolicy,
@@ -224,12 +239,10 @@ def plan_limit(
     """Deadline, warning and ladder of a clock counting `limit` from `started_at`."""
     unit = limit.unit
     need = limit.counted_time(clock.working_day)
-    ladder = policy.ladder
     points = [
-        (Level.WARNING, need * ladder.warning_at),
+        (Level.WARNING, need * policy.ladder.warning_at),
         (Level.DEPARTMENT_HEAD, need),
-        (Level.OPERATIONS_DIRECTOR, need + _offset(ladder.level2_after, clock)),
-        (Level.LEADERSHIP, need + _offset(ladder.level3_after, clock)),
+        *((level, need + offset) for level, offset in _after_deadline(policy, clock)),
     ]
     return _plan(clock, started_at, unit, points, pauses)
 
@@ -256,17 +269,15 @@ def plan_fixed(
     need = max(clock.counted(started_at, due_at, Unit.HOURS), timedelta(0))
     warning = clock.reach(started_at, need * policy.ladder.warning_at, Unit.HOURS, pauses)
     assumed = set(deadline.assumed_years | warning.assumed_years)
-    alerts: list[tuple[Level, datetime]] = []
     if warning.at is None:
         return ClockPlan(None, (), frozenset(assumed), paused)
     if deadline.at is None:
         return ClockPlan(None, ((Level.WARNING, warning.at),), frozenset(assumed), paused)
-    alerts = [(Level.WARNING, min(warning.at, deadline.at)), (Level.DEPARTMENT_HEAD, deadline.at)]
-    later = [
-        (Level.OPERATIONS_DIRECTOR, _offset(policy.ladder.level2_after, clock)),
-        (Level.LEADERSHIP, _offset(policy.ladder.level3_after, clock)),
+    alerts: list[tuple[Level, datetime]] = [
+        (Level.WARNING, min(warning.at, deadline.at)),
+        (Level.DEPARTMENT_HEAD, deadline.at),
     ]
-    for level, offset in later:
+    for level, offset in _after_deadline(policy, clock):
         reached = clock.reach(deadline.at, offset, Unit.HOURS, pauses)
         assumed |= reached.assumed_years
         if reached.at is None:
@@ -275,9 +286,13 @@ def plan_fixed(
     return ClockPlan(deadline.at, tuple(alerts), frozenset(assumed), paused)
 
 
-def _offset(limit: Limit, clock: Clock) -> timedelta:
-    """Ladder offsets count on the clock of the limit they extend."""
-    return limit.counted_time(clock.working_day)
+def _after_deadline(policy: SlaPolicy, clock: Clock) -> list[tuple[Level, timedelta]]:
+    """The rungs above the deadline and how long after it each fires, counted on the clock
+    of the limit they extend."""
+    return [
+        (Level.OPERATIONS_DIRECTOR, policy.ladder.level2_after.counted_time(clock.working_day)),
+        (Level.LEADERSHIP, policy.ladder.level3_after.counted_time(clock.working_day)),
+    ]
 
 
 def _plan(

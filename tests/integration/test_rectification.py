@@ -16,6 +16,7 @@ from complaints.cli import main
 from complaints.settings import Settings, get_settings
 from models.db import unit_of_work
 from models.ledger import CorrectiveAction, Escalation, SlackOutbox
+from rules.escalation import RECTIFICATION_DUE_TIME
 from rules.periods import Kind, Period
 from tests.integration.test_analysis import GENERATED, SHANGHAI, build_ledger
 
@@ -54,7 +55,7 @@ def test_each_rectification_notice_opens_one_action_due_on_its_date(
     opened = actions(settings)
     assert [a.department for a in opened] == [n.department for n in figures.review.notices]
     assert refs == [f"CA-{a.id:05d}" for a in opened]
-    due = datetime.combine(figures.review.notices[0].due, rectification.DUE_TIME, tzinfo=SHANGHAI)
+    due = datetime.combine(figures.review.notices[0].due, RECTIFICATION_DUE_TIME, tzinfo=SHANGHAI)
     assert opened[0].due_at == due and opened[0].status == "open"
     # Compiling the same report again opens nothing new.
     again = rectification.issue(settings, figures, GENERATED + timedelta(hours=1))
