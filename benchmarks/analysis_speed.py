@@ -6,7 +6,7 @@ aggregate queries measured in the same run; memory stays flat (no rows loaded in
 Python).
 
 The ledger is generated directly (SQLAlchemy Core `insert()` executemany in chunks, not
-through the casebook, which works case by case) in a child process, so this process
+through the casework service, which works case by case) in a child process, so this process
 measures the report alone: cases spread over three years ending at the end of the report
 month, with the audit entries, deadlines, surveys and escalations the figures read.
 Then, each `--repeats` times with the order alternating so noise hits both:
@@ -590,7 +590,7 @@ def periods() -> list[Any]:
 
 def product_run(settings: Any) -> list[Any]:
     """(a): the figures of both reports, as the product computes them."""
-    from complaints import analysis
+    from complaints.reporting import analysis
 
     return [analysis.compute(settings, period, NOW) for period in periods()]
 
@@ -599,7 +599,7 @@ def capture(settings: Any) -> tuple[list[Captured], list[Any]]:
     """One product run, recording every statement sent to the database, per report."""
     import sqlalchemy as sa
 
-    from complaints import analysis
+    from complaints.reporting import analysis
     from models.db import engine_for
 
     engine = engine_for(settings.database_url)

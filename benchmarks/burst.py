@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def fresh(complaints: list[Any]) -> list[Any]:
     """Received now, so no deadline passes during the benchmark."""
-    from complaints.clock import utc_now
+    from complaints.timesource import utc_now
 
     return [c.model_copy(update={"received_at": utc_now()}) for c in complaints]
 
@@ -173,8 +173,8 @@ def follow(
 
 
 def baseline(bench: Bench, args: argparse.Namespace) -> float:
-    from complaints import intake
-    from complaints.clock import utc_now
+    from complaints.cases import intake
+    from complaints.timesource import utc_now
 
     (complaint,) = fresh(complaints_for_verification(1, args.seed + 1, f"B1{int(time.time())}"))
     ledger = Ledger(bench.settings.database_url)
@@ -190,8 +190,8 @@ def baseline(bench: Bench, args: argparse.Namespace) -> float:
 
 
 def burst(bench: Bench, args: argparse.Namespace, one: float, slots: int) -> dict[str, Any]:
-    from complaints import intake
-    from complaints.clock import utc_now
+    from complaints.cases import intake
+    from complaints.timesource import utc_now
 
     complaints = fresh(complaints_for_verification(args.cases, args.seed, f"B{int(time.time())}"))
     ledger = Ledger(bench.settings.database_url)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from complaints.stack import Stack, local_product
+from embedded.stack import Stack, local_product
 from rules.steps import HUMAN_STEPS as STEPS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -140,8 +140,8 @@ class TreeSnapshot:
 
     @property
     def flow_runs(self) -> int:
-        """Flow-run processes (stock or forked: complaints.stack.is_flow_run)."""
-        from complaints.stack import is_flow_run
+        """Flow-run processes (stock or forked: embedded.stack.is_flow_run)."""
+        from embedded.stack import is_flow_run
 
         commands = {p.pid: p.command for p in self.procs}
         return sum(is_flow_run(p.command, commands.get(p.ppid, "")) for p in self.procs)
@@ -241,7 +241,7 @@ def settled_snapshot(roots: list[int], samples: int = 5, interval: float = 1.0) 
 
 def role(command: str) -> str:
     """Which part of the stack a process is, from its command line."""
-    if " server start" in command or "complaints.server" in command:
+    if " server start" in command or "complaints.orchestration.server" in command:
         return "server"
     if " worker start" in command:
         return "worker"
@@ -325,7 +325,7 @@ def run_states(run_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
 
 def flow_processes(bench: Bench) -> list[int]:
     """Processes the workers are running flow runs in right now (their descendants)."""
-    from complaints.stack import flow_run_pids
+    from embedded.stack import flow_run_pids
 
     return [pid for worker in bench.stack.workers for pid in flow_run_pids(worker.pid)]
 
@@ -340,8 +340,8 @@ def wait_quiet(bench: Bench, timeout: float = 180) -> float:
 # -- complaints --------------------------------------------------------------------------
 def complaints_for_verification(count: int, seed: int, tag: str) -> list[Any]:
     """`count` synthetic complaints that go to verification, each with its own reference."""
-    from complaints.clock import utc_now
-    from complaints.synthetic import generate_complaints
+    from complaints.timesource import utc_now
+    from embedded.synthetic import generate_complaints
 
     pool = [
         c

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
 
-    from complaints import supervision
+    from complaints.cases import supervision
     from tests.integration.slack_server import slack_server
 
     total = Timer()
@@ -120,8 +120,8 @@ def now_ts() -> float:
 
 def pass_seconds(settings: Any, repeats: int = 50) -> float:
     """Median time of one steady watch pass (as the sla-watch run makes) finding nothing due."""
-    from complaints import watch
-    from complaints.clock import utc_now
+    from complaints.deadlines import watch
+    from complaints.timesource import utc_now
 
     watcher = watch.Watcher(settings)
     watcher.watch_once(utc_now())  # the first pass of a run also looks for clusters
@@ -137,8 +137,8 @@ def pass_seconds(settings: Any, repeats: int = 50) -> float:
 
 def create_cases(settings: Any, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Register the cases waiting at verification; returns each one's W and L1 moments."""
-    from complaints import casebook
-    from complaints.clock import utc_now
+    from complaints.cases import casework
+    from complaints.timesource import utc_now
     from rules.enums import Severity
     from rules.steps import Step, wait_key
 
@@ -150,8 +150,8 @@ def create_cases(settings: Any, args: argparse.Namespace) -> dict[str, dict[str,
     for complaint in complaints:
         received = start - timedelta(seconds=rng.uniform(0, args.spread_seconds))
         one = complaint.model_copy(update={"received_at": received, "severity": Severity.GENERAL})
-        case_no = casebook.register(one, settings, utc_now()).case_no
-        casebook.open_step(settings, case_no, Step.VERIFY, wait_key(Step.VERIFY, 0), utc_now())
+        case_no = casework.register(one, settings, utc_now()).case_no
+        casework.open_step(settings, case_no, Step.VERIFY, wait_key(Step.VERIFY, 0), utc_now())
         base = received.timestamp()
         moments[case_no] = {
             "W": base + 0.8 * args.limit_seconds,

@@ -70,8 +70,8 @@ def deploy_empty() -> None:
 def measure(bench: Bench, calls: int, batch: int, seed: int) -> dict[str, Any]:
     from prefect.deployments import run_deployment
 
-    from complaints import intake
-    from complaints.clock import utc_now
+    from complaints.cases import intake
+    from complaints.timesource import utc_now
 
     complaints = iter(complaints_for_verification(calls + WARM_UP, seed, f"I{int(time.time())}"))
 

@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def walk(bench: Bench, cases: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Walk the cases; also the stack's memory before and after all the resumed runs."""
-    from complaints import intake
-    from complaints.clock import utc_now
-    from complaints.synthetic import decisions_for
+    from complaints.cases import intake
+    from complaints.timesource import utc_now
+    from embedded.synthetic import decisions_for
 
     ledger = Ledger(bench.settings.database_url)
     complaints = complaints_for_verification(cases, seed, f"R{int(time.time())}")
@@ -127,7 +127,7 @@ def act_and_time(
 ) -> dict[str, Any]:
     from prefect.client.orchestration import get_client
 
-    from complaints.actions import act
+    from complaints.cases.actions import act
 
     view_run = ledger_run_id(bench, case_no)
     wait_paused(ledger, case_no, view_run, step)  # so `act` is accepted at once
@@ -170,9 +170,9 @@ def act_and_time(
 
 
 def ledger_run_id(bench: Bench, case_no: str) -> str:
-    from complaints import casebook
+    from complaints.cases import casework
 
-    run_id = casebook.load(bench.settings, case_no).flow_run_id
+    run_id = casework.load(bench.settings, case_no).flow_run_id
     if run_id is None:
         raise RuntimeError(f"{case_no} has no flow run")
     return run_id

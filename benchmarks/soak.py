@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
-    from complaints import intake
-    from complaints.actions import act
-    from complaints.clock import utc_now
-    from complaints.synthetic import decisions_for, generate_complaints
+    from complaints.cases import intake
+    from complaints.cases.actions import act
+    from complaints.timesource import utc_now
+    from embedded.synthetic import decisions_for, generate_complaints
 
     rng = random.Random(args.seed)
     complaints = generate_complaints(args.cases, seed=args.seed, now=utc_now())

@@ -3,7 +3,7 @@
 A desk of operators works through waiting cases as fast as the stack lets them: each
 operator takes a case that waits for a person (the ledger shows the step and its key,
 Prefect shows the run PAUSED under that key, so `act` is accepted at once), acts with
-the synthetic decision for that step (`complaints.actions.act`, what the CLI and the
+the synthetic decision for that step (`complaints.cases.actions.act`, what the CLI and the
 UI form do), and takes the next waiting case. A case that closes is replaced by a new
 complaint, so the number of cases in play stays the same. Counted: steps acted on and
 moved on (the case waits at its next step, or closed) inside the measured minutes, and
@@ -181,10 +181,10 @@ def cases_ready(ledger: Ledger, items: list[Item]) -> list[tuple[Item, str | Non
 
 
 def product_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Item]]:
-    from complaints import intake
-    from complaints.actions import act
-    from complaints.clock import utc_now
-    from complaints.synthetic import decisions_for
+    from complaints.cases import intake
+    from complaints.cases.actions import act
+    from complaints.timesource import utc_now
+    from embedded.synthetic import decisions_for
 
     ledger = Ledger(bench.settings.database_url)
     counter = iter(range(10**9))

@@ -92,8 +92,8 @@ def fill(
     second baseline: the first runs warm the server and the worker up (imports, caches,
     connection pools) once, which is not a cost of each waiting case.
     """
-    from complaints import intake
-    from complaints.clock import utc_now
+    from complaints.cases import intake
+    from complaints.timesource import utc_now
 
     complaints = complaints_for_verification(cases, seed, f"W{int(time.time())}")
     ledger = Ledger(bench.settings.database_url)

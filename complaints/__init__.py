@@ -1,1 +1,2 @@
-"""Application layer: settings, clock, intake and actions services, the command line."""
+"""Application layer, one package per capability (cases, deadlines, notifications,
+reporting, orchestration), with the settings, the time source and the command line."""

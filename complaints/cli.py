@@ -74,8 +74,8 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_submit(args: argparse.Namespace) -> None:
-    from complaints import casebook, intake
-    from complaints.clock import utc_now
+    from complaints.cases import casework, intake
+    from complaints.timesource import utc_now
 
     raw = read_json(args.file)
     settings = _settings(prefect=True)
@@ -86,7 +86,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
     _upgrade(settings)
     try:
         result = intake.submit(complaint, settings, utc_now())
-    except casebook.IdempotencyConflict as exc:
+    except casework.IdempotencyConflict as exc:
         raise CliError(str(exc)) from None
     data = {
         "case_no": result.case_no,
@@ -103,8 +103,8 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def cmd_act(args: argparse.Namespace) -> None:
-    from complaints import rectification
-    from complaints.actions import ActionRefused, act
+    from complaints.cases.actions import ActionRefused, act
+    from complaints.reporting import rectification
 
     raw = read_json(args.input)
     if rectification.action_id(args.case) is not None:
@@ -119,8 +119,8 @@ def cmd_act(args: argparse.Namespace) -> None:
 
 def _rectified(args: argparse.Namespace, raw: Any) -> None:
     """`complaints act CA-00001 rectified --input done.json`: a department's report."""
-    from complaints import rectification
-    from complaints.clock import utc_now
+    from complaints.reporting import rectification
+    from complaints.timesource import utc_now
     from rules.inputs import describe_errors
 
     if args.step != "rectified":
@@ -143,7 +143,7 @@ def _rectified(args: argparse.Namespace, raw: Any) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from complaints import casefile
+    from complaints.cases import casefile
 
     settings = _settings()
     _readable(settings)
@@ -221,8 +221,8 @@ def cmd_release(args: argparse.Namespace) -> None:
 
 
 def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
-    from complaints import casebook
-    from complaints.clock import utc_now
+    from complaints.cases import casework
+    from complaints.timesource import utc_now
     from rules.inputs import WaitOnCustomer, describe_errors
 
     settings = _settings()
@@ -241,19 +241,19 @@ def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
         )
     except ValidationError as exc:
         raise CliError(describe_errors(exc).replace("note:", f"{flag}:")) from None
-    record = casebook.hold if hold else casebook.release
+    record = casework.hold if hold else casework.release
     try:
         record(settings, request.case_no, utc_now(), request.actor, request.note)
-    except casebook.CaseNotFound:
+    except casework.CaseNotFound:
         raise CliError(f"no case {request.case_no}") from None
-    except casebook.CaseStateError as exc:
+    except casework.CaseStateError as exc:
         raise CliError(str(exc)) from None
     state = "waiting on the customer; SLA clocks stopped" if hold else "SLA clocks running again"
     emit(args, {"case_no": request.case_no, "on_hold": hold}, f"{request.case_no}: {state}")
 
 
 def cmd_escalations(args: argparse.Namespace) -> None:
-    from complaints import casefile
+    from complaints.cases import casefile
 
     settings = _settings()
     _readable(settings)
@@ -263,8 +263,8 @@ def cmd_escalations(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from complaints import supervision
-    from complaints.casefile import masker
+    from complaints.cases import supervision
+    from complaints.cases.casefile import masker
     from models.db import unit_of_work
     from models.repository import CaseRepository
     from rules.enums import CaseStatus
@@ -311,7 +311,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 def _run_states(settings: Any, run_ids: list[str | None]) -> dict[str, str]:
     """Each run's state from Prefect; empty when Prefect cannot be reached."""
-    from complaints import supervision
+    from complaints.cases import supervision
 
     runs = {run_id: run_id for run_id in run_ids if run_id}
     if not runs:
@@ -333,8 +333,9 @@ def _run_states(settings: Any, run_ids: list[str | None]) -> dict[str, str]:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from complaints import rectification, reports, slack
-    from complaints.clock import utc_now
+    from complaints.notifications import slack
+    from complaints.reporting import rectification, reports
+    from complaints.timesource import utc_now
 
     settings = _settings()
     _upgrade(settings)
@@ -380,8 +381,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> None:
-    from complaints import intake, supervision
-    from complaints.clock import utc_now
+    from complaints.cases import intake, supervision
+    from complaints.timesource import utc_now
 
     settings = _settings(prefect=True)
     _upgrade(settings)
@@ -400,7 +401,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
 
 
 def cmd_retry(args: argparse.Namespace) -> None:
-    from complaints import supervision
+    from complaints.cases import supervision
 
     settings = _settings(prefect=True)
     _upgrade(settings)
@@ -418,8 +419,7 @@ def cmd_retry(args: argparse.Namespace) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    from complaints.runtime import ensure_work_pool
-    from deployments.definitions import deploy_all
+    from deployments.definitions import deploy_all, ensure_work_pool
 
     settings = _settings(prefect=True)
     ensure_work_pool(settings.work_pool, settings.worker_type)
@@ -434,7 +434,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from complaints.runtime import run_product
+    from embedded.up import run_product
 
     run_product(port=args.port, demo=not args.no_demo, workers=args.workers)
 

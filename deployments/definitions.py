@@ -7,6 +7,7 @@ code source, so any worker on a machine with the project checked out at the same
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -121,3 +122,21 @@ def deploy_all(
         )
         ids.append(cast(UUID, deployment_id))
     return ids
+
+
+def ensure_work_pool(name: str, worker_type: str) -> None:
+    """The work pool the deployments run on, of the configured worker type."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            client.create_work_pool(WorkPoolCreate(name=name, type=worker_type))
+        existing = client.read_work_pool(name).type
+    if existing != worker_type:
+        raise SystemExit(
+            f"work pool {name!r} is of type {existing!r}, the worker type setting says "
+            f"{worker_type!r}: set COMPLAINTS_WORKER_TYPE={existing} or delete the pool "
+            f"(prefect work-pool delete {name}) and start again"
+        )

@@ -20,7 +20,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from pydantic import ValidationError
 
-from complaints.casebook import INVALID_SUFFIX, CaseView
+from complaints.cases.casework import INVALID_SUFFIX, CaseView
 from rules.inputs import (
     ApprovalInput,
     FeedbackInput,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from complaints import casebook
-from complaints.clock import utc_now
+from complaints.cases import casework
 from complaints.settings import get_settings
+from complaints.timesource import utc_now
 from rules.inputs import WaitOnCustomer
 from tasks.views import publish_case
 
@@ -21,9 +21,9 @@ from tasks.views import publish_case
 def record_customer_wait(request: WaitOnCustomer) -> None:
     settings = get_settings()
     if request.waiting:
-        casebook.hold(settings, request.case_no, utc_now(), request.actor, request.note)
+        casework.hold(settings, request.case_no, utc_now(), request.actor, request.note)
     else:
-        casebook.release(settings, request.case_no, utc_now(), request.actor, request.note)
+        casework.release(settings, request.case_no, utc_now(), request.actor, request.note)
     publish_case(settings, request.case_no)
 
 

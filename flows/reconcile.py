@@ -13,9 +13,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment
 
-from complaints import intake, supervision
-from complaints.clock import utc_now
+from complaints.cases import intake, supervision
 from complaints.settings import get_settings
+from complaints.timesource import utc_now
 
 
 @task(name="start-unstarted-cases", cache_policy=NO_CACHE, persist_result=False)

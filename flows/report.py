@@ -12,9 +12,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from complaints import rectification, reports, slack
-from complaints.clock import utc_now
+from complaints.notifications import slack
+from complaints.reporting import rectification, reports
 from complaints.settings import get_settings
+from complaints.timesource import utc_now
 from rules.periods import Kind
 
 

@@ -16,9 +16,11 @@ from datetime import timedelta
 from prefect import flow, get_run_logger
 from prefect.runtime import deployment, flow_run
 
-from complaints import slack, supervision, watch
-from complaints.clock import utc_now
+from complaints.cases import supervision
+from complaints.deadlines import watch
+from complaints.notifications import slack
 from complaints.settings import get_settings
+from complaints.timesource import utc_now
 from tasks.views import publish_escalations
 
 

@@ -1,6 +1,6 @@
 """The figures of a complaint analysis report, and the definition of each.
 
-The numbers are computed by SQL aggregation in the ledger (complaints.analysis); this
+The numbers are computed by SQL aggregation in the ledger (complaints.reporting.analysis); this
 module holds their shape, the KPI targets and the arithmetic that needs no data: rates,
 changes, the KPI verdicts. Every figure's definition is written in the report's appendix
 from `DEFINITIONS`, so a reader can check what was counted.

@@ -5,7 +5,7 @@ official schedule once the State Council publishes it (each November for the nex
 For a later year the statutory holidays are still known — 元旦, 春节, 清明, 劳动节, 端午,
 中秋, 国庆 fall on fixed or lunar dates — and come from `holidays` (python-holidays); the
 days off that are bridged to them and the make-up working days are not, so such a year is
-still not `knows`n: the deadline arithmetic (rules.clock) reports it as assumed and the
+still not `knows`n: the deadline arithmetic (rules.working_time) reports it as assumed and the
 caller warns loudly. An override file wins over both, and a year it lists is its own.
 """
 
@@ -28,7 +28,7 @@ class CalendarOverrides(BaseModel):
 
 
 # How far past the official schedule the statutory holidays are filled in; a deadline is at
-# most 180 days out, and a hold can push it a few years at most (rules.clock searches ten).
+# most 180 days out, and a hold can push it a few years at most (rules.working_time searches ten).
 STATUTORY_YEARS_AHEAD = 10
 
 

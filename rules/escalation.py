@@ -10,10 +10,10 @@ Two kinds of escalation (PROCESS.md, "Escalation"):
   `EVENT_LEVEL` below.
 
 And the clocks themselves: which clocks a step starts, and what stops them
-(`clock_start`, `clocks_stopped_by`). Pausing is the customer wait (`rules.clock.Pause`).
+(`clock_start`, `clocks_stopped_by`). Pausing is the customer wait (`rules.working_time.Pause`).
 
 The functions return `Escalation`s — what the rules call for. The application layer
-records each once by its key (complaints.escalation) and sends nothing the rules did not
+records each once by its key (complaints.deadlines.escalation) and sends nothing the rules did not
 ask for. Keys are stable: they are the identity of an escalation in the ledger.
 """
 

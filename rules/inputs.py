@@ -24,10 +24,10 @@ from pydantic import (
 
 from rules.case_number import PATTERN as CASE_NUMBER
 from rules.case_number import normalize as normalize_case_number
-from rules.clock import Clock, Unit
 from rules.enums import Category, Demand, Department, FeedbackMethod, ProgressKind, Scope, Severity
 from rules.fields import DEFAULT_LIMITS, Flag, InputLimits, Line, Moment, Prose, Score, ahead
 from rules.steps import Step
+from rules.working_time import Clock, Unit
 
 TEXT = 2000
 WorkingDays = Annotated[int, Strict(), Field(ge=1, le=120)]

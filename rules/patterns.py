@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rules.clock import Limit, Unit
 from rules.enums import Category
+from rules.working_time import Limit, Unit
 
 
 class PatternPolicy(BaseModel):

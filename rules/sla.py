@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rules.alerts import Level
 from rules.calendar import CalendarOverrides, WorkCalendar
-from rules.clock import BusinessHours, Clock, Limit, Pause, Unit
 from rules.enums import Scope, Severity
 from rules.escalation import HANDLING
 from rules.steps import HUMAN_STEPS, Step
+from rules.working_time import BusinessHours, Clock, Limit, Pause, Unit
 
 
 def clock_label(name: str) -> str:

@@ -1,1 +1,1 @@
-"""Prefect tasks: thin I/O around the casebook, messages and the UI view of a case."""
+"""Prefect tasks: thin I/O around the casework, messages and the UI view of a case."""

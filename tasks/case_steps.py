@@ -13,11 +13,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from complaints import casebook, casefile
-from complaints.clock import utc_now
-from complaints.messages import Outcome, send_once
-from complaints.rendering import MessageKind
+from complaints.cases import casefile, casework
+from complaints.notifications.messages import Outcome, send_once
 from complaints.settings import get_settings
+from complaints.templating import MessageKind
+from complaints.timesource import utc_now
 from rules.inputs import FeedbackInput, StepInput, VerifyInput, settle
 from rules.intake import ComplaintIn
 from rules.steps import Step
@@ -34,12 +34,12 @@ class DuplicateRun(RuntimeError):
 
 
 @task(name="open-case", cache_policy=NO_CACHE, persist_result=False)
-def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casebook.CaseView:
+def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.CaseView:
     """Find this run's case in the ledger, registering the complaint on the first start."""
     settings = get_settings()
     run_id = str(flow_run.get_id())
     if case_no is None:
-        case_no = casebook.find_by_run(settings, run_id)
+        case_no = casework.find_by_run(settings, run_id)
     if case_no is None:
         if complaint is None:
             raise ValueError("a case run needs either a complaint or a case number")
@@ -47,11 +47,11 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casebook.Ca
         problems = complaint.timing_problems(now, settings.input_limits)
         if problems:  # a complaint typed into the UI's Run form: refused, nothing written
             raise ValueError(f"invalid complaint: {'; '.join(problems)}")
-        case_no = casebook.register(complaint, settings, now, flow_run_id=run_id).case_no
-    owner = casebook.attach_run(settings, case_no, run_id)
+        case_no = casework.register(complaint, settings, now, flow_run_id=run_id).case_no
+    owner = casework.attach_run(settings, case_no, run_id)
     if owner != run_id:
         raise DuplicateRun(f"{case_no} is already handled by flow run {owner}")
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     if view.current_step == Step.REGISTER.value:
         publish_case(settings, case_no)
     return view
@@ -68,7 +68,7 @@ def acknowledge(case_no: str) -> Outcome:
     settings = get_settings()
     now = utc_now()
     outcome = send_once(settings, case_no, MessageKind.ACKNOWLEDGEMENT, 0, now)
-    casebook.record_event(
+    casework.record_event(
         settings,
         case_no,
         Step.ACKNOWLEDGE,
@@ -84,7 +84,7 @@ def acknowledge(case_no: str) -> Outcome:
 @task(name="answer-on-spot", cache_policy=NO_CACHE, persist_result=False)
 def answer_on_spot(case_no: str, answer: str) -> None:
     settings = get_settings()
-    casebook.record_event(
+    casework.record_event(
         settings,
         case_no,
         Step.ANSWER_ON_SPOT,
@@ -105,7 +105,7 @@ def await_person(
 ) -> str:
     """Mark the case as waiting at `step`; returns the markdown shown above its form."""
     settings = get_settings()
-    due = casebook.open_step(settings, case_no, step, key, utc_now())
+    due = casework.open_step(settings, case_no, step, key, utc_now())
     publish_case(settings, case_no)
     return casefile.form_markdown(settings, casefile.read(settings, case_no), step, due, error)
 
@@ -118,9 +118,9 @@ def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
     now = utc_now()
     data, problems = settle(data, now, settings.sla.clock(settings.tz), settings.input_limits)
     if problems:
-        casebook.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
+        casework.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
     else:
-        casebook.record_decision(settings, case_no, step, key, data, now)
+        casework.record_decision(settings, case_no, step, key, data, now)
     publish_case(settings, case_no)
     return data, problems
 
@@ -130,7 +130,7 @@ def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
 )
 def reject_input(case_no: str, step: Step, key: str, errors: str) -> None:
     settings = get_settings()
-    casebook.record_invalid(settings, case_no, step, key, utc_now(), errors)
+    casework.record_invalid(settings, case_no, step, key, utc_now(), errors)
 
 
 @task(
@@ -151,7 +151,7 @@ def explain(case_no: str, verification: VerifyInput) -> Outcome:
         now,
         explanation=verification.explanation_to_customer,
     )
-    casebook.record_event(
+    casework.record_event(
         settings,
         case_no,
         Step.EXPLAIN,
@@ -179,7 +179,7 @@ def feed_back(case_no: str, feedback: FeedbackInput, cycle: int) -> list[Outcome
         send_once(settings, case_no, MessageKind.RESULT, cycle, now, result=feedback.result),
         send_once(settings, case_no, MessageKind.SURVEY_INVITATION, cycle, now),
     ]
-    casebook.record_event(
+    casework.record_event(
         settings,
         case_no,
         Step.FEEDBACK,
@@ -195,7 +195,7 @@ def feed_back(case_no: str, feedback: FeedbackInput, cycle: int) -> list[Outcome
 @task(name="reopen", cache_policy=NO_CACHE, persist_result=False)
 def reopen(case_no: str, cycle: int) -> int:
     settings = get_settings()
-    new_cycle = casebook.reopen(settings, case_no, cycle, utc_now())
+    new_cycle = casework.reopen(settings, case_no, cycle, utc_now())
     publish_case(settings, case_no)
     return new_cycle
 
@@ -206,7 +206,7 @@ def close(case_no: str) -> str:
     settings = get_settings()
     now = utc_now()
     report = casefile.report_markdown(settings, casefile.read(settings, case_no), now)
-    casebook.close(settings, case_no, now, report)
+    casework.close(settings, case_no, now, report)
     create_markdown_artifact(
         markdown=report,
         key=f"report-{case_no.lower()}",

@@ -12,8 +12,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.logging import get_run_logger
 
-from complaints import casefile
-from complaints.casefile import masker
+from complaints.cases import casefile
+from complaints.cases.casefile import masker
 from complaints.settings import Settings, get_settings
 from rules.enums import CaseStatus
 from rules.presentation import alert_tags, artifact_key, run_name, run_tags

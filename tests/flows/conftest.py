@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from complaints.stack import Stack, local_product
+from embedded.stack import Stack, local_product
 from tests.conftest import postgres_url
 from tests.integration.slack_server import FakeSlack, slack_server
 

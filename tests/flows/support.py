@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from complaints import casebook, intake
-from complaints.actions import ActionRefused, act
-from complaints.clock import utc_now
-from complaints.synthetic import decisions_for, generate_complaints
+from complaints.cases import casework, intake
+from complaints.cases.actions import ActionRefused, act
+from complaints.timesource import utc_now
+from embedded.synthetic import decisions_for, generate_complaints
 from rules.enums import Severity
 from rules.intake import ComplaintIn
 
@@ -36,7 +36,7 @@ def act_when_waiting(settings: Any, case_no: str, step: str, data: dict[str, Any
             return
         except ActionRefused as exc:
             if time.monotonic() > deadline:
-                view = casebook.load(settings, case_no)
+                view = casework.load(settings, case_no)
                 raise AssertionError(
                     f"{case_no} never waited at {step}: {exc}; it is at {view.current_step}"
                 ) from exc
@@ -73,7 +73,7 @@ def suspended_at_its_wait(settings: Any, case_no: str) -> bool:
 
     from prefect.client.orchestration import get_client
 
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     if not (view.flow_run_id and view.waiting_key):
         return False
     with get_client(sync_client=True) as client:
@@ -81,9 +81,9 @@ def suspended_at_its_wait(settings: Any, case_no: str) -> bool:
     return bool(state and state.is_paused() and state.state_details.pause_key == view.waiting_key)
 
 
-def wait_closed(settings: Any, case_no: str) -> casebook.CaseView:
+def wait_closed(settings: Any, case_no: str) -> casework.CaseView:
     return wait_until(
-        lambda: (v := casebook.load(settings, case_no)).status.code == "closed" and v,
+        lambda: (v := casework.load(settings, case_no)).status.code == "closed" and v,
         what=f"{case_no} to close",
     )
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from complaints import casebook, intake
-from complaints.clock import utc_now
-from complaints.stack import Stack, command_line, descendants, flow_run_pids
+from complaints.cases import casework, intake
+from complaints.timesource import utc_now
+from embedded.stack import Stack, command_line, descendants, flow_run_pids
 from tests.flows.support import act_when_waiting, suspended_at_its_wait, wait_until
 from tests.flows.test_case_lifecycle import new_complaint
 
@@ -27,7 +27,7 @@ def flow_run_processes(stack: Stack) -> int:
 def spawned_engines(stack: Stack) -> int:
     """Flow-run processes started as a new `python -m prefect.engine` (not forked)."""
     return sum(
-        b"prefect.engine" in command and b"complaints.prefork" not in command
+        b"prefect.engine" in command and b"complaints.orchestration.prefork" not in command
         for worker in stack.workers
         for command in map(command_line, descendants(worker.pid))
     )
@@ -76,7 +76,7 @@ def test_a_burst_runs_at_most_the_cap_at_once_and_every_case_reaches_its_waits(
             list(pool.map(lambda c: act_when_waiting(settings, c, "verify", verify), cases))
         wait_until(
             lambda: all(
-                casebook.load(settings, c).current_step == "grade"
+                casework.load(settings, c).current_step == "grade"
                 and suspended_at_its_wait(settings, c)
                 for c in cases
             ),
@@ -135,8 +135,8 @@ def test_a_worker_killed_mid_burst_and_a_server_restarted_mid_storm_lose_nothing
     """Every case reaches its next wait exactly once; a refused caller is told in one line."""
     from collections import Counter
 
-    from complaints import casefile, supervision
-    from complaints.actions import ActionRefused, act
+    from complaints.cases import casefile, supervision
+    from complaints.cases.actions import ActionRefused, act
 
     burst = [new_complaint() for _ in range(2 * product.worker_limit)]
     with ThreadPoolExecutor(len(burst)) as pool:
@@ -156,7 +156,7 @@ def test_a_worker_killed_mid_burst_and_a_server_restarted_mid_storm_lose_nothing
     def all_waiting(step: str) -> bool:
         supervision.restart_stalled(patient, utc_now())
         return all(
-            casebook.load(settings, c).current_step == step and suspended_at_its_wait(settings, c)
+            casework.load(settings, c).current_step == step and suspended_at_its_wait(settings, c)
             for c in cases
         )
 
@@ -182,7 +182,7 @@ def test_a_worker_killed_mid_burst_and_a_server_restarted_mid_storm_lose_nothing
     for case_no, done in zip(cases, accepted, strict=True):
         if not done:  # the person was told; they look again and act if it still waits
             wait_until(
-                lambda c=case_no: casebook.load(settings, c).current_step == "grade" or act_once(c),
+                lambda c=case_no: casework.load(settings, c).current_step == "grade" or act_once(c),
                 timeout=120,
                 what=f"{case_no} to be verified after the outage",
             )

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from complaints import casebook, casefile, intake
-from complaints.clock import utc_now
-from complaints.stack import Stack
+from complaints.cases import casefile, casework, intake
+from complaints.timesource import utc_now
+from embedded.stack import Stack
 from tests.flows.support import new_complaint, submit, suspended_at_its_wait, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -117,13 +117,13 @@ def verified_by(settings: Any, case_no: str) -> list[str]:
 
 
 def resume_and_follow(browser: Any, product: Stack, settings: Any, case_no: str) -> None:
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     assert view.flow_run_id
     actor = f"核实-浏览器-{case_no[-4:]}"
     resume_verification_in_the_ui(browser, product, view.flow_run_id, actor, "网页上核实属实")
     wait_until(
         lambda: (
-            casebook.load(settings, case_no).current_step == "grade"
+            casework.load(settings, case_no).current_step == "grade"
             and suspended_at_its_wait(settings, case_no)
         ),
         timeout=180,

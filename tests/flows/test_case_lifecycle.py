@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from complaints import casebook, casefile
+from complaints.cases import casefile, casework
 from tests.flows.support import (
     act_through,
     act_when_waiting,
@@ -122,10 +122,10 @@ def test_rejected_grading_and_plan_go_back_for_a_new_decision_before_approval(
     act_when_waiting(settings, case_no, "plan", {**steps["plan"], "compensation": "100元优惠券"})
 
     wait_until(
-        lambda: casebook.load(settings, case_no).current_step == "approve_plan",
+        lambda: casework.load(settings, case_no).current_step == "approve_plan",
         what="the second plan to wait for approval",
     )
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     assert view.severity.value == "严重"
     assert [d for s, d in decisions_of(settings, case_no) if s.startswith("approve")] == [
         "rejected",
@@ -148,7 +148,7 @@ def test_a_dissatisfied_customer_reopens_the_case_and_a_new_plan_closes_it(
         "comment": "换货后还是漏水",
     }
     act_when_waiting(settings, case_no, "callback", unhappy)
-    wait_until(lambda: casebook.load(settings, case_no).cycle == 1, what="the reopen")
+    wait_until(lambda: casework.load(settings, case_no).cycle == 1, what="the reopen")
     for step in ("plan", "approve_plan", "execute", "feedback", "callback"):
         act_when_waiting(settings, case_no, step, steps[step])
     wait_closed(settings, case_no)
@@ -185,12 +185,12 @@ def test_input_breaking_a_rule_in_the_ui_form_is_refused_and_the_case_waits_agai
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    from complaints.actions import ActionRefused, resume
+    from complaints.cases.actions import ActionRefused, resume
 
     case_no, steps = submit(settings, new_complaint())
     act_when_waiting(settings, case_no, "verify", steps["verify"])
     act_when_waiting(settings, case_no, "grade", steps["grade"])
-    run_id = UUID(casebook.load(settings, case_no).flow_run_id or "")
+    run_id = UUID(casework.load(settings, case_no).flow_run_id or "")
 
     def paused_at(key: str) -> bool:
         with get_client(sync_client=True) as client:
@@ -211,7 +211,7 @@ def test_input_breaking_a_rule_in_the_ui_form_is_refused_and_the_case_waits_agai
 
     act_when_waiting(settings, case_no, "approve_grade", steps["approve_grade"])
     wait_until(
-        lambda: casebook.load(settings, case_no).current_step == "plan",
+        lambda: casework.load(settings, case_no).current_step == "plan",
         what="the case to move on to planning",
     )
     assert [d for s, d in decisions_of(settings, case_no) if s == "approve_grade"] == [

@@ -16,11 +16,11 @@ from uuid import UUID
 
 import pytest
 
-from complaints import casebook, casefile, intake, supervision
-from complaints.clock import utc_now
+from complaints.cases import casefile, casework, intake, supervision
 from complaints.settings import DEFAULT_CHANNELS
-from complaints.stack import Stack
-from complaints.synthetic import decisions_for, generate_complaints
+from complaints.timesource import utc_now
+from embedded.stack import Stack
+from embedded.synthetic import decisions_for, generate_complaints
 from rules.enums import Category, Severity
 from rules.intake import ComplaintIn
 from tests.flows.support import act_when_waiting, wait_until
@@ -128,7 +128,7 @@ def test_a_customer_who_rejects_the_result_is_escalated_to_leadership_and_the_ca
     act_when_waiting(settings, case_no, "callback", rejected)
 
     wait_until(
-        lambda: (v := casebook.load(settings, case_no)).cycle == 1 and v.waiting_key == "plan-c1",
+        lambda: (v := casework.load(settings, case_no)).cycle == 1 and v.waiting_key == "plan-c1",
         what="the case to reopen and wait for a new plan",
     )
     wait_until(lambda: about(slack, case_no), timeout=30, what="the leadership message")
@@ -185,7 +185,7 @@ def test_timers_fire_after_the_worker_and_the_server_restart(
 ) -> None:
     received = utc_now()
     case_no = submit(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
-    wait_until(lambda: casebook.load(settings, case_no).waiting_key, what="the case to wait")
+    wait_until(lambda: casework.load(settings, case_no).waiting_key, what="the case to wait")
 
     product.kill_workers()
     product.stop_server()

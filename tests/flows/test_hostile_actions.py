@@ -11,9 +11,9 @@ from uuid import UUID
 import httpx
 import pytest
 
-from complaints import casebook, casefile
-from complaints.actions import ActionRefused, act
-from complaints.clock import utc_now
+from complaints.cases import casefile, casework
+from complaints.cases.actions import ActionRefused, act
+from complaints.timesource import utc_now
 from tests.flows.support import (
     act_when_waiting,
     flow_run_state,
@@ -68,7 +68,7 @@ def test_of_two_answers_to_one_wait_exactly_one_is_recorded_and_the_other_told_w
     assert f"already taken by {winner}" in told or "is not waiting at verify" in told, told
 
     wait_until(
-        lambda: casebook.load(settings, case_no).current_step != "verify",
+        lambda: casework.load(settings, case_no).current_step != "verify",
         what="the case to move on from verification",
     )
     verified = [e for e in casefile.read(settings, case_no).audit if e.step == "verify"]
@@ -79,7 +79,7 @@ def test_of_two_answers_to_one_wait_exactly_one_is_recorded_and_the_other_told_w
     # The UI's Resume form, sent again for the answered wait: never accepted. Between two
     # waits the reason the UI shows names who took the step; once the case waits at the
     # next step, its form's schema turns the verification input away.
-    run_id = casebook.load(settings, case_no).flow_run_id
+    run_id = casework.load(settings, case_no).flow_run_id
     answer = httpx.post(
         f"{settings_api()}/flow_runs/{run_id}/resume",
         json={"run_input": answers[loser]},
@@ -109,20 +109,20 @@ def test_a_deadline_no_calendar_can_count_is_refused_and_the_case_lives_on(
 ) -> None:
     """What the UI form sends (the schema only checks the format): the case shows the form
     again with the reason instead of its run failing for good."""
-    from complaints.actions import resume
+    from complaints.cases.actions import resume
 
     case_no, steps = submit(settings, new_complaint())
     for step in ("verify", "grade", "approve_grade"):
         act_when_waiting(settings, case_no, step, steps[step])
-    wait_until(lambda: casebook.load(settings, case_no).current_step == "plan", what="planning")
+    wait_until(lambda: casework.load(settings, case_no).current_step == "plan", what="planning")
     wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the plan form")
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     plan = {k: v for k, v in steps["plan"].items() if k != "deadline_working_days"}
     resume(UUID(view.flow_run_id or ""), {**plan, "deadline": deadline})
 
     wait_until(
         lambda: (
-            casebook.load(settings, case_no).waiting_key not in (None, view.waiting_key)
+            casework.load(settings, case_no).waiting_key not in (None, view.waiting_key)
             and suspended_at_its_wait(settings, case_no)
         ),
         what="the plan form to be shown again",
@@ -133,7 +133,7 @@ def test_a_deadline_no_calendar_can_count_is_refused_and_the_case_lives_on(
 
     act_when_waiting(settings, case_no, "plan", steps["plan"])
     wait_until(
-        lambda: casebook.load(settings, case_no).current_step == "approve_plan",
+        lambda: casework.load(settings, case_no).current_step == "approve_plan",
         what="the corrected plan to go to approval",
     )
 
@@ -153,9 +153,9 @@ def test_a_failed_case_run_is_alerted_listed_and_retried_without_losing_what_was
 
     case_no, steps = submit(settings, new_complaint())
     act_when_waiting(settings, case_no, "verify", steps["verify"])
-    wait_until(lambda: casebook.load(settings, case_no).current_step == "grade", what="grading")
+    wait_until(lambda: casework.load(settings, case_no).current_step == "grade", what="grading")
     wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the grading form")
-    run_id = UUID(casebook.load(settings, case_no).flow_run_id or "")
+    run_id = UUID(casework.load(settings, case_no).flow_run_id or "")
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run_id, Failed(message="simulated: a bug in a step"), force=True)
 
@@ -185,6 +185,6 @@ def test_a_failed_case_run_is_alerted_listed_and_retried_without_losing_what_was
     wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the run to wait again")
     for step in ("grade", "approve_grade"):
         act_when_waiting(settings, case_no, step, steps[step])
-    wait_until(lambda: casebook.load(settings, case_no).current_step == "plan", what="planning")
+    wait_until(lambda: casework.load(settings, case_no).current_step == "plan", what="planning")
     verified = [e for e in casefile.read(settings, case_no).audit if e.step == "verify"]
     assert len(verified) == 1  # what was recorded before the failure stands, once

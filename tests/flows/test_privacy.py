@@ -13,8 +13,8 @@ from uuid import UUID
 import pytest
 
 from complaints.cli import main
-from complaints.clock import utc_now
-from complaints.stack import Stack
+from complaints.timesource import utc_now
+from embedded.stack import Stack
 from rules.enums import Severity
 from tests.flows.support import act_through, new_complaint, submit, wait_closed, wait_until
 from tests.integration.slack_server import FakeSlack

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from complaints.stack import Stack
+from embedded.stack import Stack
 from tests.flows.conftest import production_topology
 from tests.flows.test_case_lifecycle import (  # collected again, on this module's stack
     test_a_complaint_answered_on_the_spot_goes_straight_to_callback_and_close,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from complaints import intake
-from complaints.clock import utc_now
-from complaints.stack import Stack
+from complaints.cases import intake
+from complaints.timesource import utc_now
+from embedded.stack import Stack
 from rules.periods import Kind, Period
 from tests.flows.test_escalation import new_complaint
 from tests.integration.slack_server import FakeSlack

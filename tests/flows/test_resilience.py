@@ -8,10 +8,10 @@ from uuid import UUID
 
 import pytest
 
-from complaints import casebook, casefile, intake, supervision
-from complaints.clock import utc_now
-from complaints.stack import Stack, free_port
-from complaints.synthetic import decisions_for
+from complaints.cases import casefile, casework, intake, supervision
+from complaints.timesource import utc_now
+from embedded.stack import Stack, free_port
+from embedded.synthetic import decisions_for
 from rules.steps import Step, event_key
 from tests.flows.support import (
     act_when_waiting,
@@ -37,7 +37,7 @@ def test_a_case_finishes_after_its_worker_is_killed_between_two_steps_and_mid_st
     act_when_waiting(settings, case_no, "verify", steps["verify"])
     act_when_waiting(settings, case_no, "grade", steps["grade"])
     wait_until(
-        lambda: casebook.load(settings, case_no).current_step == "approve_grade",
+        lambda: casework.load(settings, case_no).current_step == "approve_grade",
         what="the grading to wait for approval",
     )
     wait_until(lambda: suspended_at_its_wait(settings, case_no), what="the run to suspend")
@@ -49,7 +49,7 @@ def test_a_case_finishes_after_its_worker_is_killed_between_two_steps_and_mid_st
     act_when_waiting(settings, case_no, "plan", steps["plan"])
 
     # Mid-step: the worker and its flow-run process die while the run is Running.
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     wait_until(
         lambda: flow_run_state(view.flow_run_id or "") == "RUNNING",
         what="the resumed run to be running",
@@ -82,7 +82,7 @@ def test_a_complaint_registered_while_prefect_is_unreachable_is_started_by_recon
     with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
         first = intake.submit(complaint, settings, utc_now())
     assert first.flow_run_id is None and first.start_error
-    assert casebook.load(settings, first.case_no).status.code == "registered"
+    assert casework.load(settings, first.case_no).status.code == "registered"
 
     again = intake.submit(complaint, settings, utc_now())  # a retry by the channel
     assert again.case_no == first.case_no and not again.created
@@ -92,7 +92,7 @@ def test_a_complaint_registered_while_prefect_is_unreachable_is_started_by_recon
     assert intake.reconcile(settings) == []  # never started twice
     steps = decisions_for(complaint, seed=7, now=utc_now())
     act_when_waiting(settings, first.case_no, "verify", steps["verify"])
-    view = casebook.load(settings, first.case_no)
+    view = casework.load(settings, first.case_no)
     assert audit_keys(settings, first.case_no)[event_key(Step.ACKNOWLEDGE)] == 1
     assert view.flow_run_id is not None
 
@@ -111,10 +111,10 @@ def test_a_complaint_entered_in_the_prefect_ui_run_form_is_registered_and_named(
         as_subflow=False,
     )
     case_no = wait_until(
-        lambda: casebook.find_by_run(settings, str(run.id)),
+        lambda: casework.find_by_run(settings, str(run.id)),
         what="the UI run to register its complaint",
     )
-    wait_until(lambda: casebook.load(settings, case_no).waiting_key, what="the verify wait")
+    wait_until(lambda: casework.load(settings, case_no).waiting_key, what="the verify wait")
     with get_client(sync_client=True) as client:
         named = client.read_flow_run(UUID(str(run.id)))
     assert named.name.startswith(f"{case_no} · {complaint.severity.value} · ")

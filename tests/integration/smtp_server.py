@@ -11,7 +11,7 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
-from complaints.stack import free_port
+from embedded.stack import free_port
 
 HOST = "127.0.0.1"
 

@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from complaints import analysis, casebook, watch
+from complaints.cases import casework
+from complaints.deadlines import watch
+from complaints.reporting import analysis
 from complaints.settings import Settings
-from complaints.synthetic import decisions_for, generate_complaints
+from embedded.synthetic import decisions_for, generate_complaints
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
 from rules.analysis import Rate
@@ -54,9 +56,9 @@ class Plan:
 def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
     """Take one complaint through the ledger operations the flow would call."""
     complaint = complaint.model_copy(update={"received_at": plan.received})
-    case_no = casebook.register(complaint, settings, plan.received).case_no
+    case_no = casework.register(complaint, settings, plan.received).case_no
     clock = plan.received + timedelta(minutes=plan.step_minutes // 3 + 1)
-    casebook.record_event(settings, case_no, Step.ACKNOWLEDGE, 0, clock, "acknowledged")
+    casework.record_event(settings, case_no, Step.ACKNOWLEDGE, 0, clock, "acknowledged")
     if plan.stop_after == "register":
         return case_no
     steps = decisions_for(complaint, seed=seed, now=plan.received)
@@ -64,10 +66,10 @@ def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
     def step(name: str, cycle: int = 0, **changes: Any) -> None:
         nonlocal clock
         key = wait_key(Step(name), cycle)
-        casebook.open_step(settings, case_no, Step(name), key, clock)
+        casework.open_step(settings, case_no, Step(name), key, clock)
         clock += timedelta(minutes=plan.step_minutes)
         data = STEP_INPUTS[Step(name)].model_validate({**steps[name], **changes})
-        casebook.record_decision(settings, case_no, Step(name), key, data, clock)
+        casework.record_decision(settings, case_no, Step(name), key, data, clock)
 
     step("verify")
     if plan.stop_after == "verify":
@@ -81,11 +83,11 @@ def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
     cycle = 0
     if plan.stop_after == "reopen-close":
         step("callback", accepts_result=False, resolution=2, comment="还是不满意，电话13812345678")
-        cycle = casebook.reopen(settings, case_no, 0, clock)
+        cycle = casework.reopen(settings, case_no, 0, clock)
         for name in ("plan", "approve_plan", "execute", "feedback"):
             step(name, cycle)
     step("callback", cycle, accepts_result=plan.accepts, comment=None if plan.accepts else "不接受")
-    casebook.close(settings, case_no, clock, "# report")
+    casework.close(settings, case_no, clock, "# report")
     return case_no
 
 
@@ -253,7 +255,7 @@ def test_the_time_zone_decides_the_month_of_a_late_evening_complaint(
     for complaint, at in zip(
         complaints, ("2026-10-31 23:30", "2026-11-01 00:30"), strict=False
     ):  # 15:30 and 16:30 UTC, both on 31 October in UTC
-        casebook.register(
+        casework.register(
             complaint.model_copy(update={"received_at": local(at)}), settings, GENERATED
         )
 
@@ -385,7 +387,7 @@ def test_the_half_year_review_lists_major_and_rising_problems_and_a_notice_per_d
 def test_the_half_year_report_shows_the_review_with_personal_data_masked(
     settings: Settings,
 ) -> None:
-    from complaints import reports
+    from complaints.reporting import reports
 
     complaint = generate_complaints(3, seed=5, now=GENERATED)[0].model_copy(
         update={
@@ -394,7 +396,7 @@ def test_the_half_year_report_shows_the_review_with_personal_data_masked(
             "description": "热水壶爆裂烫伤孩子，请回电13987654321",
         }
     )
-    casebook.register(complaint, settings, local("2026-08-03 10:00"))
+    casework.register(complaint, settings, local("2026-08-03 10:00"))
 
     report = reports.build(settings, Period.parse(Kind.HALF_YEAR, "2026-H2"), GENERATED)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from complaints.analysis_render import render_html
+from complaints.reporting.render import render_html
 from tests.unit.test_analysis_render import TEMPLATES, figures
 
 CHROMIUM = Path("/usr/bin/chromium")

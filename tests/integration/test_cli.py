@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from complaints import casebook
+from complaints.cases import casework
 from complaints.settings import Settings, get_settings
 from models.db import unit_of_work, upgrade
 from models.ledger import AuditEntry, Case
@@ -42,7 +42,7 @@ def settings(ledger: str) -> Settings:
 @pytest.fixture
 def case_no(settings: Settings) -> str:
     """A registered complaint with no flow run, written straight to the ledger."""
-    return casebook.register(ComplaintIn(**COMPLAINT), settings, datetime.now(UTC)).case_no
+    return casework.register(ComplaintIn(**COMPLAINT), settings, datetime.now(UTC)).case_no
 
 
 def assert_one_line(result: Result, *words: str) -> None:
@@ -204,7 +204,7 @@ def test_acting_on_a_step_that_takes_no_input_exits_2(
 def test_acting_with_input_invalid_for_the_step_exits_2_and_writes_nothing(
     run: Any, write: Any, settings: Settings, case_no: str, step: str, data: Any, named: str
 ) -> None:
-    casebook.open_step(settings, case_no, Step(step), f"{step}-c0", datetime.now(UTC))
+    casework.open_step(settings, case_no, Step(step), f"{step}-c0", datetime.now(UTC))
 
     result = run("act", case_no, step, "--input", write(data))
 
@@ -224,7 +224,7 @@ def test_acting_on_a_registered_case_that_waits_for_nobody_exits_2(
 def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_waits(
     run: Any, write: Any, settings: Settings, case_no: str
 ) -> None:
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
     plan = {**PLAN_IN_THE_PAST, "deadline": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
 
     result = run("act", case_no, "plan", "--input", write(plan))
@@ -236,7 +236,7 @@ def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_wai
 def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconcile(
     run: Any, write: Any, settings: Settings, case_no: str
 ) -> None:
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
 
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
@@ -247,8 +247,8 @@ def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconci
 def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
     run: Any, write: Any, settings: Settings, case_no: str
 ) -> None:
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
-    casebook.attach_run(settings, case_no, "6f1f3f2e-5a8b-4c1d-9e7f-0a1b2c3d4e5f")
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
+    casework.attach_run(settings, case_no, "6f1f3f2e-5a8b-4c1d-9e7f-0a1b2c3d4e5f")
 
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 

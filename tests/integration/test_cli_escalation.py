@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from complaints import casebook, watch
+from complaints.cases import casework
+from complaints.deadlines import watch
 from complaints.settings import Settings, get_settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case
@@ -72,12 +73,12 @@ def run(capsys: pytest.CaptureFixture[str], settings: Settings) -> Run:
 
 def register(settings: Settings, received: datetime = RECEIVED, **changes: Any) -> str:
     complaint = ComplaintIn(**{**COMPLAINT, "received_at": received, **changes})
-    return casebook.register(complaint, settings, received).case_no
+    return casework.register(complaint, settings, received).case_no
 
 
 def verified(settings: Settings, case_no: str, at: datetime) -> None:
     verify = VerifyInput(actor="产品-郑华", substantiated=True, findings="确认存在质量缺陷。")
-    casebook.record_decision(settings, case_no, Step.VERIFY, "verify-c0", verify, at)
+    casework.record_decision(settings, case_no, Step.VERIFY, "verify-c0", verify, at)
 
 
 def audit_decisions(settings: Settings, case_no: str) -> list[str]:
@@ -106,7 +107,7 @@ def test_holding_a_case_stops_its_clocks_and_releasing_it_starts_them_again(
 ) -> None:
     now = datetime.now(UTC)
     case_no = register(settings, received=now)
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", now)
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", now)
 
     held = run("hold", case_no, "--reason", "等待客户补充漏水照片", "--actor", "客服-李雷")
 
@@ -183,7 +184,7 @@ def test_holding_a_case_already_on_hold_exits_2_and_records_nothing(
 
 def test_holding_a_closed_case_exits_2(run: Run, settings: Settings) -> None:
     case_no = register(settings)
-    casebook.close(settings, case_no, RECEIVED + HOUR, "# 报告\n")
+    casework.close(settings, case_no, RECEIVED + HOUR, "# 报告\n")
 
     assert_one_line(run("hold", case_no, "--reason", "等待照片"), case_no, "is closed")
     assert audit_decisions(settings, case_no) == ["registered", "closed"]
@@ -195,7 +196,7 @@ def test_show_lists_the_deadlines_of_a_case_and_its_escalations(
 ) -> None:
     # Verification and handling are both due 24 h after receipt (a general complaint).
     case_no = register(settings)
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", RECEIVED)
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", RECEIVED)
     watch.fire_due(settings, RECEIVED + 20 * HOUR)  # both warnings (at 80 %)
     verified(settings, case_no, RECEIVED + 21 * HOUR)
     watch.fire_due(settings, RECEIVED + 29 * HOUR)  # handling: level 1, then level 2 at +4 h
@@ -246,7 +247,7 @@ def test_open_escalations_list_an_overdue_case_until_its_clocks_stop(
     run: Run, settings: Settings
 ) -> None:
     case_no = register(settings)
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", RECEIVED)
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", RECEIVED)
     assert run("escalations", "--open").out == "no overdue cases\n"
     assert run("escalations").out == "no escalations\n"
     watch.fire_due(settings, RECEIVED + 25 * HOUR)  # both clocks: warning and level 1
@@ -264,7 +265,7 @@ def test_open_escalations_list_an_overdue_case_until_its_clocks_stop(
     verified(settings, case_no, RECEIVED + 26 * HOUR)
     assert [r["level"] for r in run("escalations", "--open", "--json").json()] == ["一级 L1"]
     feedback = FeedbackInput(actor="客服-王芳", result="已为客户换新。")
-    casebook.record_decision(
+    casework.record_decision(
         settings, case_no, Step.FEEDBACK, "feedback-c0", feedback, RECEIVED + 27 * HOUR
     )
 

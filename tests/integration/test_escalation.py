@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from complaints import casebook, casefile, watch
+from complaints.cases import casefile, casework
+from complaints.deadlines import watch
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox, StepDeadline
@@ -92,13 +93,13 @@ def complaint(**changes: Any) -> ComplaintIn:
 
 def register(settings: Settings, **changes: Any) -> str:
     submitted = complaint(**changes)
-    return casebook.register(submitted, settings, submitted.received_at or RECEIVED).case_no
+    return casework.register(submitted, settings, submitted.received_at or RECEIVED).case_no
 
 
 def waiting_at_verify(settings: Settings, **changes: Any) -> str:
     """A registered complaint whose verification clock runs from its receipt."""
     case_no = register(settings, **changes)
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", RECEIVED + 5 * 60 * SECOND)
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", RECEIVED + 5 * 60 * SECOND)
     return case_no
 
 
@@ -267,7 +268,7 @@ def test_a_watch_that_was_down_fires_every_rung_reached_in_one_pass_lowest_first
 def test_a_verification_done_before_its_deadline_fires_nothing(laddered: Settings) -> None:
     case_no = waiting_at_verify(laddered)
 
-    casebook.record_decision(
+    casework.record_decision(
         laddered,
         case_no,
         Step.VERIFY,
@@ -295,7 +296,7 @@ def test_a_case_on_hold_fires_nothing_and_its_deadline_moves_by_the_paused_time(
     held_at, released_at = RECEIVED + 2 * HOUR, RECEIVED + timedelta(days=7)
     paused = released_at - held_at
 
-    casebook.hold(laddered, case_no, held_at, "客服-王芳", "等待客户补充漏水照片")
+    casework.hold(laddered, case_no, held_at, "客服-王芳", "等待客户补充漏水照片")
 
     stopped = clock(laddered, case_no, "verify")
     assert (stopped.due_at, stopped.next_alert_at) == (None, None)
@@ -303,7 +304,7 @@ def test_a_case_on_hold_fires_nothing_and_its_deadline_moves_by_the_paused_time(
         assert watch.fire_due(laddered, moment).keys == [], moment
     assert escalations(laddered) == []
 
-    casebook.release(laddered, case_no, released_at, "客服-王芳", "客户已发来照片三张")
+    casework.release(laddered, case_no, released_at, "客服-王芳", "客户已发来照片三张")
 
     moved = clock(laddered, case_no, "verify")
     assert moved.due_at == DUE_AT + paused
@@ -326,11 +327,11 @@ def test_a_case_on_hold_fires_nothing_and_its_deadline_moves_by_the_paused_time(
 def test_holding_twice_or_releasing_a_case_not_on_hold_is_refused(settings: Settings) -> None:
     case_no = register(settings)
 
-    with pytest.raises(casebook.CaseStateError, match="not waiting on the customer"):
-        casebook.release(settings, case_no, RECEIVED + HOUR, "客服-王芳", "客户来电")
-    casebook.hold(settings, case_no, RECEIVED + HOUR, "客服-王芳", "等待照片")
-    with pytest.raises(casebook.CaseStateError, match="already waiting on the customer"):
-        casebook.hold(settings, case_no, RECEIVED + 2 * HOUR, "客服-王芳", "再次等待")
+    with pytest.raises(casework.CaseStateError, match="not waiting on the customer"):
+        casework.release(settings, case_no, RECEIVED + HOUR, "客服-王芳", "客户来电")
+    casework.hold(settings, case_no, RECEIVED + HOUR, "客服-王芳", "等待照片")
+    with pytest.raises(casework.CaseStateError, match="already waiting on the customer"):
+        casework.hold(settings, case_no, RECEIVED + 2 * HOUR, "客服-王芳", "再次等待")
 
     assert [e.decision for e in audit_of(settings, case_no)] == ["registered", "on_hold"]
 
@@ -347,11 +348,11 @@ def test_a_hold_spanning_the_plan_deadline_never_makes_execution_due_before_it(
         deadline=planned,
         root_cause="批次温控器缺陷",
     )
-    casebook.record_decision(settings, case_no, Step.PLAN, "plan-c0", plan, RECEIVED + HOUR)
-    assert casebook.open_step(settings, case_no, Step.EXECUTE, "execute-c0", RECEIVED + HOUR)
+    casework.record_decision(settings, case_no, Step.PLAN, "plan-c0", plan, RECEIVED + HOUR)
+    assert casework.open_step(settings, case_no, Step.EXECUTE, "execute-c0", RECEIVED + HOUR)
     held_at = RECEIVED + timedelta(days=1)
-    casebook.hold(settings, case_no, held_at, "客服-王芳", "等待客户约定上门时间")
-    casebook.release(settings, case_no, planned + timedelta(days=2), "客服-王芳", "客户已约定")
+    casework.hold(settings, case_no, held_at, "客服-王芳", "等待客户约定上门时间")
+    casework.release(settings, case_no, planned + timedelta(days=2), "客服-王芳", "客户已约定")
 
     due = clock(settings, case_no, "execute").due_at
 
@@ -381,7 +382,7 @@ def test_grading_a_case_across_prefectures_gives_it_four_working_days_from_recei
     case_no = register(settings, received_at=received)
     assert clock(settings, case_no, "handling").due_at == received + 24 * HOUR  # one department
 
-    casebook.record_decision(
+    casework.record_decision(
         settings, case_no, Step.GRADE, "grade-c0", grade(Scope.PREFECTURE), received + HOUR
     )
 
@@ -425,7 +426,7 @@ def test_a_registration_alert_not_yet_sent_gets_its_open_in_prefect_button_with_
     run_id = "0b7c6a52-3f0e-4b8e-9a53-1c2d3e4f5a6b"
     assert run_id not in json.dumps(before.blocks)
 
-    casebook.attach_run(settings, case_no, run_id)
+    casework.attach_run(settings, case_no, run_id)
 
     (after,) = outbox_messages(settings)
     assert f"/runs/flow-run/{run_id}" in json.dumps(after.blocks)
@@ -449,10 +450,10 @@ def test_a_general_complaint_alerts_nobody_when_it_is_registered(settings: Setti
 def test_grading_a_case_up_to_major_alerts_leadership_once(settings: Settings) -> None:
     case_no = register(settings)
 
-    casebook.record_decision(
+    casework.record_decision(
         settings, case_no, Step.GRADE, "grade-c0", grade(severity=Severity.MAJOR), RECEIVED + HOUR
     )
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.GRADE,
@@ -472,7 +473,7 @@ def test_a_customer_rejecting_the_result_alerts_leadership_and_reopening_starts_
 ) -> None:
     case_no = register(settings)
     fed_back = RECEIVED + 20 * HOUR
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.FEEDBACK,
@@ -480,9 +481,9 @@ def test_a_customer_rejecting_the_result_alerts_leadership_and_reopening_starts_
         FeedbackInput(actor="客服-王芳", result="已为客户换新。"),
         fed_back,
     )
-    casebook.open_step(settings, case_no, Step.CALLBACK, "callback-c0", fed_back + HOUR)
+    casework.open_step(settings, case_no, Step.CALLBACK, "callback-c0", fed_back + HOUR)
 
-    casebook.record_decision(
+    casework.record_decision(
         settings, case_no, Step.CALLBACK, "callback-c0", survey(False), fed_back + 2 * HOUR
     )
 
@@ -499,8 +500,8 @@ def test_a_customer_rejecting_the_result_alerts_leadership_and_reopening_starts_
     assert escalated(settings, case_no) == [(f"esc:rejected:{case_no}:c0", "escalated:L3")]
 
     reopened_at = fed_back + 3 * HOUR
-    assert casebook.reopen(settings, case_no, 0, reopened_at) == 1
-    assert casebook.reopen(settings, case_no, 0, reopened_at + HOUR) == 1  # a replay
+    assert casework.reopen(settings, case_no, 0, reopened_at) == 1
+    assert casework.reopen(settings, case_no, 0, reopened_at + HOUR) == 1  # a replay
 
     first = clock(settings, case_no, "handling", cycle=0)
     assert (first.started_at, first.done_at) == (RECEIVED, fed_back)
@@ -516,9 +517,9 @@ def test_a_customer_rejecting_the_result_alerts_leadership_and_reopening_starts_
 
 def test_a_customer_accepting_the_result_alerts_nobody(settings: Settings) -> None:
     case_no = register(settings)
-    casebook.open_step(settings, case_no, Step.CALLBACK, "callback-c0", RECEIVED + HOUR)
+    casework.open_step(settings, case_no, Step.CALLBACK, "callback-c0", RECEIVED + HOUR)
 
-    casebook.record_decision(
+    casework.record_decision(
         settings, case_no, Step.CALLBACK, "callback-c0", survey(True), RECEIVED + 2 * HOUR
     )
 
@@ -529,9 +530,9 @@ def test_a_plan_rejected_twice_goes_to_the_operations_director_not_after_the_fir
     settings: Settings,
 ) -> None:
     case_no = register(settings)
-    casebook.open_step(settings, case_no, Step.APPROVE_PLAN, "approve-plan-c0", RECEIVED)
+    casework.open_step(settings, case_no, Step.APPROVE_PLAN, "approve-plan-c0", RECEIVED)
 
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.APPROVE_PLAN,
@@ -541,7 +542,7 @@ def test_a_plan_rejected_twice_goes_to_the_operations_director_not_after_the_fir
     )
     assert escalations(settings) == []
 
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.APPROVE_PLAN,
@@ -549,7 +550,7 @@ def test_a_plan_rejected_twice_goes_to_the_operations_director_not_after_the_fir
         rejection("仍未说明漏水的根本原因"),
         RECEIVED + 3 * HOUR,
     )
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.APPROVE_PLAN,
@@ -573,7 +574,7 @@ def test_a_plan_rejected_twice_goes_to_the_operations_director_not_after_the_fir
 
 def test_one_plan_rejection_in_each_of_two_cycles_alerts_nobody(settings: Settings) -> None:
     case_no = register(settings)
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.APPROVE_PLAN,
@@ -581,9 +582,9 @@ def test_one_plan_rejection_in_each_of_two_cycles_alerts_nobody(settings: Settin
         rejection("补偿金额没有依据"),
         RECEIVED + HOUR,
     )
-    casebook.reopen(settings, case_no, 0, RECEIVED + 2 * HOUR)
+    casework.reopen(settings, case_no, 0, RECEIVED + 2 * HOUR)
 
-    casebook.record_decision(
+    casework.record_decision(
         settings,
         case_no,
         Step.APPROVE_PLAN,
@@ -773,7 +774,7 @@ def test_the_open_escalations_list_a_case_while_its_overdue_clock_runs(
     quiet = waiting_at_verify(
         laddered, external_ref="HL-2", customer_phone="13900001111", customer_email=None
     )
-    casebook.record_decision(
+    casework.record_decision(
         laddered,
         quiet,
         Step.VERIFY,
@@ -790,7 +791,7 @@ def test_the_open_escalations_list_a_case_while_its_overdue_clock_runs(
     assert (row["cases"], row["level"], row["trigger"]) == (case_no, "一级 L1", "sla")
     assert [r["level"] for r in casefile.escalation_list(laddered)] == ["一级 L1", "预警 W"]
 
-    casebook.record_decision(
+    casework.record_decision(
         laddered,
         case_no,
         Step.VERIFY,

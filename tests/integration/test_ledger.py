@@ -1,4 +1,4 @@
-"""The ledger's operations (complaints.casebook) against real SQLite and PostgreSQL."""
+"""The ledger's operations (complaints.cases.casework) against real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from complaints import casebook
+from complaints.cases import casework
 from complaints.settings import Settings
 from models.db import engine_for, unit_of_work
 from models.ledger import AuditEntry, Base, Case, CaseCounter, CaseReport, StepDeadline
@@ -100,7 +100,7 @@ def deadlines_of(settings: Settings, case_no: str, step: str | None = None) -> l
 def test_registering_a_complaint_writes_every_register_field(settings: Settings) -> None:
     submitted = complaint()
 
-    registration = casebook.register(submitted, settings, NOW)
+    registration = casework.register(submitted, settings, NOW)
 
     assert registration.created is True
     assert registration.flow_run_id is None
@@ -155,7 +155,7 @@ def test_registering_a_complaint_writes_every_register_field(settings: Settings)
 def test_a_complaint_without_a_receipt_time_is_received_when_it_is_registered(
     settings: Settings,
 ) -> None:
-    registration = casebook.register(complaint(received_at=None), settings, NOW)
+    registration = casework.register(complaint(received_at=None), settings, NOW)
 
     assert the_case(settings, registration.case_no).received_at == NOW
 
@@ -172,7 +172,7 @@ def test_case_numbers_follow_the_shanghai_day_of_receipt_and_count_up_per_day(
     ]
 
     numbers = [
-        casebook.register(
+        casework.register(
             complaint(external_ref=f"HL-{index}", received_at=at), settings, NOW
         ).case_no
         for index, at in enumerate(received)
@@ -190,9 +190,9 @@ def test_case_numbers_follow_the_shanghai_day_of_receipt_and_count_up_per_day(
 def test_the_same_channel_reference_submitted_twice_returns_the_same_case_and_writes_one_row(
     settings: Settings,
 ) -> None:
-    first = casebook.register(complaint(), settings, NOW)
+    first = casework.register(complaint(), settings, NOW)
     # A resubmission later the same day, with the receipt time filled in differently.
-    again = casebook.register(complaint(received_at=None), settings, NOW + timedelta(hours=1))
+    again = casework.register(complaint(received_at=None), settings, NOW + timedelta(hours=1))
 
     assert again.case_no == first.case_no
     assert (first.created, again.created) == (True, False)
@@ -204,10 +204,10 @@ def test_the_same_channel_reference_submitted_twice_returns_the_same_case_and_wr
 def test_the_same_reference_with_different_content_is_a_conflict_and_writes_nothing(
     settings: Settings,
 ) -> None:
-    first = casebook.register(complaint(), settings, NOW)
+    first = casework.register(complaint(), settings, NOW)
 
-    with pytest.raises(casebook.IdempotencyConflict, match=first.case_no):
-        casebook.register(
+    with pytest.raises(casework.IdempotencyConflict, match=first.case_no):
+        casework.register(
             complaint(description="完全不同的另一件事，配送员态度很差。"), settings, NOW
         )
 
@@ -219,8 +219,8 @@ def test_the_same_reference_with_different_content_is_a_conflict_and_writes_noth
 
 
 def test_the_same_reference_on_another_channel_is_another_case(settings: Settings) -> None:
-    hotline = casebook.register(complaint(), settings, NOW)
-    chat = casebook.register(complaint(channel=Channel.CHAT), settings, NOW)
+    hotline = casework.register(complaint(), settings, NOW)
+    chat = casework.register(complaint(channel=Channel.CHAT), settings, NOW)
 
     assert hotline.case_no != chat.case_no
     assert count(settings, Case) == 2
@@ -233,7 +233,7 @@ def test_concurrent_registrations_get_unique_gap_free_numbers(settings: Settings
     def register_batch(worker: int) -> list[str]:
         start.wait()
         return [
-            casebook.register(
+            casework.register(
                 complaint(external_ref=f"CS-{worker}-{index}", channel=Channel.CHAT),
                 settings,
                 NOW,
@@ -273,13 +273,13 @@ def verify_input() -> VerifyInput:
 
 
 def test_recording_the_same_decision_twice_appends_one_audit_entry(settings: Settings) -> None:
-    case_no = casebook.register(complaint(), settings, NOW).case_no
-    casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
+    case_no = casework.register(complaint(), settings, NOW).case_no
+    casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
 
-    first = casebook.record_decision(
+    first = casework.record_decision(
         settings, case_no, Step.VERIFY, "verify-c0", verify_input(), NOW + timedelta(hours=1)
     )
-    second = casebook.record_decision(
+    second = casework.record_decision(
         settings, case_no, Step.VERIFY, "verify-c0", verify_input(), NOW + timedelta(hours=2)
     )
 
@@ -299,10 +299,10 @@ def test_recording_the_same_decision_twice_appends_one_audit_entry(settings: Set
 
 
 def test_opening_a_step_records_its_due_time_once(settings: Settings) -> None:
-    case_no = casebook.register(complaint(severity=Severity.SERIOUS), settings, NOW).case_no
+    case_no = casework.register(complaint(severity=Severity.SERIOUS), settings, NOW).case_no
 
-    due = casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
-    again = casebook.open_step(
+    due = casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
+    again = casework.open_step(
         settings, case_no, Step.VERIFY, "verify-c0", NOW + timedelta(hours=5)
     )
 
@@ -330,22 +330,22 @@ def test_opening_a_step_records_its_due_time_once(settings: Settings) -> None:
 def test_verification_is_due_within_the_response_time_of_the_severity_from_receipt(
     settings: Settings, severity: Severity, hours: int
 ) -> None:
-    case_no = casebook.register(complaint(severity=severity), settings, NOW).case_no
+    case_no = casework.register(complaint(severity=severity), settings, NOW).case_no
 
-    due = casebook.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
+    due = casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
 
     assert due == datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI) + timedelta(hours=hours)
 
 
 def test_a_delay_with_a_new_deadline_moves_the_execute_deadline(settings: Settings) -> None:
-    case_no = casebook.register(complaint(), settings, NOW).case_no
+    case_no = casework.register(complaint(), settings, NOW).case_no
     planned = datetime(2026, 11, 26, 18, 0, tzinfo=SHANGHAI)
     moved = datetime(2026, 11, 28, 18, 0, tzinfo=SHANGHAI)
-    casebook.open_step(settings, case_no, Step.PLAN, "plan-c0", NOW)
-    casebook.record_decision(
+    casework.open_step(settings, case_no, Step.PLAN, "plan-c0", NOW)
+    casework.record_decision(
         settings, case_no, Step.PLAN, "plan-c0", plan_input(planned), NOW + timedelta(minutes=5)
     )
-    assert casebook.open_step(settings, case_no, Step.EXECUTE, "execute-c0", NOW) == planned
+    assert casework.open_step(settings, case_no, Step.EXECUTE, "execute-c0", NOW) == planned
 
     delay = ProgressInput(
         actor="产品-郑华",
@@ -354,7 +354,7 @@ def test_a_delay_with_a_new_deadline_moves_the_execute_deadline(settings: Settin
         delay_reason="供应商延迟发货",
         new_deadline=moved,
     )
-    assert casebook.record_decision(
+    assert casework.record_decision(
         settings, case_no, Step.EXECUTE, "execute-c0-e1", delay, NOW + timedelta(hours=1)
     )
 
@@ -362,13 +362,13 @@ def test_a_delay_with_a_new_deadline_moves_the_execute_deadline(settings: Settin
     assert deadline.due_at == moved
     assert deadline.done_at is None
     # Opening the step again (a resumed run) does not move it back.
-    again = casebook.open_step(
+    again = casework.open_step(
         settings, case_no, Step.EXECUTE, "execute-c0-e2", NOW + timedelta(hours=2)
     )
     assert again == moved
 
     done = ProgressInput(actor="产品-郑华", kind=ProgressKind.DONE, note="新电热水壶已送达。")
-    casebook.record_decision(
+    casework.record_decision(
         settings, case_no, Step.EXECUTE, "execute-c0-e2", done, NOW + timedelta(hours=3)
     )
     (deadline,) = deadlines_of(settings, case_no, "execute")
@@ -376,11 +376,11 @@ def test_a_delay_with_a_new_deadline_moves_the_execute_deadline(settings: Settin
 
 
 def test_closing_a_case_twice_stores_one_report(settings: Settings) -> None:
-    case_no = casebook.register(complaint(), settings, NOW).case_no
+    case_no = casework.register(complaint(), settings, NOW).case_no
     closed_at = NOW + timedelta(days=3)
 
-    casebook.close(settings, case_no, closed_at, "# 投诉处理报告\n\n已解决。\n")
-    casebook.close(settings, case_no, closed_at + timedelta(hours=1), "# 第二份报告\n")
+    casework.close(settings, case_no, closed_at, "# 投诉处理报告\n\n已解决。\n")
+    casework.close(settings, case_no, closed_at + timedelta(hours=1), "# 第二份报告\n")
 
     case = the_case(settings, case_no)
     assert case.status is CaseStatus.CLOSED
@@ -398,8 +398,8 @@ def test_closing_a_case_twice_stores_one_report(settings: Settings) -> None:
 
 
 def test_an_operation_on_an_unknown_case_raises_case_not_found(settings: Settings) -> None:
-    with pytest.raises(casebook.CaseNotFound, match="TS-20261123-9999"):
-        casebook.open_step(settings, "TS-20261123-9999", Step.VERIFY, "verify-c0", NOW)
+    with pytest.raises(casework.CaseNotFound, match="TS-20261123-9999"):
+        casework.open_step(settings, "TS-20261123-9999", Step.VERIFY, "verify-c0", NOW)
     assert count(settings, StepDeadline) == 0
 
 
@@ -420,9 +420,9 @@ def test_the_same_complaint_submitted_concurrently_registers_one_case(
     threads = 8
     start = threading.Barrier(threads)
 
-    def submit(_: int) -> casebook.Registration:
+    def submit(_: int) -> casework.Registration:
         start.wait()
-        return casebook.register(complaint(), settings, NOW)
+        return casework.register(complaint(), settings, NOW)
 
     with ThreadPoolExecutor(threads) as pool:
         registrations = list(pool.map(submit, range(threads)))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from complaints.mailer import Mailer, MailError
-from complaints.stack import free_port
+from complaints.notifications.mailer import Mailer, MailError
+from embedded.stack import free_port
 from tests.integration.smtp_server import HOST, Inbox, smtp_server
 
 SENDER = "客户服务中心 <complaints@example.com>"

@@ -1,4 +1,4 @@
-"""Customer messages (complaints.messages): recorded once, e-mailed once, or kept as a script."""
+"""Customer messages (complaints.notifications.messages): recorded once, e-mailed once, or kept as a script."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from complaints import casebook
-from complaints.mailer import MailError
-from complaints.messages import Outcome, send_once
-from complaints.rendering import MessageKind
+from complaints.cases import casework
+from complaints.notifications.mailer import MailError
+from complaints.notifications.messages import Outcome, send_once
 from complaints.settings import Settings
-from complaints.stack import free_port
+from complaints.templating import MessageKind
+from embedded.stack import free_port
 from models.db import unit_of_work
 from models.ledger import CustomerMessage
 from rules.enums import Channel, Demand, Severity
@@ -40,7 +40,7 @@ def register(settings: Settings, **changes: Any) -> str:
         "receiver": "网络客服-赵雪",
     }
     fields.update(changes)
-    return casebook.register(ComplaintIn(**fields), settings, NOW).case_no
+    return casework.register(ComplaintIn(**fields), settings, NOW).case_no
 
 
 def messages(settings: Settings) -> list[CustomerMessage]:

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import pytest
 
-from complaints import prefork
+from complaints.orchestration import prefork
 
 LIGHT = ("prefect.engine",)  # what a flow-run process needs at the least; quick to import
 
@@ -123,7 +123,7 @@ def test_a_template_that_cannot_fork_safely_leaves_runs_to_new_processes(
     async def scenario() -> tuple[Any, Any]:
         prefork._server = server = prefork.ForkServer((*LIGHT, "tests.integration.starts_a_thread"))
         try:
-            with caplog.at_level(logging.WARNING, "complaints.prefork"):
+            with caplog.at_level(logging.WARNING, "complaints.orchestration.prefork"):
                 return await start_engine(run_env(api_url, run_id), tmp_path)
         finally:
             await server.close()

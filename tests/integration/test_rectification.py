@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from complaints import analysis, rectification, watch
 from complaints.cli import main
+from complaints.deadlines import watch
+from complaints.reporting import analysis, rectification
 from complaints.settings import Settings, get_settings
 from models.db import unit_of_work
 from models.ledger import CorrectiveAction, Escalation, SlackOutbox
@@ -111,7 +112,7 @@ def test_the_next_report_lists_every_action_with_its_status(
     assert set(status) == set(refs)
     assert status[refs[0]].done_at is not None and not status[refs[0]].overdue
     assert all(status[r].overdue for r in refs[1:])
-    from complaints.analysis_render import render_markdown
+    from complaints.reporting.render import render_markdown
 
     text = render_markdown(figures, settings.templates_dir)
     assert refs[0] in text and "逾期" in text

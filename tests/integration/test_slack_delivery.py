@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from complaints import slack
+from complaints.notifications import slack
+from complaints.notifications.slack import deliver_outbox, outbox_status, slack_client, slack_token
 from complaints.settings import Settings, SlackSettings
-from complaints.slack import deliver_outbox, outbox_status, slack_client, slack_token
 from models.db import unit_of_work
 from models.ledger import Escalation, SlackOutbox
 from rules.alerts import Alert, Level, Trigger
@@ -267,7 +267,7 @@ def test_without_a_token_nothing_is_sent_messages_stay_pending_and_one_warning_s
     monkeypatch.setattr(slack, "_warned_unconfigured", False)
     unconfigured = with_slack(settings, slack_api.base_url, token=None)
     queue(unconfigured, alert(1), alert(2))
-    caplog.set_level(logging.WARNING, logger="complaints.slack")
+    caplog.set_level(logging.WARNING, logger="complaints.notifications.slack")
 
     clients = [slack_client(unconfigured) for _ in range(3)]
     report = deliver_outbox(unconfigured, clients[0], NOW)

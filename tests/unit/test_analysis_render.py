@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from complaints.analysis_render import (
+from complaints.reporting.render import (
     minutes,
     percent,
     render_csv,

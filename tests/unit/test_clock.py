@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from rules.calendar import CalendarOverrides, WorkCalendar
-from rules.clock import BusinessHours, Clock, Limit, Pause, Unit
+from rules.working_time import BusinessHours, Clock, Limit, Pause, Unit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHINA = WorkCalendar.china()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from complaints.clock import utc_now
+from complaints.timesource import utc_now
 from rules.inputs import STEP_INPUTS, timing_problems
 from rules.intake import ComplaintIn
 from rules.steps import HUMAN_STEPS, Step

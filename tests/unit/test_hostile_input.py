@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from rules.clock import Unit
 from rules.fields import DEFAULT_LIMITS, InputLimits, decode
 from rules.inputs import (
     PlanInput,
@@ -28,6 +27,7 @@ from rules.inputs import (
 )
 from rules.intake import ComplaintIn
 from rules.sla import SlaPolicy
+from rules.working_time import Unit
 from tests.hostile import HOSTILE, MODELS, PROSE_FIELDS, VALID
 
 CST = timezone(timedelta(hours=8))

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from complaints.one_decision import OneDecision, taken_message
+from complaints.orchestration.one_decision import OneDecision, taken_message
 
 RUN = "0b6c4a1e-2f3d-4c5b-9a8e-7d6f5e4d3c2b"
 TAKEN_AT = datetime(2026, 12, 1, 2, 2, 11, tzinfo=UTC)
@@ -146,7 +146,7 @@ def test_a_refusal_with_no_stored_answer_says_the_case_no_longer_waits_there() -
 def test_a_resume_refused_as_busy_is_still_retried_by_the_server() -> None:
     """The guard sits inside RetryBusy: a busy answer (sent, then raised, as Starlette does)
     must reach it as such, or the UI's Resume fails with a 500 instead of being retried."""
-    from complaints.server import RetryBusy
+    from complaints.orchestration.server import RetryBusy
     from tests.unit.test_server_retry import BUSY, FlakyApp, call
 
     app = FlakyApp((503, BUSY), (200, b'{"status": "ACCEPT", "details": {}}'))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from complaints.rendering import MessageContext, MessageKind, Renderer
+from complaints.templating import MessageContext, MessageKind, Renderer
 from rules.enums import Language
 from tests.markdown import visible
 

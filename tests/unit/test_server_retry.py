@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from complaints.server import RetryBusy
+from complaints.orchestration.server import RetryBusy
 
 BUSY = json.dumps({"exception_message": "Service Unavailable"}).encode()
 
@@ -88,7 +88,7 @@ def test_the_embedded_server_waits_briefly_for_the_sqlite_write_lock(tmp_path: A
     from prefect.server.database.configurations import AioSqliteConfiguration
     from sqlalchemy import text
 
-    from complaints.server import SQLITE_LOCK_WAIT_MS, wait_briefly_for_sqlite_locks
+    from complaints.orchestration.server import SQLITE_LOCK_WAIT_MS, wait_briefly_for_sqlite_locks
 
     async def busy_timeout(config: AioSqliteConfiguration) -> int:
         engine = await config.engine()
@@ -112,7 +112,7 @@ def test_the_embedded_server_waits_briefly_for_the_sqlite_write_lock(tmp_path: A
 
 def test_with_one_writer_writes_go_one_at_a_time_in_order_and_reads_never_wait() -> None:
     """On SQLite the writes queue in the server instead of fighting for the lock."""
-    from complaints.server import writes
+    from complaints.orchestration.server import writes
 
     inside: list[str] = []
     overlaps: list[tuple[str, ...]] = []

@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from rules.alerts import Level
-from rules.clock import BusinessHours, Limit, Pause
 from rules.enums import Scope, Severity
 from rules.sla import HANDLING, SlaPolicy, plan_fixed, plan_limit, response_promise
 from rules.steps import Step
+from rules.working_time import BusinessHours, Limit, Pause
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = SlaPolicy()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from complaints import supervision
+from complaints.cases import supervision
 
 
 class PagedPrefect:

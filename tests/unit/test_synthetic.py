@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaints.synthetic import decisions_for, generate_complaints, iter_complaints
+from embedded.synthetic import decisions_for, generate_complaints, iter_complaints
 from rules.enums import Category, Channel, Demand, ProgressKind, Severity
 from rules.inputs import STEP_INPUTS, PlanInput, ProgressInput, SurveyInput
 from rules.intake import MOBILE, ComplaintIn

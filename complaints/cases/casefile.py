@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from complaints import clocks
-from complaints.rendering import Renderer
+from complaints.deadlines import clocks
 from complaints.settings import Settings
+from complaints.templating import Renderer
 from models.db import unit_of_work
 from models.ledger import (
     AuditEntry,

@@ -13,13 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from complaints import analysis
-from complaints.analysis_render import render_csv, render_html, render_markdown
+from complaints.reporting import analysis
+from complaints.reporting.render import render_csv, render_html, render_markdown
 from complaints.settings import Settings
 from rules.analysis import Figures
 from rules.periods import Kind, Period
 
-log = logging.getLogger("complaints.reports")
+log = logging.getLogger("complaints.reporting.reports")
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def deliver_by_email(settings: Settings, report: Report, saved: Saved) -> list[s
 
     Returns the addresses sent to; raises MailError on failure (the caller retries).
     """
-    from complaints.messages import mailer
+    from complaints.notifications.messages import mailer
 
     if not settings.report_email_to or not settings.smtp_host:
         return []

@@ -16,11 +16,11 @@ from datetime import datetime
 from complaints.settings import Settings
 from models.ledger import AuditEntry, Case, StepDeadline
 from models.repository import CaseRepository
-from rules.clock import Pause
 from rules.sla import HANDLING, ClockPlan, plan_fixed, plan_limit
 from rules.steps import Step
+from rules.working_time import Pause
 
-log = logging.getLogger("complaints.clocks")
+log = logging.getLogger("complaints.deadlines.clocks")
 
 
 def pauses_of(audit: Sequence[AuditEntry]) -> tuple[Pause, ...]:

@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from complaints import clocks, rectification
-from complaints.escalation import escalate, raise_for_case, run_url
+from complaints.deadlines import clocks
+from complaints.deadlines.escalation import escalate, raise_for_case, run_url
+from complaints.reporting import rectification
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.repository import CaseRepository
@@ -21,7 +22,7 @@ from rules.alerts import Alert, ClusterMember, Trigger
 from rules.escalation import EVENT_LEVEL, on_clock
 from rules.patterns import CaseFacts, find_clusters
 
-log = logging.getLogger("complaints.watch")
+log = logging.getLogger("complaints.deadlines.watch")
 
 
 @dataclass

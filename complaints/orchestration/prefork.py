@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -51,7 +52,7 @@ PRELOAD = (
 )
 READY_TIMEOUT = 120.0
 
-logger = logging.getLogger("complaints.prefork")
+logger = logging.getLogger("complaints.orchestration.prefork")
 
 
 # --- the template process -------------------------------------------------------------
@@ -64,7 +65,7 @@ def _reply(message: dict[str, Any]) -> None:
 
 def _sources() -> dict[str, int]:
     """The product's own modules the template imported, with their modification times."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(Path(__file__).resolve().parents[2])  # the project: rules, flows, tasks, …
     found = {}
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
@@ -230,7 +231,7 @@ class ForkServer:
                 self._process = process = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "complaints.prefork",
+                    "complaints.orchestration.prefork",
                     *self.preload,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,

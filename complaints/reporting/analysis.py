@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from complaints import rectification
+from complaints.reporting import rectification
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer

@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import time
 
-from complaints import casebook, intake
-from complaints.actions import ActionRefused, act
-from complaints.clock import utc_now
+from complaints.cases import casework, intake
+from complaints.cases.actions import ActionRefused, act
 from complaints.settings import Settings
-from complaints.synthetic import decisions_for, generate_complaints
+from complaints.timesource import utc_now
+from embedded.synthetic import decisions_for, generate_complaints
 from rules.enums import CaseStatus
 from rules.steps import HUMAN_STEPS, Step
 
@@ -54,7 +54,7 @@ def populate(settings: Settings, seed: int = DEMO_SEED, timeout: float = 300) ->
 
 def advance(settings: Settings, case_no: str, depth: int, decisions: dict[str, dict]) -> bool:
     """Act on the case if it waits at a step before `depth`; True when it is where it belongs."""
-    view = casebook.load(settings, case_no)
+    view = casework.load(settings, case_no)
     if view.status is CaseStatus.CLOSED:
         return True
     done_steps = {s.value for s in HUMAN_STEPS[:depth]}

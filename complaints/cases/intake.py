@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from complaints import casebook
-from complaints.casefile import masker
+from complaints.cases import casework
+from complaints.cases.casefile import masker
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.repository import CaseRepository
@@ -55,7 +55,7 @@ class Submission:
 
 
 def submit(complaint: ComplaintIn, settings: Settings, now: datetime) -> Submission:
-    registration = casebook.register(complaint, settings, now)
+    registration = casework.register(complaint, settings, now)
     if registration.flow_run_id:
         return Submission(registration.case_no, registration.created, registration.flow_run_id)
     try:
@@ -76,7 +76,7 @@ def start_run(settings: Settings, case_no: str) -> str:
     with unit_of_work(settings.database_url) as session:
         case = CaseRepository(session).get(case_no)
         if case is None:
-            raise casebook.CaseNotFound(case_no)
+            raise casework.CaseNotFound(case_no)
         name = run_name(case.case_no, case.severity, case.category, masker(case)(case.description))
         tags = run_tags(case.severity, case.category, case.channel, case.department)
     run: FlowRun = run_deployment(  # type: ignore[assignment]
@@ -88,7 +88,7 @@ def start_run(settings: Settings, case_no: str) -> str:
         timeout=0,
         as_subflow=False,
     )
-    return casebook.attach_run(settings, case_no, str(run.id))
+    return casework.attach_run(settings, case_no, str(run.id))
 
 
 def reconcile(settings: Settings, limit: int = 100) -> list[str]:

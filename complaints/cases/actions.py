@@ -15,9 +15,9 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from complaints import casebook
-from complaints.clock import utc_now
+from complaints.cases import casework
 from complaints.settings import Settings
+from complaints.timesource import utc_now
 from rules.enums import CaseStatus
 from rules.inputs import STEP_INPUTS, StepInput, describe_errors, settle
 from rules.steps import HUMAN_STEPS, Step
@@ -96,8 +96,8 @@ def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
     step = parse_step(step_name)
     data = validate_input(step, raw, settings)
     try:
-        view = casebook.load(settings, case_no)
-    except casebook.CaseNotFound:
+        view = casework.load(settings, case_no)
+    except casework.CaseNotFound:
         raise ActionRefused(f"no case {case_no}") from None
     if view.status is CaseStatus.CLOSED:
         raise ActionRefused(f"{case_no} is closed")

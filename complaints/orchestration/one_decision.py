@@ -26,9 +26,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from complaints.server import ASGIApp, Message, Receive, Scope, Send, _read_body, replaying
+from complaints.orchestration.server import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    _read_body,
+    replaying,
+)
 
-log = logging.getLogger("complaints.server")
+log = logging.getLogger("complaints.orchestration.server")
 
 RESUME = re.compile(r"^/api/flow_runs/(?P<id>[0-9a-fA-F-]{36})/resume/?$")
 NOT_PAUSED = "not paused"

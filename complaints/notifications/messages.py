@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from complaints.mailer import Mailer, MailError
-from complaints.rendering import MessageContext, MessageKind, Renderer
+from complaints.notifications.mailer import Mailer, MailError
 from complaints.settings import Settings
+from complaints.templating import MessageContext, MessageKind, Renderer
 from models.db import unit_of_work
 from models.ledger import Case, CustomerMessage
 from models.repository import CaseRepository
-from rules.clock import Unit
 from rules.sla import response_promise
+from rules.working_time import Unit
 
 
 @dataclass(frozen=True)

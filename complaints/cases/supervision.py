@@ -91,7 +91,7 @@ def report_failed(settings: Settings, now: datetime) -> list[str]:
     trail, `complaints escalations`) and tag the run; returns the case numbers reported."""
     from prefect.client.orchestration import get_client
 
-    from complaints.escalation import raise_for_case
+    from complaints.deadlines.escalation import raise_for_case
     from rules.escalation import on_run_failed
     from rules.masking import mask_customer_text
 

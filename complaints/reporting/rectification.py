@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from complaints.escalation import escalate
+from complaints.deadlines.escalation import escalate
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import CorrectiveAction

@@ -17,7 +17,7 @@ divide by. A period without complaints says so in its headline instead of showin
 
 Templates get the figures (quotes masked), the local dates of the period and a few lists
 already put in reading order; they are rendered with ``StrictUndefined`` like every other
-document (``complaints.rendering``), with its filters plus ``percent``, ``signed_percent``
+document (``complaints.templating``), with its filters plus ``percent``, ``signed_percent``
 and ``minutes``.
 """
 
@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 
-from complaints.rendering import DASH, cell, dash, markdown_cell, number, yesno
+from complaints.templating import DASH, cell, dash, markdown_cell, number, yesno
 from rules.alerts import Level, Trigger
 from rules.analysis import DEFINITIONS, Count, Duration, Figures, Kpi, Quote, Rate, Review
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart

@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from complaints import clocks
-from complaints.escalation import link_run, raise_for_case
+from complaints.deadlines import clocks
+from complaints.deadlines.escalation import link_run, raise_for_case
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer

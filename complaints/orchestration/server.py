@@ -1,9 +1,9 @@
 """The Prefect server as the product runs it: Prefect's own app, with busy retries.
 
-`python -m complaints.server --host 127.0.0.1 --port 4200` serves exactly what
+`python -m complaints.orchestration.server --host 127.0.0.1 --port 4200` serves exactly what
 `prefect server start` serves (API, UI and, unless `--no-services`, the background
 services) with two additions: busy retries, below, and one decision per wait
-(`complaints.one_decision`). When the database is momentarily busy (SQLite's
+(`complaints.orchestration.one_decision`). When the database is momentarily busy (SQLite's
 "database is locked", a dropped PostgreSQL connection) Prefect answers 503 and expects
 the client to try again. Prefect's Python client does; the UI does not, so an operator
 pressing Resume at that moment saw "Failed to resume flow run" and lost what they typed.
@@ -27,7 +27,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-log = logging.getLogger("complaints.server")
+log = logging.getLogger("complaints.orchestration.server")
 
 # The body Prefect's exception handler sends with a 503 for an error a client can retry.
 RETRYABLE_BODY = b'"Service Unavailable"'
@@ -253,7 +253,9 @@ def _timezone() -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m complaints.server", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m complaints.orchestration.server", description=__doc__
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4200)
     parser.add_argument(
@@ -274,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     url = get_current_settings().server.database.connection_url
     secret = getattr(url, "get_secret_value", None)
     sqlite = str(secret() if secret else url or "sqlite").startswith("sqlite")
-    from complaints.one_decision import OneDecision
+    from complaints.orchestration.one_decision import OneDecision
 
     uvicorn.run(
         RetryBusy(OneDecision(prefect_app, tz=_timezone()), one_writer=sqlite),

@@ -80,7 +80,7 @@ class Stack:
         """Prefect's server (API, UI, services) with busy requests retried in the server."""
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
-        command = [sys.executable, "-m", "complaints.server", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "complaints.orchestration.server", "--host", "127.0.0.1"]
         self.server = subprocess.Popen(
             [*command, "--port", str(self.port)],
             env=self.env(),
@@ -108,7 +108,7 @@ class Stack:
     def start_worker(self, pool: str = "complaints", name: str | None = None) -> None:
         """A worker running at most `worker_limit` flow-run processes at once (the
         `worker_limit` setting; a suspended run holds no slot), of `worker_type`: `prefork`
-        (runs forked from a warm process, complaints.prefork) or Prefect's `process`."""
+        (runs forked from a warm process, complaints.orchestration.prefork) or Prefect's `process`."""
         self.worker_starts += 1
         log = (self.home / f"worker-{self.worker_starts}.log").open("ab")
         command = [PREFECT, "worker", "start", "--pool", pool, "--type", self.worker_type]
@@ -194,9 +194,8 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
     os.environ.update(stack.env())
     from prefect.context import refresh_global_settings_context
 
-    from complaints.runtime import ensure_work_pool
     from complaints.settings import get_settings
-    from deployments.definitions import deploy_all
+    from deployments.definitions import deploy_all, ensure_work_pool
     from models.db import engine_for, upgrade
 
     get_settings.cache_clear()
@@ -265,8 +264,8 @@ def is_flow_run(command: str, parent_command: str) -> bool:
     process worker's `python -m prefect.engine` child, or a child the prefork worker's
     template forked (it keeps the template's command line, which names prefect.engine
     among its imports)."""
-    if "complaints.prefork" in command:
-        return "complaints.prefork" in parent_command
+    if "complaints.orchestration.prefork" in command:
+        return "complaints.orchestration.prefork" in parent_command
     return "prefect.engine" in command
 
 

@@ -7,7 +7,6 @@ to, seeds demo cases at every step. Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -18,26 +17,8 @@ from typing import Any
 from complaints.settings import DEFAULT_VAR
 
 
-def ensure_work_pool(name: str, worker_type: str) -> None:
-    """The work pool the deployments run on, of the configured worker type."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists
-
-    with get_client(sync_client=True) as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            client.create_work_pool(WorkPoolCreate(name=name, type=worker_type))
-        existing = client.read_work_pool(name).type
-    if existing != worker_type:
-        raise SystemExit(
-            f"work pool {name!r} is of type {existing!r}, the worker type setting says "
-            f"{worker_type!r}: set COMPLAINTS_WORKER_TYPE={existing} or delete the pool "
-            f"(prefect work-pool delete {name}) and start again"
-        )
-
-
 def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
-    from complaints.stack import Stack
+    from embedded.stack import Stack
 
     # Ctrl-C and a service manager's SIGTERM both stop everything this command started.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -46,7 +27,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     os.environ.update(stack.env())  # this process talks to the server it starts
 
     from complaints.settings import get_settings
-    from deployments.definitions import deploy_all
+    from deployments.definitions import deploy_all, ensure_work_pool
     from models.db import upgrade
 
     settings = get_settings()
@@ -80,7 +61,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
 
 
 def _slack_status(settings: Any) -> str:
-    from complaints.slack import UNCONFIGURED, SlackConfigError, slack_token
+    from complaints.notifications.slack import UNCONFIGURED, SlackConfigError, slack_token
 
     try:
         token = slack_token(settings)
@@ -97,7 +78,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _seed_demo(settings: object) -> None:
-    from complaints.demo import populate
+    from embedded.demo import populate
 
     try:
         cases = populate(settings)  # type: ignore[arg-type]

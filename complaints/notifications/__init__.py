@@ -1,0 +1,1 @@
+"""Notifications: messages to the customer (templates, e-mail) and the Slack outbox."""

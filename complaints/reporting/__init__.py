@@ -1,0 +1,2 @@
+"""Reporting: the analysis figures from the ledger, their rendering and delivery, and the
+corrective actions the half-year notices open."""
