@@ -23,11 +23,13 @@ BENCHMARKS = (
     "resume_latency",
     "escalation_latency",
     "analysis_speed",
+    "synthetic_stream",
     "burst",
     "throughput",
 )
 
 HEADLINES: dict[str, tuple[str, ...]] = {
+    "synthetic_stream": ("count", "seconds", "goal_met", "first_goal_met"),
     "waiting_cost": (
         "cases",
         "rss_ratio",

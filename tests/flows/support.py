@@ -113,7 +113,13 @@ def new_complaint(**changes: Any) -> ComplaintIn:
     return base.model_copy(update=changes)
 
 
-def submit(settings: Any, complaint: ComplaintIn) -> tuple[str, dict[str, dict[str, Any]]]:
+def register(settings: Any, complaint: ComplaintIn) -> str:
+    """Submit as the CLI does; the case number, once its run has been created."""
     result = intake.submit(complaint, settings, utc_now())
     assert result.flow_run_id, result.start_error
-    return result.case_no, decisions_for(complaint, seed=7, now=utc_now())
+    return result.case_no
+
+
+def submit(settings: Any, complaint: ComplaintIn) -> tuple[str, dict[str, dict[str, Any]]]:
+    """`register`, with a plain decision for each step of the case."""
+    return register(settings, complaint), decisions_for(complaint, seed=7, now=utc_now())

@@ -13,8 +13,7 @@ import pytest
 from complaints.cases import casework, intake
 from complaints.timesource import utc_now
 from embedded.stack import Stack, command_line, descendants, flow_run_pids
-from tests.flows.support import act_when_waiting, suspended_at_its_wait, wait_until
-from tests.flows.test_case_lifecycle import new_complaint
+from tests.flows.support import act_when_waiting, new_complaint, suspended_at_its_wait, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -16,14 +16,13 @@ from uuid import UUID
 
 import pytest
 
-from complaints.cases import casefile, casework, intake, supervision
+from complaints.cases import casefile, casework, supervision
 from complaints.settings import DEFAULT_CHANNELS
 from complaints.timesource import utc_now
 from embedded.stack import Stack
-from embedded.synthetic import decisions_for, generate_complaints
+from embedded.synthetic import decisions_for
 from rules.enums import Category, Severity
-from rules.intake import ComplaintIn
-from tests.flows.support import act_when_waiting, wait_until
+from tests.flows.support import act_when_waiting, new_complaint, register, wait_until
 from tests.integration.slack_server import FakeSlack, Posted
 
 pytestmark = pytest.mark.e2e
@@ -36,23 +35,6 @@ ON_TIME = timedelta(seconds=30)  # every alert reaches Slack within this of its 
 def watching(product: Stack) -> None:
     """The deadline watch is up: its first scheduled run starts within a minute of deploying."""
     wait_until(supervision.watch_running, timeout=150, what="a running sla-watch run")
-
-
-def new_complaint(**changes: Any) -> ComplaintIn:
-    base = next(
-        c for c in generate_complaints(20, seed=11, now=utc_now()) if not c.answered_on_spot
-    )
-    changes.setdefault("external_ref", f"E2E-{uuid.uuid4().hex[:12]}")
-    changes.setdefault("received_at", utc_now())
-    changes.setdefault("product", f"E2E-{uuid.uuid4().hex[:8]}")  # no accidental clusters
-    changes.setdefault("customer_phone", f"139{uuid.uuid4().int % 10**8:08d}")  # nor repeats
-    return base.model_copy(update=changes)
-
-
-def submit(settings: Any, complaint: ComplaintIn) -> str:
-    result = intake.submit(complaint, settings, utc_now())
-    assert result.flow_run_id, result.start_error
-    return result.case_no
 
 
 def about(slack: FakeSlack, case_no: str) -> list[Posted]:
@@ -76,12 +58,12 @@ def test_an_overdue_verification_climbs_the_ladder_and_a_case_handled_in_time_st
 ) -> None:
     received = utc_now()
     phone = "13912345678"
-    overdue = submit(
+    overdue = register(
         settings,
         new_complaint(severity=Severity.GENERAL, received_at=received, customer_phone=phone),
     )
     quiet_complaint = new_complaint(severity=Severity.SERIOUS, received_at=received)
-    in_time = submit(settings, quiet_complaint)
+    in_time = register(settings, quiet_complaint)
     act_when_waiting(
         settings,
         in_time,
@@ -119,7 +101,7 @@ def test_a_customer_who_rejects_the_result_is_escalated_to_leadership_and_the_ca
     settings: Any, slack: FakeSlack
 ) -> None:
     complaint = new_complaint(severity=Severity.SERIOUS)
-    case_no = submit(settings, complaint)
+    case_no = register(settings, complaint)
     steps = decisions_for(complaint, seed=11, now=utc_now())
     steps["grade"] = {**steps["grade"], "severity": "严重"}  # nothing else to escalate
     for step in ("verify", "grade", "approve_grade", "plan", "approve_plan", "execute", "feedback"):
@@ -145,7 +127,7 @@ def test_a_cluster_of_similar_complaints_sends_one_alert_listing_them(
 ) -> None:
     product = f"集群测试产品-{uuid.uuid4().hex[:6]}"
     cases = [
-        submit(
+        register(
             settings,
             new_complaint(severity=Severity.SERIOUS, category=Category.LOGISTICS, product=product),
         )
@@ -160,7 +142,7 @@ def test_a_cluster_of_similar_complaints_sends_one_alert_listing_them(
         ]
 
     wait_until(cluster_messages, timeout=45, what="the cluster alert")
-    late = submit(
+    late = register(
         settings,
         new_complaint(severity=Severity.SERIOUS, category=Category.LOGISTICS, product=product),
     )
@@ -184,7 +166,7 @@ def test_timers_fire_after_the_worker_and_the_server_restart(
     settings: Any, slack: FakeSlack, product: Stack
 ) -> None:
     received = utc_now()
-    case_no = submit(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
+    case_no = register(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
     wait_until(lambda: casework.load(settings, case_no).waiting_key, what="the case to wait")
 
     product.kill_workers()
@@ -216,7 +198,7 @@ def test_a_case_waiting_on_the_customer_fires_nothing_until_the_customer_answers
         assert run.state is not None and run.state.is_completed(), run.state
 
     received = utc_now()
-    case_no = submit(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
+    case_no = register(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
     customer_wait(True, "已请客户补充故障照片")
     held = utc_now()
     assert held < received + timedelta(seconds=20), "the hold came after the deadline"

@@ -11,7 +11,7 @@ from complaints.cases import intake
 from complaints.timesource import utc_now
 from embedded.stack import Stack
 from rules.periods import Kind, Period
-from tests.flows.test_escalation import new_complaint
+from tests.flows.support import new_complaint
 from tests.integration.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e

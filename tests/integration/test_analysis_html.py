@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from complaints.reporting.render import render_html
-from tests.unit.test_analysis_render import TEMPLATES, figures
+from tests.sample_figures import TEMPLATES, figures
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT = 1200, 2400

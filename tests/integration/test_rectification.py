@@ -19,7 +19,7 @@ from models.db import unit_of_work
 from models.ledger import CorrectiveAction, Escalation, SlackOutbox
 from rules.escalation import RECTIFICATION_DUE_TIME
 from rules.periods import Kind, Period
-from tests.integration.test_analysis import GENERATED, SHANGHAI, build_ledger
+from tests.integration.ledger_builder import GENERATED, SHANGHAI, build_ledger
 
 HALF = Period.parse(Kind.HALF_YEAR, "2026-H2")
 

@@ -17,9 +17,9 @@ import pytest
 
 from complaints.cli import main
 from complaints.settings import Settings, get_settings
+from tests.integration.ledger_builder import build_ledger
 from tests.integration.slack_server import FakeSlack
 from tests.integration.smtp_server import Inbox
-from tests.integration.test_analysis import build_ledger
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def test_a_resume_refused_as_busy_is_still_retried_by_the_server() -> None:
     """The guard sits inside RetryBusy: a busy answer (sent, then raised, as Starlette does)
     must reach it as such, or the UI's Resume fails with a 500 instead of being retried."""
     from complaints.orchestration.server import RetryBusy
-    from tests.unit.test_server_retry import BUSY, FlakyApp, call
+    from tests.unit.asgi_support import BUSY, FlakyApp, call
 
     app = FlakyApp((503, BUSY), (200, b'{"status": "ACCEPT", "details": {}}'))
     server = RetryBusy(OneDecision(app, taken_by=lambda _: None), retry_for=5)  # type: ignore[arg-type]

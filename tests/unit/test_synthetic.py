@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -161,15 +160,8 @@ def test_a_naive_now_is_refused() -> None:
         iter_complaints(1, seed=SEED, now=datetime(2026, 11, 23))
 
 
-def test_a_million_row_stream_starts_at_once() -> None:
-    started = time.perf_counter()
-    first = list(itertools.islice(iter_complaints(1_000_000, seed=SEED, now=NOW), 3))
+def test_a_stream_of_any_length_yields_its_first_complaints_without_building_the_rest() -> None:
+    # A trillion complaints could never be built: the first three come only from a stream.
+    # (How fast it streams is measured by benchmarks/synthetic_stream.py.)
+    first = list(itertools.islice(iter_complaints(10**12, seed=SEED, now=NOW), 3))
     assert len(first) == 3
-    assert time.perf_counter() - started < 1
-
-
-def test_streaming_100_000_complaints_is_fast_enough_to_use() -> None:
-    started = time.perf_counter()
-    produced = sum(1 for _ in iter_complaints(100_000, seed=SEED, now=NOW))
-    assert produced == 100_000
-    assert time.perf_counter() - started < 30
