@@ -7,30 +7,16 @@ tag 等待客户 while its clocks stand still. `complaints hold` / `release` do 
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
-from complaints.cases import casework
-from complaints.settings import get_settings
-from complaints.timesource import utc_now
 from rules.inputs import WaitOnCustomer
-from tasks.views import publish_case
-
-
-@task(name="record-customer-wait", cache_policy=NO_CACHE, persist_result=False)
-def record_customer_wait(request: WaitOnCustomer) -> None:
-    settings = get_settings()
-    if request.waiting:
-        casework.hold(settings, request.case_no, utc_now(), request.actor, request.note)
-    else:
-        casework.release(settings, request.case_no, utc_now(), request.actor, request.note)
-    publish_case(settings, request.case_no)
+from tasks.case_steps import record_customer_wait
 
 
 @flow(name="customer-wait", flow_run_name="{request.case_no}", log_prints=True)
 def customer_wait(request: WaitOnCustomer) -> str:
     """等待客户（计时暂停）或客户已回复（恢复计时）/ hold or release a case's SLA clocks."""
-    record_customer_wait(request)
+    record_customer_wait(request.case_no, request)
     state = "waits on the customer: SLA clocks stopped" if request.waiting else "clocks running"
     print(f"{request.case_no} {state}")
     return request.case_no

@@ -1,16 +1,16 @@
 """The tasks of the case flow, one per box of the process chart.
 
 Each task is one unit of work on the ledger, idempotent by construction (audit keys and
-per-kind message rows), so a retry or a replayed run never repeats a side effect.
+per-kind message rows), so a retry or a replayed run never repeats a side effect. Each
+`case_step` publishes the case's view in the UI when it is done (tasks.kinds).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from prefect import task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from complaints.cases import casefile, casework
@@ -18,22 +18,20 @@ from complaints.notifications.messages import Outcome, send_once
 from complaints.settings import get_settings
 from complaints.templating import MessageKind
 from complaints.timesource import utc_now
-from rules.inputs import FeedbackInput, StepInput, VerifyInput, settle
+from rules.inputs import FeedbackInput, StepInput, VerifyInput, WaitOnCustomer, settle
 from rules.intake import ComplaintIn
 from rules.steps import Step
+from tasks.kinds import DELIVERY_RETRIES, case_step, ledger_task
 from tasks.views import publish_case
 
 S = TypeVar("S", bound=StepInput)
-
-# Every write is guarded by the ledger (audit keys, one message row per kind and cycle), so
-# tasks keep no result cache: a cached result would only hide a re-read of the ledger.
 
 
 class DuplicateRun(RuntimeError):
     """This run was started for a case that already has its own run."""
 
 
-@task(name="open-case", cache_policy=NO_CACHE, persist_result=False)
+@ledger_task("open-case")
 def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.CaseView:
     """Find this run's case in the ledger, registering the complaint on the first start."""
     settings = get_settings()
@@ -52,51 +50,48 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.Ca
     if owner != run_id:
         raise DuplicateRun(f"{case_no} is already handled by flow run {owner}")
     view = casework.load(settings, case_no)
-    if view.current_step == Step.REGISTER.value:
+    if view.current_step == Step.REGISTER.value:  # first shown now; a replay changes nothing
         publish_case(settings, case_no)
     return view
 
 
-@task(
-    name="acknowledge",
-    retries=3,
-    retry_delay_seconds=[10, 60, 300],
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def acknowledge(case_no: str) -> Outcome:
+def tell_customer(
+    case_no: str,
+    step: Step,
+    cycle: int,
+    decision: str,
+    messages: list[tuple[MessageKind, dict[str, Any]]],
+    payload: dict[str, Any] | Callable[[list[Outcome]], dict[str, Any]],
+) -> list[Outcome]:
+    """Send each message once, then record the step as done with `payload` (or what it
+    makes of the outcomes)."""
     settings = get_settings()
     now = utc_now()
-    outcome = send_once(settings, case_no, MessageKind.ACKNOWLEDGEMENT, 0, now)
-    casework.record_event(
-        settings,
+    sent = [send_once(settings, case_no, kind, cycle, now, **extra) for kind, extra in messages]
+    recorded = payload(sent) if callable(payload) else payload
+    casework.record_event(settings, case_no, step, cycle, now, decision, recorded)
+    return sent
+
+
+@case_step("acknowledge", **DELIVERY_RETRIES)
+def acknowledge(case_no: str) -> Outcome:
+    (outcome,) = tell_customer(
         case_no,
         Step.ACKNOWLEDGE,
         0,
-        now,
         "acknowledged",
-        {"delivery": outcome.delivery},
+        [(MessageKind.ACKNOWLEDGEMENT, {})],
+        lambda sent: {"delivery": sent[0].delivery},
     )
-    publish_case(settings, case_no)
     return outcome
 
 
-@task(name="answer-on-spot", cache_policy=NO_CACHE, persist_result=False)
+@case_step("answer-on-spot")
 def answer_on_spot(case_no: str, answer: str) -> None:
-    settings = get_settings()
-    casework.record_event(
-        settings,
-        case_no,
-        Step.ANSWER_ON_SPOT,
-        0,
-        utc_now(),
-        "answered_on_spot",
-        {"answer": answer},
-    )
-    publish_case(settings, case_no)
+    tell_customer(case_no, Step.ANSWER_ON_SPOT, 0, "answered_on_spot", [], {"answer": answer})
 
 
-@task(name="await-person", task_run_name="wait-{step}", cache_policy=NO_CACHE, persist_result=False)
+@case_step("await-person", task_run_name="wait-{step}")
 def await_person(
     case_no: str,
     step: Step,
@@ -106,11 +101,10 @@ def await_person(
     """Mark the case as waiting at `step`; returns the markdown shown above its form."""
     settings = get_settings()
     due = casework.open_step(settings, case_no, step, key, utc_now())
-    publish_case(settings, case_no)
     return casefile.form_markdown(settings, casefile.read(settings, case_no), step, due, error)
 
 
-@task(name="record-decision", task_run_name="{step}", cache_policy=NO_CACHE, persist_result=False)
+@case_step("record-decision", task_run_name="{step}")
 def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
     """Record the decision as settled (a deadline in working days made a moment); returns
     it, or the problems instead when it breaks a rule of time."""
@@ -121,86 +115,47 @@ def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
         casework.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
     else:
         casework.record_decision(settings, case_no, step, key, data, now)
-    publish_case(settings, case_no)
     return data, problems
 
 
-@task(
-    name="reject-input", task_run_name="reject-{step}", cache_policy=NO_CACHE, persist_result=False
-)
+@ledger_task("reject-input", task_run_name="reject-{step}")
 def reject_input(case_no: str, step: Step, key: str, errors: str) -> None:
     settings = get_settings()
     casework.record_invalid(settings, case_no, step, key, utc_now(), errors)
 
 
-@task(
-    name="explain",
-    retries=3,
-    retry_delay_seconds=[10, 60, 300],
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@case_step("explain", **DELIVERY_RETRIES)
 def explain(case_no: str, verification: VerifyInput) -> Outcome:
-    settings = get_settings()
-    now = utc_now()
-    outcome = send_once(
-        settings,
-        case_no,
-        MessageKind.NOT_SUBSTANTIATED,
-        0,
-        now,
-        explanation=verification.explanation_to_customer,
-    )
-    casework.record_event(
-        settings,
+    explanation = verification.explanation_to_customer
+    (outcome,) = tell_customer(
         case_no,
         Step.EXPLAIN,
         0,
-        now,
         "explained",
-        {"explanation_to_customer": verification.explanation_to_customer},
+        [(MessageKind.NOT_SUBSTANTIATED, {"explanation": explanation})],
+        {"explanation_to_customer": explanation},
     )
-    publish_case(settings, case_no)
     return outcome
 
 
-@task(
-    name="feed-back",
-    retries=3,
-    retry_delay_seconds=[10, 60, 300],
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@case_step("feed-back", **DELIVERY_RETRIES)
 def feed_back(case_no: str, feedback: FeedbackInput, cycle: int) -> list[Outcome]:
     """Tell the customer the result and invite them to the satisfaction survey."""
-    settings = get_settings()
-    now = utc_now()
-    sent = [
-        send_once(settings, case_no, MessageKind.RESULT, cycle, now, result=feedback.result),
-        send_once(settings, case_no, MessageKind.SURVEY_INVITATION, cycle, now),
+    messages = [
+        (MessageKind.RESULT, {"result": feedback.result}),
+        (MessageKind.SURVEY_INVITATION, {}),
     ]
-    casework.record_event(
-        settings,
-        case_no,
-        Step.FEEDBACK,
-        cycle,
-        now,
-        "fed_back",
-        {"result": feedback.result},
+    return tell_customer(
+        case_no, Step.FEEDBACK, cycle, "fed_back", messages, {"result": feedback.result}
     )
-    publish_case(settings, case_no)
-    return sent
 
 
-@task(name="reopen", cache_policy=NO_CACHE, persist_result=False)
+@case_step("reopen")
 def reopen(case_no: str, cycle: int) -> int:
-    settings = get_settings()
-    new_cycle = casework.reopen(settings, case_no, cycle, utc_now())
-    publish_case(settings, case_no)
-    return new_cycle
+    return casework.reopen(get_settings(), case_no, cycle, utc_now())
 
 
-@task(name="close", cache_policy=NO_CACHE, persist_result=False)
+@case_step("close")
 def close(case_no: str) -> str:
     """Close the case with its six-part report, stored in the ledger and on the run."""
     settings = get_settings()
@@ -212,5 +167,14 @@ def close(case_no: str) -> str:
         key=f"report-{case_no.lower()}",
         description=f"{case_no} 投诉处理报告 / case report",
     )
-    publish_case(settings, case_no)
     return report
+
+
+@case_step("record-customer-wait")
+def record_customer_wait(case_no: str, request: WaitOnCustomer) -> None:
+    """The case waits on the customer (its SLA clocks stop), or the customer answered."""
+    settings = get_settings()
+    if request.waiting:
+        casework.hold(settings, case_no, utc_now(), request.actor, request.note)
+    else:
+        casework.release(settings, case_no, utc_now(), request.actor, request.note)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
-from prefect import task
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.logging import get_run_logger
 
 from complaints.cases import casefile
 from complaints.cases.casefile import masker
-from complaints.settings import Settings, get_settings
+from complaints.settings import Settings
 from rules.enums import CaseStatus
 from rules.presentation import alert_tags, artifact_key, run_name, run_tags
 
@@ -24,8 +22,8 @@ OPEN_CASES_KEY = "open-cases"
 def publish_case(settings: Settings, case_no: str, open_cases: bool = True) -> None:
     """Rename and retag the case's run and refresh its timeline and the open-cases table.
 
-    Called at the end of every task that changes a case, and by the deadline watch when
-    it escalates one (the timeline artifact is attached to the case's own run either way).
+    Called when every case step is done (tasks.kinds.case_step), and by the deadline
+    watch when it escalates a case (the timeline artifact is attached to the case's own run either way).
     The UI is a view: a failure here is logged and never fails the step whose change is
     already committed.
     """
@@ -81,13 +79,11 @@ def publish_open_cases(settings: Settings) -> None:
         get_run_logger().warning("could not refresh the open-cases table: %s", exc)
 
 
-@task(name="publish-escalations", cache_policy=NO_CACHE, persist_result=False)
-def publish_escalations(case_nos: list[str], budget_seconds: float) -> list[str]:
+def publish_escalated(settings: Settings, case_nos: list[str], budget_seconds: float) -> list[str]:
     """Show new escalations on the cases' runs: overdue tags and the timeline artifact.
 
     Works through `case_nos` for about `budget_seconds` and returns those not done yet.
     """
-    settings = get_settings()
     started = time.monotonic()
     for index, case_no in enumerate(case_nos):
         if time.monotonic() - started > budget_seconds:

@@ -1,0 +1,58 @@
+"""The deadline watch's work: fire what is due, deliver the Slack outbox, show escalations.
+
+One task per watch run, polling for about a minute: a task run per pass would cost the
+Prefect server a dozen state writes a minute for nothing, most passes finding nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from prefect import get_run_logger
+
+from complaints.deadlines import watch
+from complaints.notifications import slack
+from complaints.settings import get_settings
+from complaints.timesource import utc_now
+from tasks.kinds import ledger_task
+from tasks.views import publish_escalated
+
+
+@ledger_task("keep-deadlines")
+def keep_deadlines(window_seconds: float, every_seconds: float) -> dict[str, int]:
+    """Pass after pass until `window_seconds` are up: fire due SLA and cluster alerts, send
+    Slack what waits in the outbox, and show new escalations on the cases' runs."""
+    settings = get_settings()
+    logger = get_run_logger()
+    client = slack.slack_client(settings, warn=False)
+    told_unconfigured = False
+    watcher = watch.Watcher(settings)
+    until = utc_now() + timedelta(seconds=window_seconds)
+    fired_total = sent_total = 0
+    to_publish: set[str] = set()
+    while True:
+        fired = watcher.watch_once(utc_now())
+        if client is not None:  # Slack first: the people being escalated to wait on it
+            report = slack.deliver_outbox(settings, client, utc_now())
+            sent_total += report.sent
+            for error in report.errors:
+                logger.warning("Slack delivery: %s", error)
+        if fired.keys:
+            logger.warning("escalated: %s", ", ".join(fired.keys))
+            if client is None and not told_unconfigured:
+                logger.warning("%s", slack.UNCONFIGURED)
+                told_unconfigured = True
+            fired_total += len(fired.keys)
+            to_publish |= fired.cases
+        if to_publish:
+            # The UI view of escalated cases, within a time budget so that a burst of
+            # escalations never holds up the next pass; the rest is shown next pass.
+            to_publish = set(publish_escalated(settings, sorted(to_publish), every_seconds))
+        left = (until - utc_now()).total_seconds()
+        if left <= 0:
+            break
+        time.sleep(min(every_seconds, left))
+    if to_publish:
+        logger.info("%d escalated case(s) left for the next run to show", len(to_publish))
+    return {"fired": fired_total, "sent": sent_total}
