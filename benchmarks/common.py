@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from embedded.stack import Stack, local_product
-from rules.steps import HUMAN_STEPS as STEPS
+from rules.human_steps import HUMAN_STEPS as STEPS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

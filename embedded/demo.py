@@ -17,7 +17,8 @@ from complaints.settings import Settings
 from complaints.timesource import utc_now
 from embedded.synthetic import decisions_for, generate_complaints
 from rules.enums import CaseStatus
-from rules.steps import HUMAN_STEPS, Step
+from rules.human_steps import HUMAN_STEPS
+from rules.steps import Step
 
 DEMO_SEED = 2026
 

@@ -24,6 +24,7 @@ from datetime import datetime, time, timedelta
 
 from rules.alerts import Level, Trigger
 from rules.enums import Severity
+from rules.inputs import ApprovalInput, GradeInput, StepInput, SurveyInput
 from rules.steps import Step
 
 # -- events: one level each -------------------------------------------------------------------
@@ -102,6 +103,27 @@ def on_run_failed(
     """One alert per failure of the case's run (a new failure has a new `since`)."""
     key = f"run_failed:{case_no}:{since.isoformat() if since else '-'}"
     return [_event(key, Trigger.RUN_FAILED, step, f"{reason} — complaints retry {case_no}")]
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    """What the escalation of a decision depends on besides the decision."""
+
+    case_no: str
+    cycle: int
+    severity_before: Severity
+    plan_rejections: list[str]  # reasons of this cycle's plan rejections, this one included
+
+
+def on_decision(step: Step, data: StepInput, facts: DecisionFacts) -> list[Escalation]:
+    """A person's decision: graded up to 重大, a plan rejected twice, a result rejected."""
+    if isinstance(data, GradeInput):
+        return on_grading(facts.case_no, facts.severity_before, data.severity)
+    if isinstance(data, ApprovalInput) and step is Step.APPROVE_PLAN and not data.approved:
+        return on_plan_rejection(facts.case_no, facts.cycle, facts.plan_rejections)
+    if isinstance(data, SurveyInput):
+        return on_survey(facts.case_no, facts.cycle, data.accepts_result, data.comment)
+    return []
 
 
 def on_clock(case_no: str, step: str, cycle: int, levels: list[Level]) -> list[Escalation]:

@@ -9,8 +9,10 @@ the UI, where only the JSON schema was checked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -26,17 +28,44 @@ from rules.case_number import PATTERN as CASE_NUMBER
 from rules.case_number import normalize as normalize_case_number
 from rules.enums import Category, Demand, Department, FeedbackMethod, ProgressKind, Scope, Severity
 from rules.fields import DEFAULT_LIMITS, Flag, InputLimits, Line, Moment, Prose, Score, ahead
-from rules.steps import Step
+from rules.routing import DEFAULT_ROUTING, responsible_department
 from rules.working_time import Clock, Unit
 
 TEXT = 2000
 WorkingDays = Annotated[int, Strict(), Field(ge=1, le=120)]
 
 
+@dataclass(frozen=True)
+class CaseContext:
+    """What a decision's effect on the case depends on besides the decision itself."""
+
+    department: Department | None  # the case's responsible department so far
+    routing: Mapping[Category, Department] = field(default_factory=lambda: DEFAULT_ROUTING)
+
+
 class StepInput(BaseModel):
+    """A person's decision at a step. Besides its fields, each kind says what it means for
+    the case: the word the audit trail records, whether it finishes its step, and the
+    case's fields it sets (the casework service stores them; rules.escalation says whom
+    it alerts)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     actor: Line = Field(min_length=1, max_length=50, title="处理人 / Acted by")
+
+    @property
+    def decision(self) -> str:
+        """The word the audit trail records for this decision."""
+        return "submitted"
+
+    @property
+    def completes_step(self) -> bool:
+        """Whether the decision finishes its step (a progress report does not)."""
+        return True
+
+    def case_changes(self, context: CaseContext) -> dict[str, Any]:
+        """The fields of the case this decision sets."""
+        return {}
 
 
 class VerifyInput(StepInput):
@@ -66,6 +95,13 @@ class VerifyInput(StepInput):
             )
         return self
 
+    @property
+    def decision(self) -> str:
+        return "substantiated" if self.substantiated else "not_substantiated"
+
+    def case_changes(self, context: CaseContext) -> dict[str, Any]:
+        return {"substantiated": self.substantiated}
+
 
 class GradeInput(StepInput):
     category: Category = Field(title="投诉类别 / Category")
@@ -78,6 +114,14 @@ class GradeInput(StepInput):
     )
     basis: Prose = Field(min_length=1, max_length=TEXT, title="定级依据 / Basis")
     reason: Prose = Field(min_length=1, max_length=TEXT, title="定级理由 / Reason")
+
+    def case_changes(self, context: CaseContext) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "severity": self.severity,
+            "scope": self.scope,
+            "department": responsible_department(self.category, context.routing, self.department),
+        }
 
 
 class ApprovalInput(StepInput):
@@ -94,6 +138,10 @@ class ApprovalInput(StepInput):
         if not self.approved and not self.reason:
             raise ValueError("reason: 驳回必须说明理由 / a rejection needs a reason")
         return self
+
+    @property
+    def decision(self) -> str:
+        return "approved" if self.approved else "rejected"
 
 
 class PlanInput(StepInput):
@@ -137,6 +185,15 @@ class PlanInput(StepInput):
             )
         return self
 
+    def case_changes(self, context: CaseContext) -> dict[str, Any]:
+        return {
+            "root_cause": self.root_cause,
+            # the responsible department unless the plan names another
+            "attributed_department": self.attributed_department or context.department,
+            "attributed_employee": self.attributed_employee,
+            "improvement": self.improvement,
+        }
+
 
 class ProgressInput(StepInput):
     kind: ProgressKind = Field(title="类型 / Kind", description="进展 / 延期 / 完成")
@@ -163,12 +220,23 @@ class ProgressInput(StepInput):
                 raise ValueError("new_deadline: 延期必须给出新期限 / a delay needs a new deadline")
         return self
 
+    @property
+    def decision(self) -> str:
+        return {"progress": "progress", "delay": "delayed", "done": "completed"}[self.kind.code]
+
+    @property
+    def completes_step(self) -> bool:
+        return self.kind.code == "done"
+
 
 class FeedbackInput(StepInput):
     result: Prose = Field(
         min_length=1, max_length=TEXT, title="处理结果 / Result told to the customer"
     )
     method: FeedbackMethod = Field(default=FeedbackMethod.PHONE, title="反馈方式 / Method")
+
+    def case_changes(self, context: CaseContext) -> dict[str, Any]:
+        return {"result_summary": self.result}
 
 
 class SurveyInput(StepInput):
@@ -186,22 +254,15 @@ class SurveyInput(StepInput):
         return self.accepts_result
 
     @property
+    def decision(self) -> str:
+        return "satisfied" if self.satisfied else "not_satisfied"
+
+    @property
     def average(self) -> float:
         return (self.efficiency + self.resolution + self.attitude + self.fairness) / 4
 
 
 S = TypeVar("S", bound=StepInput)
-
-STEP_INPUTS: dict[Step, type[StepInput]] = {
-    Step.VERIFY: VerifyInput,
-    Step.GRADE: GradeInput,
-    Step.APPROVE_GRADE: ApprovalInput,
-    Step.PLAN: PlanInput,
-    Step.APPROVE_PLAN: ApprovalInput,
-    Step.EXECUTE: ProgressInput,
-    Step.FEEDBACK: FeedbackInput,
-    Step.CALLBACK: SurveyInput,
-}
 
 
 def settle(

@@ -28,7 +28,8 @@ from rules.alerts import Level
 from rules.calendar import CalendarOverrides, WorkCalendar
 from rules.enums import Scope, Severity
 from rules.escalation import HANDLING
-from rules.steps import HUMAN_STEPS, Step
+from rules.human_steps import DEFAULT_LIMITS
+from rules.steps import Step
 from rules.working_time import BusinessHours, Clock, Limit, Pause, Unit
 
 
@@ -113,16 +114,7 @@ class SlaPolicy(BaseModel):
         description="handling limit by coordination scope: the result is fed back by then",
     )
     steps: dict[Step, Limit] = Field(
-        default_factory=lambda: _limits(
-            {
-                Step.GRADE: "8h",
-                Step.APPROVE_GRADE: "8h",
-                Step.PLAN: "24h",
-                Step.APPROVE_PLAN: "8h",
-                Step.FEEDBACK: "24h",
-                Step.CALLBACK: "48h",
-            }
-        ),
+        default_factory=lambda: _limits(DEFAULT_LIMITS),
         description="limits of the other waiting steps (execution is due by the plan)",
     )
     ladder: Ladder = Field(default_factory=Ladder)
@@ -131,7 +123,7 @@ class SlaPolicy(BaseModel):
     def _complete(self) -> SlaPolicy:
         missing = [f"response.{s.code}" for s in Severity if s not in self.response]
         missing += [f"handling.{s.code}" for s in Scope if s not in self.handling]
-        fixed = sorted(set(HUMAN_STEPS) - {Step.VERIFY, Step.EXECUTE})
+        fixed = sorted(DEFAULT_LIMITS)
         missing += [f"steps.{s.value}" for s in fixed if s not in self.steps]
         if missing:
             raise ValueError(f"SLA policy has no limit for: {', '.join(missing)}")

@@ -1,4 +1,4 @@
-"""The steps of the process chart and which of them wait for a person."""
+"""The steps of the process chart (those that wait for a person: rules.human_steps)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ class Step(StrEnum):
 
     @property
     def waits_for_person(self) -> bool:
+        from rules.human_steps import HUMAN_STEPS  # the registry builds on this module
+
         return self in HUMAN_STEPS
 
 
@@ -54,17 +56,6 @@ STEP_LABELS: dict[Step, str] = {
     Step.RELEASE: "客户已回复 / Customer answered",
     Step.ESCALATE: "升级 / Escalation",
 }
-
-HUMAN_STEPS: tuple[Step, ...] = (
-    Step.VERIFY,
-    Step.GRADE,
-    Step.APPROVE_GRADE,
-    Step.PLAN,
-    Step.APPROVE_PLAN,
-    Step.EXECUTE,
-    Step.FEEDBACK,
-    Step.CALLBACK,
-)
 
 
 def event_key(step: Step, cycle: int = 0) -> str:

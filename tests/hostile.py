@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from rules.human_steps import STEP_INPUTS
 from rules.inputs import (
-    STEP_INPUTS,
     ApprovalInput,
     FeedbackInput,
     GradeInput,

@@ -19,8 +19,9 @@ from complaints.cases import casework
 from complaints.settings import Settings
 from complaints.timesource import utc_now
 from rules.enums import CaseStatus
-from rules.inputs import STEP_INPUTS, StepInput, describe_errors, settle
-from rules.steps import HUMAN_STEPS, Step
+from rules.human_steps import HUMAN_STEPS, STEP_INPUTS
+from rules.inputs import StepInput, describe_errors, settle
+from rules.steps import Step
 
 
 class ActionRefused(ValueError):

@@ -25,23 +25,13 @@ from rules.case_number import format_case_number, local_day
 from rules.enums import CaseStatus, Category, Department, Language, Scope, Severity
 from rules.escalation import (
     HANDLING,
+    DecisionFacts,
     clock_start,
     clocks_stopped_by,
-    on_grading,
-    on_plan_rejection,
+    on_decision,
     on_registration,
-    on_survey,
 )
-from rules.inputs import (
-    ApprovalInput,
-    FeedbackInput,
-    GradeInput,
-    PlanInput,
-    ProgressInput,
-    StepInput,
-    SurveyInput,
-    VerifyInput,
-)
+from rules.inputs import CaseContext, StepInput, SurveyInput
 from rules.intake import ComplaintIn
 from rules.patterns import CaseFacts, normal_email, phone_forms, repeat_of
 from rules.routing import responsible_department
@@ -340,9 +330,7 @@ def record_decision(
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         payload = data.model_dump(mode="json")
-        appended = repo.record(
-            _entry(case, step, key, data.actor, now, _decision_word(data), payload)
-        )
+        appended = repo.record(_entry(case, step, key, data.actor, now, data.decision, payload))
         if not appended:
             return False
         _apply(repo, case, step, data, settings, now)
@@ -360,35 +348,13 @@ def _apply(
     settings: Settings,
     now: datetime,
 ) -> None:
-    finishes_step = True
-    if isinstance(data, VerifyInput):
-        case.substantiated = data.substantiated
-    elif isinstance(data, GradeInput):
-        was = case.severity
-        case.category = data.category
-        case.severity = data.severity
-        case.scope = data.scope
-        case.department = responsible_department(data.category, settings.routing, data.department)
-        raise_for_case(repo, settings, case, on_grading(case.case_no, was, data.severity), now)
-    elif isinstance(data, ApprovalInput):
-        if step is Step.APPROVE_PLAN and not data.approved:
-            reasons = [
-                str(e.payload.get("reason") or "")
-                for e in repo.audit(case.id)
-                if e.step == step.value and e.cycle == case.cycle and e.decision == "rejected"
-            ]
-            called = on_plan_rejection(case.case_no, case.cycle, reasons)
-            raise_for_case(repo, settings, case, called, now)
-    elif isinstance(data, PlanInput):
-        case.root_cause = data.root_cause
-        case.attributed_department = data.attributed_department or case.department
-        case.attributed_employee = data.attributed_employee
-        case.improvement = data.improvement
-    elif isinstance(data, ProgressInput):
-        finishes_step = data.kind.code == "done"
-    elif isinstance(data, FeedbackInput):
-        case.result_summary = data.result
-    elif isinstance(data, SurveyInput):
+    """Store what the decision means for the case (the input model says), raise what the
+    rules of escalation call for, and stop the clocks the decision ends."""
+    was = case.severity
+    context = CaseContext(department=case.department, routing=settings.routing)
+    for field, value in data.case_changes(context).items():
+        setattr(case, field, value)
+    if isinstance(data, SurveyInput):  # the answers are kept for the analyses
         repo.add_survey(
             SurveyAnswer(
                 case_id=case.id,
@@ -403,23 +369,22 @@ def _apply(
                 at=now,
             )
         )
-        called = on_survey(case.case_no, case.cycle, data.accepts_result, data.comment)
-        raise_for_case(repo, settings, case, called, now)
-    for clock in clocks_stopped_by(step, finishes_step):
+    facts = DecisionFacts(case.case_no, case.cycle, was, _rejections(repo, case, step))
+    raise_for_case(repo, settings, case, on_decision(step, data, facts), now)
+    for clock in clocks_stopped_by(step, data.completes_step):
         clocks.stop(repo.deadline(case.id, clock, case.cycle), now)
     clocks.refresh(repo, case, settings)
 
 
-def _decision_word(data: StepInput) -> str:
-    if isinstance(data, ApprovalInput):
-        return "approved" if data.approved else "rejected"
-    if isinstance(data, VerifyInput):
-        return "substantiated" if data.substantiated else "not_substantiated"
-    if isinstance(data, ProgressInput):
-        return {"progress": "progress", "delay": "delayed", "done": "completed"}[data.kind.code]
-    if isinstance(data, SurveyInput):
-        return "satisfied" if data.satisfied else "not_satisfied"
-    return "submitted"
+def _rejections(repo: CaseRepository, case: Case, step: Step) -> list[str]:
+    """The reasons of every rejection at `step` in the case's current cycle, oldest first."""
+    if step is not Step.APPROVE_PLAN:  # the only approval whose rejections escalate
+        return []
+    return [
+        str(e.payload.get("reason") or "")
+        for e in repo.audit(case.id)
+        if e.step == step.value and e.cycle == case.cycle and e.decision == "rejected"
+    ]
 
 
 def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> int:

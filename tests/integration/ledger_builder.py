@@ -13,7 +13,7 @@ from complaints.cases import casework
 from complaints.deadlines import watch
 from complaints.settings import Settings
 from embedded.synthetic import decisions_for, generate_complaints
-from rules.inputs import STEP_INPUTS
+from rules.human_steps import STEP_INPUTS
 from rules.periods import Kind, Period
 from rules.steps import Step, wait_key
 

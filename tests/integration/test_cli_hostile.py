@@ -90,7 +90,7 @@ def test_submit_refuses_a_hostile_complaint_in_one_line_and_writes_nothing(
 def test_act_refuses_hostile_step_input_in_one_line_and_writes_nothing(
     run: Any, migrated: str, tmp_path: Path, data: st.DataObject
 ) -> None:
-    from rules.inputs import STEP_INPUTS
+    from rules.human_steps import STEP_INPUTS
 
     step, model = data.draw(st.sampled_from(sorted(STEP_INPUTS.items())), label="step")
     field = data.draw(st.sampled_from(sorted(model.model_fields)), label="field")

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from complaints.timesource import utc_now
-from rules.inputs import STEP_INPUTS, timing_problems
+from rules.human_steps import HUMAN, HUMAN_STEPS, STEP_INPUTS
+from rules.inputs import timing_problems
 from rules.intake import ComplaintIn
-from rules.steps import HUMAN_STEPS, Step
+from rules.steps import Step
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -118,3 +119,10 @@ def test_the_readme_names_every_example_file() -> None:
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     for name in (*COMPLAINT_FILES, *STEP_FILES):
         assert name in readme, name
+
+
+@pytest.mark.parametrize("declared", HUMAN, ids=lambda h: h.step.value)
+def test_each_human_step_declares_an_example_that_its_own_model_accepts(declared: Any) -> None:
+    raw = load(declared.example)
+    declared.model.model_validate(raw)
+    assert declared.step in STEP_FILES[declared.example]

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from rules.enums import Category, Department, FeedbackMethod, ProgressKind, Scope, Severity
+from rules.human_steps import HUMAN_STEPS, STEP_INPUTS
 from rules.inputs import (
-    STEP_INPUTS,
     ApprovalInput,
     FeedbackInput,
     GradeInput,
@@ -22,7 +22,6 @@ from rules.inputs import (
     WaitOnCustomer,
     describe_errors,
 )
-from rules.steps import HUMAN_STEPS
 
 CST = timezone(timedelta(hours=8))
 DEADLINE = datetime(2026, 11, 25, 18, 0, tzinfo=CST)

@@ -11,8 +11,9 @@ import pytest
 
 from rules.case_number import format_case_number, is_case_number, local_day
 from rules.enums import Category, Department
+from rules.human_steps import HUMAN_STEPS
 from rules.routing import DEFAULT_ROUTING, responsible_department
-from rules.steps import HUMAN_STEPS, STEP_LABELS, Step, wait_key
+from rules.steps import STEP_LABELS, Step, wait_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

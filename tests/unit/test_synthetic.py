@@ -12,9 +12,10 @@ import pytest
 
 from embedded.synthetic import decisions_for, generate_complaints, iter_complaints
 from rules.enums import Category, Channel, Demand, ProgressKind, Severity
-from rules.inputs import STEP_INPUTS, PlanInput, ProgressInput, SurveyInput
+from rules.human_steps import HUMAN_STEPS, STEP_INPUTS
+from rules.inputs import PlanInput, ProgressInput, SurveyInput
 from rules.intake import MOBILE, ComplaintIn
-from rules.steps import HUMAN_STEPS, Step
+from rules.steps import Step
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 SEED = 20261123

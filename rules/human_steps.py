@@ -1,0 +1,52 @@
+"""The steps that wait for a person, declared once each.
+
+A human step is its place in the process chart (flows/case.py), its input model (what the
+person decides, and what that means for the case: rules.inputs), its default time limit
+and its example file. Everything else — the command line's `act`, the UI's form, the SLA
+policy's defaults, the audit trail's words, the demo — reads this table. To add a step:
+add its `Step` and label (rules.steps), its input model, a row here, its example, and its
+`wait_for` in the flow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules.inputs import (
+    ApprovalInput,
+    FeedbackInput,
+    GradeInput,
+    PlanInput,
+    ProgressInput,
+    StepInput,
+    SurveyInput,
+    VerifyInput,
+)
+from rules.steps import Step
+
+
+@dataclass(frozen=True)
+class HumanStep:
+    step: Step
+    model: type[StepInput]
+    limit: str | None  # the default SLA limit; None: set by severity or by the plan
+    example: str  # in examples/
+
+
+HUMAN = (
+    # due by the response promised for the complaint's severity (SlaPolicy.response)
+    HumanStep(Step.VERIFY, VerifyInput, None, "verify.json"),
+    HumanStep(Step.GRADE, GradeInput, "8h", "grade.json"),
+    HumanStep(Step.APPROVE_GRADE, ApprovalInput, "8h", "approve.json"),
+    HumanStep(Step.PLAN, PlanInput, "24h", "plan.json"),
+    HumanStep(Step.APPROVE_PLAN, ApprovalInput, "8h", "approve.json"),
+    # due by the approved plan's deadline (or a recorded delay's)
+    HumanStep(Step.EXECUTE, ProgressInput, None, "done.json"),
+    HumanStep(Step.FEEDBACK, FeedbackInput, "24h", "feedback.json"),
+    HumanStep(Step.CALLBACK, SurveyInput, "48h", "callback.json"),
+)
+"""In chart order."""
+
+HUMAN_STEPS: tuple[Step, ...] = tuple(h.step for h in HUMAN)
+STEP_INPUTS: dict[Step, type[StepInput]] = {h.step: h.model for h in HUMAN}
+DEFAULT_LIMITS: dict[Step, str] = {h.step: h.limit for h in HUMAN if h.limit is not None}
