@@ -31,6 +31,7 @@ from benchmarks.common import (
     Timer,
     complaints_for_verification,
     log,
+    log_counts,
     mb,
     percentile,
     product_stack,
@@ -294,19 +295,6 @@ def storm(
         "goal_seconds": round(goal, 1),
         "goal_met": accepted == len(cases) == len(ready) and all_waiting <= goal and not crashed,
         **peak.summary(),
-    }
-
-
-def log_counts(bench: Bench) -> dict[str, int]:
-    home = bench.stack.home
-    server = (home / "server.log").read_text(errors="replace")
-    workers = "".join(p.read_text(errors="replace") for p in home.glob("worker-*.log"))
-    return {
-        "database_is_locked": server.count("database is locked"),
-        "requests_retried_in_server": server.count("busy database:"),
-        "requests_given_up_in_server": server.count("still busy after"),
-        "worker_saw_503": workers.count("503 Service Unavailable"),
-        "worker_failed_submissions": workers.count("Failed to submit flow run"),
     }
 
 

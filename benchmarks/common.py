@@ -450,3 +450,18 @@ class Timer:
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+
+def log_counts(bench: Bench) -> dict[str, int]:
+    """Signs of contention in the Prefect server's database and of refused submissions,
+    counted in the stack's logs."""
+    home = bench.stack.home
+    server = (home / "server.log").read_text(errors="replace")
+    workers = "".join(p.read_text(errors="replace") for p in home.glob("worker-*.log"))
+    return {
+        "database_is_locked": server.count("database is locked"),
+        "requests_retried_in_server": server.count("busy database:"),
+        "requests_given_up_in_server": server.count("still busy after"),
+        "worker_saw_503": workers.count("503 Service Unavailable"),
+        "worker_failed_submissions": workers.count("Failed to submit flow run"),
+    }

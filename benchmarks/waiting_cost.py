@@ -29,6 +29,7 @@ from benchmarks.common import (
     by_role_summary,
     complaints_for_verification,
     log,
+    log_counts,
     mb,
     percentile,
     product_stack,
@@ -197,17 +198,6 @@ def check_runs(run_ids: list[str], crashed: dict[str, float], health: dict[str, 
             raise RuntimeError(f"run {run} still crashed after {CRASH_RECOVERY_SECONDS}s")
 
 
-def log_counts(bench: Bench) -> dict[str, int]:
-    """Signs of lock contention in the Prefect server's SQLite database, from the logs."""
-    home = bench.stack.home
-    server = (home / "server.log").read_text(errors="replace")
-    workers = "".join(p.read_text(errors="replace") for p in home.glob("worker-*.log"))
-    return {
-        "database_is_locked_errors": server.count("OperationalError) database is locked"),
-        "worker_saw_503": workers.count("503 Service Unavailable"),
-    }
-
-
 def summarise(
     args: argparse.Namespace,
     idle: TreeSnapshot,
@@ -310,7 +300,7 @@ def report(r: dict[str, Any]) -> None:
     locks = r["server_log"]
     print(
         f"  health: {len(r['crashed_runs'])} run(s) reported Crashed by the worker; "
-        f"server log: {locks['database_is_locked_errors']} 'database is locked' errors, "
+        f"server log: {locks['database_is_locked']} 'database is locked' errors, "
         f"worker log: {locks['worker_saw_503']} HTTP 503"
     )
     note = r["blocking_pause_note"]

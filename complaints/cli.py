@@ -18,6 +18,9 @@
 
 Every command takes --json for scripts. Bad input ends with exit status 2 and one line on
 stderr saying what is wrong; nothing is written.
+
+One module for the whole command line on purpose: each command is a short function over
+the services, and the parser at the end reads in the same order as `complaints --help`.
 """
 
 from __future__ import annotations
@@ -266,7 +269,7 @@ def cmd_list(args: argparse.Namespace) -> None:
     from complaints.cases import supervision
     from complaints.cases.casefile import masker
     from models.db import unit_of_work
-    from models.repository import CaseRepository
+    from models.repositories import CaseRepository
     from rules.enums import CaseStatus
 
     settings = _settings()

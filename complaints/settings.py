@@ -35,8 +35,9 @@ from rules.analysis import KpiTargets
 from rules.enums import Category, Department
 from rules.fields import InputLimits
 from rules.patterns import PatternPolicy
+from rules.policy_file import build_policy
 from rules.routing import DEFAULT_ROUTING
-from rules.sla import SlaPolicy, build_policy
+from rules.sla import SlaPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR = PROJECT_ROOT / "var"

@@ -117,28 +117,53 @@ def yesno(value: Any, yes: str, no: str) -> str:
     return yes if value else no
 
 
+def languages_of(templates_dir: Path) -> tuple[str, ...]:
+    if not templates_dir.is_dir():
+        raise ValueError(f"templates directory not found: {templates_dir}")
+    return tuple(sorted(p.name for p in templates_dir.iterdir() if p.is_dir()))
+
+
+def checked_language(languages: tuple[str, ...], language: str) -> str:
+    """Refuse rather than fall back: a customer should never get a message in a language
+    nobody chose, and the check also keeps the name inside the templates directory."""
+    language = str(language)
+    if language not in languages:
+        available = ", ".join(languages) or "none"
+        raise ValueError(f"no templates for language {language!r} (available: {available})")
+    return language
+
+
+def environment(
+    templates_dir: Path, *, autoescape: bool = False, markdown: bool = False, **filters: Any
+) -> Environment:
+    """The one way the product loads templates: strict (an unknown variable is an error),
+    blocks trimmed, with the filters every template may use; `markdown`: every value a
+    template prints is made inert (shown in the Prefect UI); `filters` add or replace."""
+    options: dict[str, Any] = dict(
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    if markdown:
+        options["finalize"] = inert
+    env = Environment(**options)
+    env.filters.update({"dash": dash, "number": number, "cell": cell, "yesno": yesno, **filters})
+    return env
+
+
 class Renderer:
     """Renders messages and documents from one templates directory, in a chosen language."""
 
     def __init__(self, templates_dir: Path) -> None:
-        if not templates_dir.is_dir():
-            raise ValueError(f"templates directory not found: {templates_dir}")
+        self.languages = languages_of(templates_dir)
         self.templates_dir = templates_dir
-        self.languages = tuple(sorted(p.name for p in templates_dir.iterdir() if p.is_dir()))
-        options: dict[str, Any] = dict(
-            loader=FileSystemLoader(templates_dir),
-            undefined=StrictUndefined,
-            autoescape=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
         # Messages are plain text for the customer; the case documents are Markdown shown
         # in the Prefect UI, where every value a template prints is made inert.
-        self._env = Environment(**options)
-        self._markdown = Environment(**options, finalize=inert)
-        for env in (self._env, self._markdown):
-            env.filters.update(dash=dash, number=number, cell=cell, yesno=yesno)
+        self._env = environment(templates_dir)
+        self._markdown = environment(templates_dir, markdown=True)
 
     def message(self, kind: MessageKind, language: str, context: MessageContext) -> RenderedMessage:
         template = self._env.get_template(f"{self._language(language)}/{kind}.txt.j2")
@@ -166,10 +191,4 @@ class Renderer:
         return template.render(context).strip() + "\n"
 
     def _language(self, language: str) -> str:
-        """Refuse rather than fall back: a customer should never get a message in a
-        language nobody chose, and the check also keeps the name inside templates_dir."""
-        language = str(language)
-        if language not in self.languages:
-            available = ", ".join(self.languages) or "none"
-            raise ValueError(f"no templates for language {language!r} (available: {available})")
-        return language
+        return checked_language(self.languages, language)

@@ -5,7 +5,7 @@ surnames and given names, mobile numbers from valid mainland prefixes, e-mail ad
 only at the reserved ``example.com`` / ``example.cn`` domains. Like the ``rules`` package
 this module is pure: no Prefect, no database, no clock. The caller passes ``now`` and a
 seed, and the same seed and ``now`` give the same complaints, byte for byte, so a failing
-test or a slow benchmark can be replayed.
+test or a slow benchmark can be replayed. Most of its length is the word lists.
 """
 
 from __future__ import annotations

@@ -62,6 +62,17 @@ def unit_of_work(url: str) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def transaction(url: str, session: Session | None = None) -> Iterator[Session]:
+    """The caller's unit of work when one is passed in, else a new one: a service called on
+    its own commits, and called inside a larger use case it joins that one transaction."""
+    if session is not None:
+        yield session
+        return
+    with unit_of_work(url) as own:
+        yield own
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -211,45 +211,34 @@ def distribution(rows: list[tuple[str | None, int]], total: int, missing: str) -
 
 
 def kpis(figures: Figures, targets: KpiTargets) -> list[Kpi]:
-    def percent(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1%}"
-
-    def at_least(value: float | None, target: float) -> bool | None:
-        return None if value is None else value >= target
-
+    """Each target with the period's value and its verdict (None: nothing to measure)."""
     p90 = figures.first_response.p90_minutes
-    return [
-        Kpi(
-            name="解决率 / resolution rate",
-            target=f"≥ {targets.resolution_rate:.0%}",
-            actual=percent(figures.resolution.value),
-            met=at_least(figures.resolution.value, targets.resolution_rate),
+    rates = [  # (name, the period's rate, the target it must reach)
+        ("解决率 / resolution rate", figures.resolution.value, targets.resolution_rate),
+        ("满意率 / satisfaction rate", figures.satisfaction.value, targets.satisfaction_rate),
+        (
+            "及时率（处理时限）/ timely rate (handling limits)",
+            figures.timely_cases.value,
+            targets.timely_rate,
         ),
-        Kpi(
-            name="首次响应（90%案件）/ first response (90 % of cases)",
-            target=f"≤ {targets.first_response_minutes:g} 分钟 / min",
-            actual="—" if p90 is None else f"{p90:.1f} 分钟 / min",
-            met=None if p90 is None else p90 <= targets.first_response_minutes,
-        ),
-        Kpi(
-            name="满意率 / satisfaction rate",
-            target=f"≥ {targets.satisfaction_rate:.0%}",
-            actual=percent(figures.satisfaction.value),
-            met=at_least(figures.satisfaction.value, targets.satisfaction_rate),
-        ),
-        Kpi(
-            name="及时率（处理时限）/ timely rate (handling limits)",
-            target=f"≥ {targets.timely_rate:.0%}",
-            actual=percent(figures.timely_cases.value),
-            met=at_least(figures.timely_cases.value, targets.timely_rate),
-        ),
-        Kpi(
-            name="回访率 / callback rate",
-            target=f"≥ {targets.callback_rate:.0%}",
-            actual=percent(figures.callback.value),
-            met=at_least(figures.callback.value, targets.callback_rate),
-        ),
+        ("回访率 / callback rate", figures.callback.value, targets.callback_rate),
     ]
+    found = [
+        Kpi(
+            name=name,
+            target=f"≥ {target:.0%}",
+            actual="—" if value is None else f"{value:.1%}",
+            met=None if value is None else value >= target,
+        )
+        for name, value, target in rates
+    ]
+    first_response = Kpi(
+        name="首次响应（90%案件）/ first response (90 % of cases)",
+        target=f"≤ {targets.first_response_minutes:g} 分钟 / min",
+        actual="—" if p90 is None else f"{p90:.1f} 分钟 / min",
+        met=None if p90 is None else p90 <= targets.first_response_minutes,
+    )
+    return [found[0], first_response, *found[1:]]
 
 
 DEFINITIONS: dict[str, str] = {

@@ -25,6 +25,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+"""Digits typed on a Chinese keyboard in full-width form, read as ASCII digits."""
+
 
 def _control_characters(text: str, allowed: str) -> list[str]:
     return sorted(

@@ -9,13 +9,19 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from rules.enums import Category, Channel, Demand, Language, Severity
-from rules.fields import DEFAULT_LIMITS, Flag, InputLimits, Line, Moment, Prose, in_the_past
+from rules.fields import (
+    DEFAULT_LIMITS,
+    FULL_WIDTH_DIGITS,
+    Flag,
+    InputLimits,
+    Line,
+    Moment,
+    Prose,
+    in_the_past,
+)
 
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
 LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
-
-
-FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def _strip(value: object) -> object:

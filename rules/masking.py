@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from typing import overload
 
+from rules.fields import FULL_WIDTH_DIGITS
+
 STAR = "*"
 
 # ASCII and full-width digits: Chinese input methods often type the latter.
 _DIGIT = "0-9０-９"
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 _MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 _LANDLINE = re.compile(r"(0\d{2,3})(-?)(\d{7,8})", re.ASCII)
@@ -68,7 +69,7 @@ def mask_phone(phone: str | None) -> str | None:
     value = phone.strip()
     if not value:
         return value
-    compact = value.translate(_FULL_WIDTH_DIGITS).replace(" ", "")
+    compact = value.translate(FULL_WIDTH_DIGITS).replace(" ", "")
     compact = compact.removeprefix("+86")
     if _MOBILE.fullmatch(compact.replace("-", "")):
         digits = compact.replace("-", "")
@@ -139,7 +140,7 @@ def mask_text(text: str | None) -> str | None:
     masked = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text)
     masked = _MOBILE_IN_TEXT.sub(lambda m: _mask_mobile_in_text(m.group()), masked)
     return _LANDLINE_IN_TEXT.sub(
-        lambda m: mask_phone(m.group().translate(_FULL_WIDTH_DIGITS)), masked
+        lambda m: mask_phone(m.group().translate(FULL_WIDTH_DIGITS)), masked
     )
 
 
@@ -172,5 +173,5 @@ def mask_customer_text(
 
 
 def _mask_mobile_in_text(found: str) -> str:
-    digits = re.sub(r"[^0-9]", "", found.translate(_FULL_WIDTH_DIGITS))
+    digits = re.sub(r"[^0-9]", "", found.translate(FULL_WIDTH_DIGITS))
     return mask_phone(digits[-11:])

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rules.enums import Category
+from rules.fields import FULL_WIDTH_DIGITS
 from rules.working_time import Limit, Unit
 
 
@@ -131,14 +132,11 @@ def _product(product: str | None) -> str | None:
     return cleaned or None
 
 
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
-
-
 def normal_phone(phone: str | None) -> str | None:
     """Digits only, without a +86 / 0086 prefix: ``+86 138-1234-5678`` → ``13812345678``."""
     if not phone:
         return None
-    digits = re.sub(r"\D", "", phone.translate(_FULL_WIDTH))
+    digits = re.sub(r"\D", "", phone.translate(FULL_WIDTH_DIGITS))
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             digits = digits[len(prefix) :]

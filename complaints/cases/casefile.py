@@ -21,7 +21,7 @@ from models.ledger import (
     StepDeadline,
     SurveyAnswer,
 )
-from models.repository import CaseRepository
+from models.repositories import CaseRepository, EscalationRepository
 from rules.masking import mask_customer_text, mask_email, mask_name, mask_phone
 from rules.presentation import FormContext, form_description
 from rules.sla import clock_label
@@ -93,7 +93,7 @@ def read(settings: Settings, case_no: str) -> CaseFile:
             messages=list(repo.messages(case.id)),
             deadlines=list(repo.deadlines(case.id)),
             surveys=list(repo.surveys(case.id)),
-            escalations=list(repo.escalations(case.id)),
+            escalations=list(EscalationRepository(repo.session).of_case(case.id)),
         )
 
 
@@ -339,7 +339,6 @@ def escalation_list(
 ) -> list[dict[str, Any]]:
     """Escalations, newest first, with the cases each concerns; or only still-overdue ones."""
     with unit_of_work(settings.database_url) as session:
-        repo = CaseRepository(session)
         return [
             {
                 "at": _when(e.fired_at, settings),
@@ -348,5 +347,5 @@ def escalation_list(
                 "cases": ", ".join(case_nos),
                 "summary": e.summary,
             }
-            for e, case_nos in repo.recent_escalations(overdue_only, limit)
+            for e, case_nos in EscalationRepository(session).recent(overdue_only, limit)
         ]

@@ -2,7 +2,12 @@
 
 The flow's tasks and the command line both call these. Every write is idempotent: a
 retried task, a resumed run replaying its steps or a second submission of the same
-complaint changes nothing the first one did.
+complaint changes nothing the first one did. Each takes an optional session to join a
+caller's transaction (models.db.transaction).
+
+Longer than most modules on purpose: it is every change the ledger knows for a case —
+registration, the steps, reopening, closing, the customer wait — each short, sharing the
+two helpers at the end; split up, a reader would chase one state machine over files.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from complaints.deadlines import clocks
 from complaints.deadlines.escalation import link_run, raise_for_case
 from complaints.settings import Settings
-from models.db import unit_of_work
+from models.db import transaction, unit_of_work
 from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer
-from models.repository import CaseRepository
+from models.repositories import CaseRepository
 from rules.case_number import format_case_number, local_day
 from rules.enums import CaseStatus, Category, Department, Language, Scope, Severity
 from rules.escalation import (
@@ -109,6 +115,7 @@ def _register(
     key: str,
 ) -> Registration:
     received_at = complaint.received_at or now
+    # Always a transaction of its own: the complaint is committed before anything else.
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         existing = repo.by_idempotency_key(key)
@@ -211,9 +218,11 @@ def _facts(case: Case) -> CaseFacts:
     )
 
 
-def attach_run(settings: Settings, case_no: str, flow_run_id: str) -> str:
+def attach_run(
+    settings: Settings, case_no: str, flow_run_id: str, session: Session | None = None
+) -> str:
     """Record the case's flow run; the first run recorded wins and is returned."""
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         if case.flow_run_id is None:
@@ -224,15 +233,15 @@ def attach_run(settings: Settings, case_no: str, flow_run_id: str) -> str:
 
 
 # -- reading ----------------------------------------------------------------------------
-def load(settings: Settings, case_no: str) -> CaseView:
-    with unit_of_work(settings.database_url) as session:
+def load(settings: Settings, case_no: str, session: Session | None = None) -> CaseView:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         return _view(case, repo.audit(case.id))
 
 
-def find_by_run(settings: Settings, flow_run_id: str) -> str | None:
-    with unit_of_work(settings.database_url) as session:
+def find_by_run(settings: Settings, flow_run_id: str, session: Session | None = None) -> str | None:
+    with transaction(settings.database_url, session) as session:
         case = CaseRepository(session).by_flow_run(flow_run_id)
         return case.case_no if case else None
 
@@ -269,10 +278,11 @@ def record_event(
     decision: str,
     payload: dict[str, Any] | None = None,
     actor: str = "system",
+    session: Session | None = None,
 ) -> bool:
     """An automatic step (acknowledged, explained...) in the audit trail, once per cycle."""
     key = event_key(step, cycle)
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         appended = repo.record(_entry(case, step, key, actor, now, decision, payload or {}))
@@ -290,13 +300,14 @@ def open_step(
     step: Step,
     key: str,
     now: datetime,
+    session: Session | None = None,
 ) -> datetime | None:
     """Mark the case as waiting at `step` and start its clock; returns when it is due.
 
     Verification counts from receipt (the response promised to the customer); execution
     is due by the approved plan's deadline, or the last delay's, as the ledger records.
     """
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         case.current_step = step.value
@@ -310,9 +321,15 @@ def open_step(
 
 
 def record_invalid(
-    settings: Settings, case_no: str, step: Step, key: str, now: datetime, errors: str
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    key: str,
+    now: datetime,
+    errors: str,
+    session: Session | None = None,
 ) -> None:
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         repo.record(
@@ -323,10 +340,16 @@ def record_invalid(
 
 
 def record_decision(
-    settings: Settings, case_no: str, step: Step, key: str, data: StepInput, now: datetime
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    key: str,
+    data: StepInput,
+    now: datetime,
+    session: Session | None = None,
 ) -> bool:
     """A person's decision: appended to the audit trail and applied to the case, once."""
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         payload = data.model_dump(mode="json")
@@ -387,9 +410,11 @@ def _rejections(repo: CaseRepository, case: Case, step: Step) -> list[str]:
     ]
 
 
-def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> int:
+def reopen(
+    settings: Settings, case_no: str, from_cycle: int, now: datetime, session: Session | None = None
+) -> int:
     """Start a new plan cycle after the customer did not accept the result."""
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         key = event_key(Step.REOPEN, from_cycle)
@@ -406,8 +431,14 @@ def reopen(settings: Settings, case_no: str, from_cycle: int, now: datetime) -> 
         return case.cycle
 
 
-def close(settings: Settings, case_no: str, now: datetime, report_markdown: str) -> None:
-    with unit_of_work(settings.database_url) as session:
+def close(
+    settings: Settings,
+    case_no: str,
+    now: datetime,
+    report_markdown: str,
+    session: Session | None = None,
+) -> None:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         if repo.record(
@@ -457,14 +488,28 @@ class CaseStateError(ValueError):
     """The case is not in a state that allows this action."""
 
 
-def hold(settings: Settings, case_no: str, now: datetime, actor: str, reason: str) -> None:
+def hold(
+    settings: Settings,
+    case_no: str,
+    now: datetime,
+    actor: str,
+    reason: str,
+    session: Session | None = None,
+) -> None:
     """The case waits on the customer (photos requested...): its SLA clocks stop."""
-    _pause_or_resume(settings, case_no, now, actor, Step.HOLD, {"reason": reason})
+    _pause_or_resume(settings, case_no, now, actor, Step.HOLD, {"reason": reason}, session)
 
 
-def release(settings: Settings, case_no: str, now: datetime, actor: str, note: str) -> None:
+def release(
+    settings: Settings,
+    case_no: str,
+    now: datetime,
+    actor: str,
+    note: str,
+    session: Session | None = None,
+) -> None:
     """The customer answered: the SLA clocks run again from where they stopped."""
-    _pause_or_resume(settings, case_no, now, actor, Step.RELEASE, {"note": note})
+    _pause_or_resume(settings, case_no, now, actor, Step.RELEASE, {"note": note}, session)
 
 
 def _pause_or_resume(
@@ -474,8 +519,9 @@ def _pause_or_resume(
     actor: str,
     step: Step,
     payload: dict[str, Any],
+    session: Session | None,
 ) -> None:
-    with unit_of_work(settings.database_url) as session:
+    with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
         if case.status is CaseStatus.CLOSED:

@@ -19,7 +19,7 @@ from complaints.cases import casework
 from complaints.cases.casefile import masker
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.repository import CaseRepository
+from models.repositories import CaseRepository
 from rules.inputs import describe_errors
 from rules.intake import ComplaintIn
 from rules.presentation import run_name, run_tags

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.repository import CaseRepository
+from models.repositories import CaseRepository
 
 STALLED_TYPES = {"RUNNING", "PENDING"}
 # A run in one of these states will not move by itself; it is reported, and retried on

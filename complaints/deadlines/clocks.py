@@ -15,7 +15,7 @@ from datetime import datetime
 
 from complaints.settings import Settings
 from models.ledger import AuditEntry, Case, StepDeadline
-from models.repository import CaseRepository
+from models.repositories import CaseRepository
 from rules.sla import HANDLING, ClockPlan, plan_fixed, plan_limit
 from rules.steps import Step
 from rules.working_time import Pause

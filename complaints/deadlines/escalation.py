@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from complaints.settings import Settings
-from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox
-from models.repository import CaseRepository
+from models.ledger import AuditEntry, Case, Escalation, SlackOutbox
+from models.repositories import CaseRepository, EscalationRepository
 from rules.alerts import Alert, Level, Trigger
 from rules.escalation import Escalation as Called
 from rules.escalation import overdue_by
@@ -101,8 +99,8 @@ def escalate(repo: CaseRepository, settings: Settings, alert: Alert, cases: list
     False if an escalation with the same key exists (fired before, or by a concurrent
     watcher a moment ago).
     """
-    session = repo.session
-    if repo.escalation(alert.key) is not None:
+    escalations = EscalationRepository(repo.session)
+    if escalations.by_key(alert.key) is not None:
         return False
     summary = _summary(alert)
     row = Escalation(
@@ -120,14 +118,18 @@ def escalate(repo: CaseRepository, settings: Settings, alert: Alert, cases: list
             include={"overdue_by", "reason", "members", "run_url", "severity", "category"},
         ),
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    message = slack_message(alert, settings.tz)
+    outbox = SlackOutbox(
+        channel=settings.slack.channels[alert.level.tag],
+        text=message.text,
+        blocks=message.blocks,
+        status="pending",
+        attempts=0,
+        created_at=alert.fired_at,
+    )
+    if not escalations.add(row, [case.id for case in cases], outbox):
         return False
     for case in cases:
-        session.add(EscalationCase(escalation_id=row.id, case_id=case.id))
         repo.record(
             AuditEntry(
                 case_id=case.id,
@@ -146,19 +148,6 @@ def escalate(repo: CaseRepository, settings: Settings, alert: Alert, cases: list
                 },
             )
         )
-    message = slack_message(alert, settings.tz)
-    session.add(
-        SlackOutbox(
-            escalation_id=row.id,
-            channel=settings.slack.channels[alert.level.tag],
-            text=message.text,
-            blocks=message.blocks,
-            status="pending",
-            attempts=0,
-            created_at=alert.fired_at,
-        )
-    )
-    session.flush()
     return True
 
 
@@ -170,7 +159,10 @@ def link_run(repo: CaseRepository, settings: Settings, case: Case) -> int:
     Prefect" button, now that it has one, if Slack has not been sent them yet. Returns how
     many messages were re-rendered."""
     linked = 0
-    for row, outbox in repo.pending_alerts_of(case.id, [t.value for t in REGISTRATION_TRIGGERS]):
+    pending = EscalationRepository(repo.session).pending_of_case(
+        case.id, [t.value for t in REGISTRATION_TRIGGERS]
+    )
+    for row, outbox in pending:
         alert = case_alert(
             settings,
             case,

@@ -17,7 +17,7 @@ from complaints.deadlines.escalation import escalate, raise_for_case, run_url
 from complaints.reporting import rectification
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.repository import CaseRepository
+from models.repositories import CaseRepository, EscalationRepository
 from rules.alerts import Alert, ClusterMember, Trigger
 from rules.escalation import EVENT_LEVEL, on_clock
 from rules.patterns import CaseFacts, find_clusters
@@ -91,7 +91,7 @@ def detect_clusters(settings: Settings, now: datetime) -> Fired:
         for cluster in find_clusters(facts, policy, now):
             # One alert per burst: none while an alert about the same kind is younger than
             # the window, however the burst grows or slides.
-            if repo.fired_since(cluster.family, since):
+            if EscalationRepository(session).fired_since(cluster.family, since):
                 continue
             members = [by_no[m.case_no] for m in cluster.members]
             alert = Alert(

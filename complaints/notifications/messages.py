@@ -16,7 +16,7 @@ from complaints.settings import Settings
 from complaints.templating import MessageContext, MessageKind, Renderer
 from models.db import unit_of_work
 from models.ledger import Case, CustomerMessage
-from models.repository import CaseRepository
+from models.repositories import CaseRepository
 from rules.sla import response_promise
 from rules.working_time import Unit
 
@@ -100,8 +100,7 @@ def _compose(
 
 def _deliver(settings: Settings, message_id: int, now: datetime) -> Outcome:
     with unit_of_work(settings.database_url) as session:
-        message = session.get(CustomerMessage, message_id)
-        assert message is not None
+        message = CaseRepository(session).message_by_id(message_id)
         to, subject, body = message.recipient, message.subject, message.body
     error: str | None = None
     try:
@@ -109,8 +108,7 @@ def _deliver(settings: Settings, message_id: int, now: datetime) -> Outcome:
     except MailError as exc:
         error = str(exc)
     with unit_of_work(settings.database_url) as session:
-        message = session.get(CustomerMessage, message_id)
-        assert message is not None
+        message = CaseRepository(session).message_by_id(message_id)
         message.attempts += 1
         message.status = "failed" if error else "sent"
         message.error = error

@@ -30,7 +30,6 @@ from http.client import HTTPException
 from typing import Any, TypedDict, cast
 from urllib.error import URLError
 
-import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -38,15 +37,14 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from sqlalchemy.engine import CursorResult
 
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.ledger import SlackOutbox
+from models.repositories import EscalationRepository
+from models.repositories.escalations import PENDING, SENT
 
 logger = logging.getLogger(__name__)
 
-PENDING, SENT = "pending", "sent"
 MAX_BACKOFF = timedelta(hours=1)
 # Longer than one send can take (timeouts, retries, Retry-After waits); after it a claim
 # whose deliverer died is taken over.
@@ -188,31 +186,11 @@ def deliver_outbox(
 def outbox_status(settings: Settings) -> OutboxStatus:
     """Counts for the UI and the command line."""
     with unit_of_work(settings.database_url) as session:
-        counts: dict[str, int] = dict(
-            session.execute(
-                sa.select(SlackOutbox.status, sa.func.count()).group_by(SlackOutbox.status)
-            )
-            .tuples()
-            .all()
-        )
-        by_channel: dict[str, int] = dict(
-            session.execute(
-                sa.select(SlackOutbox.channel, sa.func.count())
-                .where(SlackOutbox.status == PENDING)
-                .group_by(SlackOutbox.channel)
-                .order_by(SlackOutbox.channel)
-            )
-            .tuples()
-            .all()
-        )
-        oldest = session.scalar(
-            sa.select(sa.func.min(SlackOutbox.created_at)).where(SlackOutbox.status == PENDING)
-        )
-        failing = session.execute(
-            sa.select(SlackOutbox.id, SlackOutbox.channel, SlackOutbox.last_error)
-            .where(SlackOutbox.status == PENDING, SlackOutbox.last_error.is_not(None))
-            .order_by(SlackOutbox.id.desc())
-        ).all()
+        outbox = EscalationRepository(session)
+        counts = outbox.counts_by_status()
+        by_channel = outbox.pending_by_channel()
+        oldest = outbox.oldest_pending_at()
+        failing = outbox.failing()
     return OutboxStatus(
         pending=counts.get(PENDING, 0),
         sent=counts.get(SENT, 0),
@@ -226,34 +204,14 @@ def outbox_status(settings: Settings) -> OutboxStatus:
 def _claim_next(settings: Settings, now: datetime, finished: set[str]) -> _Claimed | None:
     """Claim the oldest due head of a channel not finished yet; None when there is none."""
     with unit_of_work(settings.database_url) as session:
-        heads_ids = (
-            sa.select(sa.func.min(SlackOutbox.id))
-            .where(SlackOutbox.status == PENDING)
-            .group_by(SlackOutbox.channel)
-        )
-        heads = session.scalars(
-            sa.select(SlackOutbox).where(SlackOutbox.id.in_(heads_ids)).order_by(SlackOutbox.id)
-        ).all()
-        for head in heads:
+        outbox = EscalationRepository(session)
+        for head in outbox.channel_heads():
             if head.channel in finished:
                 continue
             if head.next_attempt_at is not None and head.next_attempt_at > now:
                 finished.add(head.channel)  # backing off, or being sent by someone else
                 continue
-            claim = session.execute(
-                sa.update(SlackOutbox)
-                .where(
-                    SlackOutbox.id == head.id,
-                    SlackOutbox.status == PENDING,
-                    sa.or_(
-                        SlackOutbox.next_attempt_at.is_(None),
-                        SlackOutbox.next_attempt_at <= now,
-                    ),
-                )
-                .values(attempts=SlackOutbox.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-                .execution_options(synchronize_session=False)
-            )
-            if cast(CursorResult[Any], claim).rowcount != 1:
+            if not outbox.claim(head.id, now, now + CLAIM_LEASE):
                 finished.add(head.channel)  # another deliverer got there first
                 continue
             return _Claimed(head.id, head.channel, head.text, list(head.blocks), head.attempts + 1)
@@ -294,8 +252,7 @@ def _api_failure(exc: SlackApiError, token: str | None) -> _Failure:
 
 def _mark_sent(settings: Settings, outbox_id: int, ts: str, now: datetime) -> None:
     with unit_of_work(settings.database_url) as session:
-        row = session.get(SlackOutbox, outbox_id)
-        assert row is not None
+        row = EscalationRepository(session).message(outbox_id)
         row.status = SENT
         row.slack_ts = ts
         row.sent_at = now
@@ -308,8 +265,7 @@ def _mark_failed(settings: Settings, message: _Claimed, reason: str, now: dateti
     backoff = timedelta(seconds=settings.slack.backoff_seconds * 2**doublings)
     retry_at = now + min(backoff, MAX_BACKOFF)
     with unit_of_work(settings.database_url) as session:
-        row = session.get(SlackOutbox, message.id)
-        assert row is not None
+        row = EscalationRepository(session).message(message.id)
         row.next_attempt_at = retry_at
         row.last_error = reason
     return retry_at
@@ -317,10 +273,7 @@ def _mark_failed(settings: Settings, message: _Claimed, reason: str, now: dateti
 
 def _pending_count(settings: Settings) -> int:
     with unit_of_work(settings.database_url) as session:
-        count = session.scalar(
-            sa.select(sa.func.count()).select_from(SlackOutbox).where(SlackOutbox.status == PENDING)
-        )
-    return int(count or 0)
+        return EscalationRepository(session).pending_count()
 
 
 def _one_line(text: str, token: str | None, limit: int = 300) -> str:

@@ -15,7 +15,8 @@ own `command`, or a template that cannot start or dies, falls back to a normal s
 so the worst case is the stock worker's speed, never a lost run.
 
 Work-pool type `prefork` (registered with Prefect through the `prefect.collections` entry
-point); `COMPLAINTS_WORKER_TYPE=process` keeps the stock worker.
+point); `COMPLAINTS_WORKER_TYPE=process` keeps the stock worker. The template's side and
+the worker's side of one pipe protocol are kept in this one module.
 """
 
 from __future__ import annotations

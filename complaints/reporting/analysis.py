@@ -4,7 +4,8 @@ Every figure is one aggregate query over the period's rows (found through the in
 `cases.received_at`), so memory stays flat however many complaints the ledger holds.
 Figures are taken as of the period's end: a step done, a case closed or a callback made
 after it counts in no earlier report, so a report re-run later gives the same numbers.
-Definitions: rules.analysis.DEFINITIONS.
+Definitions: rules.analysis.DEFINITIONS. One query object per period (`PeriodQuery`)
+holds every statement a report needs, which is most of this module's length.
 """
 
 from __future__ import annotations

@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from complaints.deadlines.escalation import escalate
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import CorrectiveAction
-from models.repository import CaseRepository
+from models.repositories import ActionRepository, CaseRepository
 from rules.alerts import Alert
 from rules.analysis import ActionStatus, Figures
 from rules.escalation import RECTIFICATION_DUE_TIME, on_action, overdue_by
@@ -66,11 +65,10 @@ def issue(settings: Settings, figures: Figures, now: datetime) -> Issued:
         return Issued([], 0)
     refs, created = [], 0
     with unit_of_work(settings.database_url) as session:
+        actions = ActionRepository(session)
         for notice in figures.review.notices:
             key = f"{figures.kind.value}:{figures.period}:{notice.department}"
-            action = session.scalars(
-                sa.select(CorrectiveAction).where(CorrectiveAction.key == key)
-            ).first()
+            action = actions.by_key(key)
             if action is None:
                 due = datetime.combine(notice.due, RECTIFICATION_DUE_TIME, tzinfo=settings.tz)
                 action = CorrectiveAction(
@@ -85,8 +83,7 @@ def issue(settings: Settings, figures: Figures, now: datetime) -> Issued:
                     status="open",
                     created_at=now,
                 )
-                session.add(action)
-                session.flush()
+                actions.add(action)
                 _schedule(settings, action)
                 created += 1
             refs.append(ref(action.id))
@@ -106,7 +103,7 @@ def report_done(
 ) -> CorrectiveAction:
     number = action_id(reference)
     with unit_of_work(settings.database_url) as session:
-        action = session.get(CorrectiveAction, number) if number is not None else None
+        action = ActionRepository(session).get(number) if number is not None else None
         if action is None:
             raise ActionNotFound(f"no corrective action {reference}")
         if action.status == "done":
@@ -125,17 +122,10 @@ def fire_due(settings: Settings, now: datetime) -> list[str]:
     """Warn and escalate open actions whose rung has come; returns the escalation keys."""
     fired: list[str] = []
     with unit_of_work(settings.database_url) as session:
-        ids = session.scalars(
-            sa.select(CorrectiveAction.id)
-            .where(CorrectiveAction.next_alert_at <= now, CorrectiveAction.status == "open")
-            .order_by(CorrectiveAction.next_alert_at)
-        ).all()
+        ids = ActionRepository(session).due(now)
     for number in ids:
         with unit_of_work(settings.database_url) as session:
-            stmt = sa.select(CorrectiveAction).where(CorrectiveAction.id == number)
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            action = session.scalars(stmt).first()
+            action = ActionRepository(session).for_update(number)
             if action is None or action.status != "open" or action.next_alert_at is None:
                 continue
             plan = plan_fixed(
@@ -166,11 +156,7 @@ def fire_due(settings: Settings, now: datetime) -> list[str]:
 def status_as_of(settings: Settings, until: datetime) -> list[ActionStatus]:
     """Every action issued before `until`, with its status at that moment."""
     with unit_of_work(settings.database_url) as session:
-        actions = session.scalars(
-            sa.select(CorrectiveAction)
-            .where(CorrectiveAction.created_at < until)
-            .order_by(CorrectiveAction.id)
-        ).all()
+        actions = ActionRepository(session).issued_before(until)
         return [
             ActionStatus(
                 ref=ref(a.id),

@@ -31,10 +31,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import Template
 from markupsafe import Markup
 
-from complaints.templating import DASH, cell, dash, markdown_cell, number, yesno
+from complaints.templating import (
+    DASH,
+    cell,
+    checked_language,
+    environment,
+    languages_of,
+    markdown_cell,
+    yesno,
+)
 from rules.alerts import Level, Trigger
 from rules.analysis import DEFINITIONS, Count, Duration, Figures, Kpi, Quote, Rate, Review
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart
@@ -318,32 +326,17 @@ def _duration_rows(name: str, duration: Duration) -> list[tuple[str, ...]]:
 
 
 def _template(templates_dir: Path, language: str, name: str, *, html: bool) -> Template:
-    if not templates_dir.is_dir():
-        raise ValueError(f"templates directory not found: {templates_dir}")
-    languages = sorted(path.name for path in templates_dir.iterdir() if path.is_dir())
-    language = str(language)
-    if language not in languages:  # also keeps the name inside templates_dir
-        available = ", ".join(languages) or "none"
-        raise ValueError(f"no templates for language {language!r} (available: {available})")
-    environment = Environment(
-        loader=FileSystemLoader(templates_dir),
-        undefined=StrictUndefined,
+    language = checked_language(languages_of(templates_dir), language)
+    env = environment(
+        templates_dir,
         autoescape=html,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters.update(
         localdate=lambda moment, zone: _local(moment, ZoneInfo(zone)).date().isoformat(),
-        dash=dash,
-        number=number,
         cell=cell if html else markdown_cell,  # HTML escapes by itself (autoescape)
-        yesno=yesno,
         percent=percent,
         signed_percent=signed_percent,
         minutes=minutes,
     )
-    return environment.get_template(f"{language}/{name}")
+    return env.get_template(f"{language}/{name}")
 
 
 def _spreadsheet_safe(value: str) -> str:

@@ -17,6 +17,7 @@ import pytest
 
 from complaints.cases import casefile, casework
 from tests.flows.support import (
+    HAPPY_PATH,
     act_through,
     act_when_waiting,
     flow_run_state,
@@ -38,7 +39,7 @@ def decisions_of(settings: Any, case_no: str) -> list[tuple[str, str]]:
 
 def _report(settings: Any, case_no: str) -> str:
     from models.db import unit_of_work
-    from models.repository import CaseRepository
+    from models.repositories import CaseRepository
 
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
@@ -161,16 +162,7 @@ class CaseLifecycle:
         settings: Any,
     ) -> None:
         case_no, steps = submit(settings, new_complaint())
-        for step in (
-            "verify",
-            "grade",
-            "approve_grade",
-            "plan",
-            "approve_plan",
-            "execute",
-            "feedback",
-        ):
-            act_when_waiting(settings, case_no, step, steps[step])
+        act_through(settings, case_no, steps, HAPPY_PATH[:-1])  # all but the callback
         unhappy = {
             **steps["callback"],
             "accepts_result": False,

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 
 from complaints.cases import casework
 from complaints.settings import Settings, get_settings
-from models.db import unit_of_work, upgrade
-from models.ledger import AuditEntry, Case
+from models.db import upgrade
 from rules.case_number import is_case_number
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
 from tests.integration.cli_support import COMPLAINT, Result
+from tests.integration.ledger_reads import audit_of
 
 
 @pytest.fixture
@@ -61,18 +61,6 @@ def listed(run: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def audit_keys(settings: Settings, case_no: str) -> list[str]:
-    with unit_of_work(settings.database_url) as session:
-        stmt = (
-            sa.select(AuditEntry.key)
-            .join(Case, Case.id == AuditEntry.case_id)
-            .where(Case.case_no == case_no)
-            .order_by(AuditEntry.id)
-        )
-        return list(session.scalars(stmt))
-
-
-# -- submit ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("content", "named"),
     [
@@ -168,7 +156,7 @@ def test_acting_on_an_unknown_step_exits_2_listing_the_steps(
     result = run("act", case_no, "approve", "--input", write(VERIFIED))
 
     assert_one_line(result, "unknown step 'approve'", "approve_grade")
-    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_step_that_takes_no_input_exits_2(
@@ -209,7 +197,7 @@ def test_acting_with_input_invalid_for_the_step_exits_2_and_writes_nothing(
     result = run("act", case_no, step, "--input", write(data))
 
     assert_one_line(result, named)
-    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_registered_case_that_waits_for_nobody_exits_2(
@@ -218,7 +206,7 @@ def test_acting_on_a_registered_case_that_waits_for_nobody_exits_2(
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, f"{case_no} is not waiting at verify", "not waiting for a person")
-    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_waits(
@@ -230,7 +218,7 @@ def test_acting_on_a_step_the_case_is_not_waiting_at_exits_2_naming_where_it_wai
     result = run("act", case_no, "plan", "--input", write(plan))
 
     assert_one_line(result, f"{case_no} is not waiting at plan; it is at verify")
-    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconcile(
@@ -241,7 +229,7 @@ def test_acting_on_a_waiting_case_without_a_flow_run_exits_2_pointing_to_reconci
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, "has no flow run yet", "complaints reconcile")
-    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
@@ -253,7 +241,7 @@ def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, f"cannot read the flow run of {case_no} from Prefect")
-    assert audit_keys(settings, case_no) == [event_key(Step.REGISTER)]
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
 
 
 # -- show and list -----------------------------------------------------------------------------
@@ -329,3 +317,7 @@ def test_listing_by_status_accepts_the_chinese_word_or_its_english_alias(
 ) -> None:
     assert [row["case_no"] for row in run("list", "--json", "--status", status).json()] == [case_no]
     assert run("list", "--json", "--status", "closed").json() == []
+
+
+def keys_of(settings: Settings, case_no: str) -> list[str]:
+    return [entry.key for entry in audit_of(settings, case_no)]

@@ -14,36 +14,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
 from complaints.cases import casework
 from complaints.deadlines import watch
 from complaints.settings import Settings, get_settings
-from models.db import unit_of_work
-from models.ledger import AuditEntry, Case
 from rules.inputs import FeedbackInput, VerifyInput
 from rules.intake import ComplaintIn
 from rules.steps import Step
+from tests.integration.cli_support import COMPLAINT as CLI_COMPLAINT
 from tests.integration.cli_support import Result, invoke
+from tests.integration.ledger_reads import audit_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECEIVED = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
 HOUR = timedelta(hours=1)
 UNKNOWN = "TS-20261123-9999"
 
-COMPLAINT: dict[str, Any] = {
-    "channel": "热线电话",
-    "external_ref": "HL-20261123-000042",
-    "customer_name": "张三",
-    "customer_phone": "13812345678",
-    "customer_email": "zhangsan@example.com",
-    "description": "收到的电热水壶底部漏水，用了三天就不能用了。",
-    "demand": "换货",
-    "product": "电热水壶",
-    "severity": "一般",
-    "category": "产品质量",
-    "receiver": "客服-王芳",
-}
+COMPLAINT = {**CLI_COMPLAINT, "severity": "一般"}  # a general complaint: its ladder is slow
 
 
 Run = Callable[..., Result]
@@ -79,17 +66,6 @@ def register(settings: Settings, received: datetime = RECEIVED, **changes: Any) 
 def verified(settings: Settings, case_no: str, at: datetime) -> None:
     verify = VerifyInput(actor="产品-郑华", substantiated=True, findings="确认存在质量缺陷。")
     casework.record_decision(settings, case_no, Step.VERIFY, "verify-c0", verify, at)
-
-
-def audit_decisions(settings: Settings, case_no: str) -> list[str]:
-    with unit_of_work(settings.database_url) as session:
-        stmt = (
-            sa.select(AuditEntry.decision)
-            .join(Case, Case.id == AuditEntry.case_id)
-            .where(Case.case_no == case_no)
-            .order_by(AuditEntry.id)
-        )
-        return list(session.scalars(stmt))
 
 
 def assert_one_line(result: Result, *words: str) -> None:
@@ -167,7 +143,7 @@ def test_hold_and_release_refuse_what_cannot_be_done_with_one_line_and_exit_2(
     result = run(*(arg.format(case=case_no) for arg in argv))
 
     assert_one_line(result, named)
-    assert audit_decisions(settings, case_no) == ["registered"]
+    assert decisions_of(settings, case_no) == ["registered"]
 
 
 def test_holding_a_case_already_on_hold_exits_2_and_records_nothing(
@@ -179,7 +155,7 @@ def test_holding_a_case_already_on_hold_exits_2_and_records_nothing(
     result = run("hold", case_no, "--reason", "再等一次")
 
     assert_one_line(result, case_no, "is already waiting on the customer")
-    assert audit_decisions(settings, case_no) == ["registered", "on_hold"]
+    assert decisions_of(settings, case_no) == ["registered", "on_hold"]
 
 
 def test_holding_a_closed_case_exits_2(run: Run, settings: Settings) -> None:
@@ -187,7 +163,7 @@ def test_holding_a_closed_case_exits_2(run: Run, settings: Settings) -> None:
     casework.close(settings, case_no, RECEIVED + HOUR, "# 报告\n")
 
     assert_one_line(run("hold", case_no, "--reason", "等待照片"), case_no, "is closed")
-    assert audit_decisions(settings, case_no) == ["registered", "closed"]
+    assert decisions_of(settings, case_no) == ["registered", "closed"]
 
 
 # -- deadlines and escalations -----------------------------------------------------------------
@@ -274,3 +250,7 @@ def test_open_escalations_list_an_overdue_case_until_its_clocks_stop(
     everything = run("escalations", "--json").json()
     # Newest first; the catching-up pass fired each clock's rungs lowest first.
     assert [r["level"] for r in everything] == ["一级 L1", "预警 W", "一级 L1", "预警 W"]
+
+
+def decisions_of(settings: Settings, case_no: str) -> list[str]:
+    return [entry.decision for entry in audit_of(settings, case_no)]

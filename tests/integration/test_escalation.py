@@ -21,7 +21,7 @@ from complaints.cases import casefile, casework
 from complaints.deadlines import watch
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.ledger import AuditEntry, Case, Escalation, EscalationCase, SlackOutbox, StepDeadline
+from models.ledger import Case, Escalation, EscalationCase, SlackOutbox, StepDeadline
 from rules.enums import Category, Channel, Demand, Scope, Severity
 from rules.inputs import (
     ApprovalInput,
@@ -35,6 +35,7 @@ from rules.intake import ComplaintIn
 from rules.patterns import PatternPolicy
 from rules.sla import SlaPolicy
 from rules.steps import Step
+from tests.integration.ledger_reads import audit_of, the_case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECEIVED = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)  # a Monday
@@ -137,17 +138,6 @@ def linked_cases(settings: Settings, key: str) -> list[str]:
         return list(session.scalars(stmt))
 
 
-def audit_of(settings: Settings, case_no: str) -> list[AuditEntry]:
-    with unit_of_work(settings.database_url) as session:
-        stmt = (
-            sa.select(AuditEntry)
-            .join(Case, Case.id == AuditEntry.case_id)
-            .where(Case.case_no == case_no)
-            .order_by(AuditEntry.id)
-        )
-        return list(session.scalars(stmt))
-
-
 def escalated(settings: Settings, case_no: str) -> list[tuple[str, str]]:
     """(audit key, decision) of the escalation entries in a case's audit trail."""
     return [(e.key, e.decision) for e in audit_of(settings, case_no) if e.step == "escalate"]
@@ -162,11 +152,6 @@ def clock(settings: Settings, case_no: str, step: str, cycle: int = 0) -> StepDe
             .where(StepDeadline.cycle == cycle)
         )
         return session.scalars(stmt).one()
-
-
-def the_case(settings: Settings, case_no: str) -> Case:
-    with unit_of_work(settings.database_url) as session:
-        return session.scalars(sa.select(Case).where(Case.case_no == case_no)).one()
 
 
 def open_escalations(settings: Settings) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from rules.enums import (
 from rules.inputs import PlanInput, ProgressInput, VerifyInput
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
+from tests.integration.ledger_reads import audit_of, the_case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -59,28 +60,10 @@ def complaint(**changes: Any) -> ComplaintIn:
     return ComplaintIn(**fields)
 
 
-def the_case(settings: Settings, case_no: str) -> Case:
-    with unit_of_work(settings.database_url) as session:
-        case = session.scalars(sa.select(Case).where(Case.case_no == case_no)).one()
-        session.expunge(case)
-        return case
-
-
 def count(settings: Settings, model: type[Base], *where: Any) -> int:
     with unit_of_work(settings.database_url) as session:
         stmt = sa.select(sa.func.count()).select_from(model).where(*where)
         return int(session.execute(stmt).scalar_one())
-
-
-def audit_of(settings: Settings, case_no: str) -> list[AuditEntry]:
-    with unit_of_work(settings.database_url) as session:
-        stmt = (
-            sa.select(AuditEntry)
-            .join(Case, Case.id == AuditEntry.case_id)
-            .where(Case.case_no == case_no)
-            .order_by(AuditEntry.id)
-        )
-        return list(session.scalars(stmt).all())
 
 
 def deadlines_of(settings: Settings, case_no: str, step: str | None = None) -> list[StepDeadline]:
@@ -430,3 +413,32 @@ def test_the_same_complaint_submitted_concurrently_registers_one_case(
     assert {r.case_no for r in registrations} == {"TS-20261123-0001"}
     assert sum(r.created for r in registrations) == 1
     assert count(settings, Case) == 1
+
+
+@pytest.mark.parametrize("fails", [True, False])
+def test_the_steps_of_one_use_case_commit_together_or_not_at_all(
+    settings: Settings, fails: bool
+) -> None:
+    case_no = casework.register(complaint(), settings, NOW).case_no
+    key = "verify-c0"
+
+    def use_case() -> None:
+        with unit_of_work(settings.database_url) as session:
+            casework.open_step(settings, case_no, Step.VERIFY, key, NOW, session=session)
+            casework.record_decision(
+                settings, case_no, Step.VERIFY, key, verify_input(), NOW, session=session
+            )
+            if fails:
+                raise RuntimeError("the use case fails after both steps")
+
+    if fails:
+        with pytest.raises(RuntimeError):
+            use_case()
+    else:
+        use_case()
+
+    steps = [e.step for e in audit_of(settings, case_no)]
+    assert steps == ([Step.REGISTER.value] if fails else [Step.REGISTER.value, Step.VERIFY.value])
+    assert count(settings, StepDeadline, StepDeadline.step == Step.VERIFY.value) == (
+        0 if fails else 1
+    )

@@ -1,4 +1,5 @@
-"""Statements over the ledger. Repositories add and flush; they never commit."""
+"""The case aggregate: a case with its audit trail, messages, survey answers, SLA clocks and
+report. Repositories add and flush; only the unit of work commits (models.db)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,6 @@ from models.ledger import (
     CaseCounter,
     CaseReport,
     CustomerMessage,
-    Escalation,
-    EscalationCase,
-    SlackOutbox,
     StepDeadline,
     SurveyAnswer,
 )
@@ -125,6 +123,12 @@ class CaseRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def message_by_id(self, message_id: int) -> CustomerMessage:
+        message = self.session.get(CustomerMessage, message_id)
+        if message is None:
+            raise LookupError(f"no customer message {message_id}")
+        return message
+
     def messages(self, case_id: int) -> Sequence[CustomerMessage]:
         stmt = (
             sa.select(CustomerMessage)
@@ -178,43 +182,7 @@ class CaseRepository:
         self.session.flush()
         return report
 
-    # -- escalations ---------------------------------------------------------------------
-    def pending_alerts_of(
-        self, case_id: int, triggers: Sequence[str]
-    ) -> Sequence[tuple[Escalation, SlackOutbox]]:
-        """The case's escalations of these triggers whose Slack message is not sent yet."""
-        stmt = (
-            sa.select(Escalation, SlackOutbox)
-            .join(EscalationCase, EscalationCase.escalation_id == Escalation.id)
-            .join(SlackOutbox, SlackOutbox.escalation_id == Escalation.id)
-            .where(
-                EscalationCase.case_id == case_id,
-                Escalation.trigger.in_(triggers),
-                SlackOutbox.status == "pending",
-            )
-        )
-        return [(row, outbox) for row, outbox in self.session.execute(stmt).tuples()]
-
-    def escalation(self, key: str) -> Escalation | None:
-        return self.session.scalars(sa.select(Escalation).where(Escalation.key == key)).first()
-
-    def fired_since(self, key_prefix: str, since: datetime) -> bool:
-        """Whether an escalation whose key starts with `key_prefix` fired since `since`."""
-        stmt = sa.select(Escalation.id).where(
-            Escalation.key.startswith(key_prefix, autoescape=True), Escalation.fired_at >= since
-        )
-        return self.session.execute(stmt.limit(1)).first() is not None
-
-    def escalations(self, case_id: int) -> Sequence[Escalation]:
-        """Escalations concerning one case, cluster alerts that list it included."""
-        stmt = (
-            sa.select(Escalation)
-            .join(EscalationCase, EscalationCase.escalation_id == Escalation.id)
-            .where(EscalationCase.case_id == case_id)
-            .order_by(Escalation.id)
-        )
-        return self.session.scalars(stmt).all()
-
+    # -- clocks ------------------------------------------------------------------------
     def due_clocks(self, now: datetime, limit: int) -> Sequence[int]:
         """Ids of running clocks with an alert due, soonest first."""
         stmt = (
@@ -272,36 +240,3 @@ class CaseRepository:
             sa.or_(*who),
         )
         return self.session.scalars(stmt).all()
-
-    def recent_escalations(
-        self, overdue_only: bool, limit: int
-    ) -> Sequence[tuple[Escalation, Sequence[str]]]:
-        """Newest first; `overdue_only`: SLA escalations whose clock is still running."""
-        stmt = sa.select(Escalation).order_by(Escalation.fired_at.desc(), Escalation.id.desc())
-        if overdue_only:
-            running = (
-                sa.select(StepDeadline.id)
-                .join(EscalationCase, EscalationCase.case_id == StepDeadline.case_id)
-                .where(
-                    EscalationCase.escalation_id == Escalation.id,
-                    StepDeadline.step == Escalation.step,
-                    StepDeadline.cycle == Escalation.cycle,
-                    StepDeadline.done_at.is_(None),
-                )
-            )
-            stmt = stmt.where(
-                Escalation.trigger == "sla", Escalation.level >= 1, sa.exists(running)
-            )
-        escalations = self.session.scalars(stmt.limit(limit)).all()
-        ids = [e.id for e in escalations]
-        names: dict[int, list[str]] = {i: [] for i in ids}
-        if ids:
-            rows = self.session.execute(
-                sa.select(EscalationCase.escalation_id, Case.case_no)
-                .join(Case, Case.id == EscalationCase.case_id)
-                .where(EscalationCase.escalation_id.in_(ids))
-                .order_by(Case.case_no)
-            )
-            for escalation_id, case_no in rows:
-                names[escalation_id].append(case_no)
-        return [(e, names[e.id]) for e in escalations]
