@@ -193,8 +193,8 @@ def render_csv(figures: Figures) -> str:
     rather than as the local code page; write it as it is (``encoding="utf-8"``, not
     ``"utf-8-sig"``, which would add a second mark). Numbers are plain (``87.5`` with unit
     ``%``) so a spreadsheet can compute with them; an empty value means there was nothing to
-    divide by. Text that a spreadsheet would take for a formula (a quote starting with
-    ``=``) is prefixed with an apostrophe.
+    divide by. Any other cell that a spreadsheet would evaluate (a quote or a name starting
+    with ``=``, ``+``, ``-`` or ``@``) is prefixed with an apostrophe.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -220,17 +220,33 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
             "",
             "",
         ),
-        ("概况 / overview", "投诉量 / volume", str(figures.volume), cases, "", "", ""),
-        ("概况 / overview", "期末未结 / still open", str(figures.still_open), cases, "", "", ""),
+        ("概况 / overview", "投诉量 / volume", _figure(figures.volume), cases, "", "", ""),
+        (
+            "概况 / overview",
+            "期末未结 / still open",
+            _figure(figures.still_open),
+            cases,
+            "",
+            "",
+            "",
+        ),
     ]
     for name, change, note in (
         ("环比 / vs previous period", figures.volume_mom, "本期 / 上期 current / previous"),
         ("同比 / vs a year before", figures.volume_yoy, "本期 / 去年同期 current / year before"),
     ):
         ratio = change.ratio
-        value = "" if ratio is None else f"{ratio * 100:+.1f}"
+        value = "" if ratio is None else _figure(f"{ratio * 100:+.1f}")
         rows.append(
-            ("概况 / overview", name, value, "%", str(change.current), str(change.previous), note)
+            (
+                "概况 / overview",
+                name,
+                value,
+                "%",
+                _figure(change.current),
+                _figure(change.previous),
+                note,
+            )
         )
     for name, rate in _rates(figures):
         rows.append(_rate_row("比率 / rates", name, rate))
@@ -254,17 +270,17 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
         ("责任人 / attributed handler", figures.by_handler),
     ):
         rows.extend(
-            (section, row.label, str(row.count), cases, "", "", f"{row.share * 100:.1f}%")
+            (section, row.label, _figure(row.count), cases, "", "", f"{row.share * 100:.1f}%")
             for row in counts
         )
     for name, average in figures.survey_averages.items():
-        value = "" if average is None else f"{average:.2f}"
+        value = "" if average is None else _figure(f"{average:.2f}")
         rows.append(("满意度均分 / survey averages", name, value, "1–5", "", "", ""))
     rows.extend(
         (
             "升级 / escalations",
             f"{_trigger(e.trigger)} · {_level(e.level)}",
-            str(e.count),
+            _figure(e.count),
             "次 / times",
             "",
             "",
@@ -274,12 +290,12 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
     )
     for point in figures.trend:
         section = f"趋势 / trend {point.period}"
-        rows.append((section, "投诉量 / volume", str(point.count), cases, "", "", ""))
+        rows.append((section, "投诉量 / volume", _figure(point.count), cases, "", "", ""))
         for name, monthly in (
             ("及时率 / timely rate", point.timely_rate),
             ("满意率 / satisfaction rate", point.satisfaction_rate),
         ):
-            value = "" if monthly is None else f"{monthly * 100:.1f}"
+            value = "" if monthly is None else _figure(f"{monthly * 100:.1f}")
             rows.append((section, name, value, "%", "", "", ""))
     for quote in masked_quotes(figures.quotes):
         accepted = "接受 / accepted" if quote.accepted else "不接受 / not accepted"
@@ -300,8 +316,8 @@ def _rates(figures: Figures) -> list[tuple[str, Rate]]:
 
 
 def _rate_row(section: str, name: str, rate: Rate) -> tuple[str, ...]:
-    value = "" if rate.value is None else f"{rate.value * 100:.1f}"
-    return (section, name, value, "%", str(rate.numerator), str(rate.denominator), "")
+    value = "" if rate.value is None else _figure(f"{rate.value * 100:.1f}")
+    return (section, name, value, "%", _figure(rate.numerator), _figure(rate.denominator), "")
 
 
 def _duration_rows(name: str, duration: Duration) -> list[tuple[str, ...]]:
@@ -315,7 +331,7 @@ def _duration_rows(name: str, duration: Duration) -> list[tuple[str, ...]]:
             (
                 "时长 / durations",
                 f"{name} {which}",
-                "" if value is None else _one_decimal(value),
+                "" if value is None else _figure(_one_decimal(value)),
                 "分钟 / min",
                 "",
                 str(duration.count),
@@ -339,12 +355,21 @@ def _template(templates_dir: Path, language: str, name: str, *, html: bool) -> T
     return env.get_template(f"{language}/{name}")
 
 
+class _Figure(str):
+    """A number the report computed, written as text: the one kind of cell left as it is."""
+
+
+def _figure(value: object) -> _Figure:
+    return _Figure(value)
+
+
 def _spreadsheet_safe(value: str) -> str:
-    try:
-        float(value)
-    except ValueError:
-        return "'" + value if value.startswith(_FORMULA_START) else value
-    return value
+    """Every cell but the report's own numbers: text a spreadsheet would evaluate (starting
+    with =, +, -, @, a tab or a return — "+1", "-inf" and "=HYPERLINK(…)" alike) gets an
+    apostrophe in front, which spreadsheets read as "this is text"."""
+    if isinstance(value, _Figure):
+        return value
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _trigger(trigger: str) -> str:

@@ -351,3 +351,24 @@ def test_kpis_given_by_hand_are_shown_as_given() -> None:
     text = visible(render_markdown(month, TEMPLATES))
 
     assert "| 回购率 / repurchase | ≥ 75% | 80.0% | ✓ 达标 |" in text
+
+
+@pytest.mark.parametrize("typed", ["+1", "-inf", "-2+3", "=1+1", "@SUM(A1)", "+100元"])
+def test_csv_neutralises_every_cell_of_typed_text_a_spreadsheet_would_evaluate(typed: str) -> None:
+    month = figures(
+        by_handler=counts(30, (typed, 30)),
+        quotes=[Quote(case_no="TS-20261015-0001", text=typed, accepted=False)],
+    )
+    rows = csv_rows(render_csv(month))
+
+    (handler,) = [row for row in rows if row["section"] == "责任人 / attributed handler"]
+    (quote,) = [row for row in rows if row["section"] == "客户原话 / quotes"]
+    assert handler["name"] == quote["value"] == "'" + typed
+
+
+def test_csv_numbers_from_the_figures_stay_numbers_also_when_negative() -> None:
+    month = figures(volume_mom=Change(current=80, previous=100))
+    rows = csv_rows(render_csv(month))
+
+    (change,) = [row for row in rows if row["name"] == "环比 / vs previous period"]
+    assert change["value"] == "-20.0"
