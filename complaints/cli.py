@@ -9,7 +9,8 @@
     complaints release CASE --note TEXT       the customer answered: SLA clocks run again
     complaints escalations [--open]           escalations, newest first; --open: overdue cases
     complaints list [--status 处理中]          cases, newest first
-    complaints report monthly [--period 2026-10]   an analysis (half_year: 2026-H1, annual: 2026)
+    complaints report monthly [--period 2026-10]   an analysis (half_year: 2026-H1, annual: 2026);
+                                              --partial: a period not over yet, so far
     complaints reconcile                      start runs never started, restart runs that died,
                                               alert on runs that failed
     complaints retry CASE                     start a case's failed run again, from the ledger
@@ -344,12 +345,14 @@ def cmd_report(args: argparse.Namespace) -> None:
     _upgrade(settings)
     now = utc_now()
     try:
-        period = reports.period_of(args.kind, args.period, now, settings)
+        period = reports.period_of(args.kind, args.period, now, settings, args.partial)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    report = reports.build(settings, period, now)
+    report = reports.build(settings, period, now, partial=args.partial)
     saved = reports.save(settings, report)
-    issued = rectification.issue(settings, report.figures, now)
+    # A period not over yet gives no rectification notice: its problems are not final.
+    issued = rectification.issue(settings, report.figures, now) if not args.partial else None
+    refs = issued.refs if issued else []
     delivered = "not delivered (--no-deliver)"
     if not args.no_deliver:
         client = slack.slack_client(settings, warn=False)
@@ -374,11 +377,11 @@ def cmd_report(args: argparse.Namespace) -> None:
         "csv": str(saved.csv),
         "markdown": str(saved.markdown),
         "delivery": delivered,
-        "corrective_actions": issued.refs,
+        "corrective_actions": refs,
     }
     text = "\n".join(
         [reports.headline(report.figures), f"saved: {saved.html}", f"       {saved.csv}", delivered]
-        + ([f"corrective actions: {', '.join(issued.refs)}"] if issued.refs else [])
+        + ([f"corrective actions: {', '.join(refs)}"] if refs else [])
     )
     emit(args, data, text)
 
@@ -591,6 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--period", help="2026-10 (monthly), 2026-H1 (half_year), 2026 (annual); default: last"
     )
     report.add_argument("--no-deliver", action="store_true", help="save only, do not post")
+    report.add_argument(
+        "--partial",
+        action="store_true",
+        help="a period not over yet: its figures so far, marked 截至 … / as of …",
+    )
 
     retry = add("retry", cmd_retry, "start a case's failed run again (nothing recorded is lost)")
     retry.add_argument("case", type=case_arg)

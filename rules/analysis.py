@@ -171,6 +171,7 @@ class Figures(BaseModel):
     end: datetime  # UTC, exclusive
     timezone: str
     generated_at: datetime
+    partial: bool = False  # a period not over yet: `end` is when the figures were taken
 
     volume: int
     by_category: list[Count]

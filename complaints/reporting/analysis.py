@@ -51,10 +51,13 @@ NONE = "未填写"
 QUOTES = 10
 
 
-def compute(settings: Settings, period: Period, now: datetime) -> Figures:
-    """Every figure of `period` from the ledger (read in one transaction)."""
+def compute(settings: Settings, period: Period, now: datetime, partial: bool = False) -> Figures:
+    """Every figure of `period` from the ledger (read in one transaction); `partial`: of a
+    period not over yet, as of `now`."""
     tz = settings.tz
     start, end = period.bounds(tz)
+    if partial:
+        end = min(end, now)
     with unit_of_work(settings.database_url) as session:
         q = PeriodQuery(session, start, end)
         volume = q.volume()
@@ -65,6 +68,7 @@ def compute(settings: Settings, period: Period, now: datetime) -> Figures:
             end=end,
             timezone=settings.timezone,
             generated_at=now,
+            partial=partial,
             volume=volume,
             by_category=distribution(q.grouped(Case.category), volume, UNGRADED),
             by_channel=distribution(q.grouped(Case.channel), volume, NONE),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from complaints.reporting import analysis
 from complaints.reporting.render import render_csv, render_html, render_markdown
@@ -42,15 +43,40 @@ class Saved:
     csv: Path
 
 
-def period_of(kind: Kind | str, period: str | None, now: datetime, settings: Settings) -> Period:
-    """The period asked for, or the last complete one (what a scheduled run reports)."""
-    if period:
-        return Period.parse(kind, period)
-    return Period.last_complete(kind, now, settings.tz)
+class PeriodNotOver(ValueError):
+    """The period asked for has not ended (or not begun): its figures would look final."""
 
 
-def build(settings: Settings, period: Period, now: datetime) -> Report:
-    figures = analysis.compute(settings, period, now)
+def period_of(
+    kind: Kind | str,
+    period: str | None,
+    now: datetime,
+    settings: Settings,
+    partial: bool = False,
+) -> Period:
+    """The period asked for, or the last complete one (what a scheduled run reports).
+
+    A period that has not ended is refused — its report would read like the final one —
+    unless `partial` asks for its figures so far, reported as such; one that has not
+    begun is always refused."""
+    if not period:
+        return Period.last_complete(kind, now, settings.tz)
+    found = Period.parse(kind, period)
+    start, end = found.bounds(settings.tz)
+    if start > now:
+        raise PeriodNotOver(f"{found} has not begun yet: there is nothing to report")
+    if end > now and not partial:
+        ends = end.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        raise PeriodNotOver(
+            f"{found} has not ended yet (it ends {ends} {settings.timezone}): report it "
+            "after that, or ask for its figures so far with --partial"
+        )
+    return found
+
+
+def build(settings: Settings, period: Period, now: datetime, partial: bool = False) -> Report:
+    """`partial`: a period not over yet, its figures as of `now` and marked so."""
+    figures = analysis.compute(settings, period, now, partial=partial)
     templates = settings.templates_dir
     return Report(
         figures=figures,
@@ -90,6 +116,8 @@ def headline(figures: Figures) -> str:
         return "—" if value is None else f"{value:.1%}"
 
     title = f"{figures.kind.label.split(' / ')[0]} {figures.period}"
+    if figures.partial:
+        title += f"（截至 {_as_of(figures)}，本期未结束 / as of then, the period has not ended）"
     if figures.volume == 0:
         return f"{title}：本期无投诉 / no complaints in this period"
     change = figures.volume_mom.ratio
@@ -182,3 +210,7 @@ def deliver_by_email(settings: Settings, report: Report, saved: Saved) -> list[s
     for address in settings.report_email_to:
         sender.send(address, subject, headline(report.figures), [saved.html, saved.csv])
     return list(settings.report_email_to)
+
+
+def _as_of(figures: Figures) -> str:
+    return figures.end.astimezone(ZoneInfo(figures.timezone)).strftime("%Y-%m-%d %H:%M")

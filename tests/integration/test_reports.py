@@ -17,6 +17,7 @@ import pytest
 
 from complaints.cli import main
 from complaints.settings import Settings, get_settings
+from complaints.timesource import utc_now
 from tests.integration.ledger_builder import build_ledger
 from tests.integration.slack_server import FakeSlack
 from tests.integration.smtp_server import Inbox
@@ -162,3 +163,37 @@ def test_a_reports_channel_slack_cannot_resolve_says_how_to_fix_it(
     slack_api.missing_scopes = {"channels:read"}
     get_settings.cache_clear()
     assert report(capsys, "monthly", "--period", "2026-10")["delivery"] == "posted to C0REPORTS"
+
+
+def test_a_period_not_over_yet_is_refused_in_one_line_and_nothing_is_saved(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    this_month = f"{utc_now().astimezone(settings.tz):%Y-%m}"
+    next_year = str(utc_now().astimezone(settings.tz).year + 1)
+
+    assert main(["report", "monthly", "--period", this_month, "--no-deliver"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has not ended yet" in err and "--partial" in err
+    assert main(["report", "annual", "--period", next_year, "--partial", "--no-deliver"]) == 2
+    assert "has not begun" in capsys.readouterr().err
+    assert not (settings.reports_dir / "monthly" / this_month).exists()
+
+
+def test_a_period_not_over_yet_is_reported_as_partial_when_asked(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    this_month = f"{utc_now().astimezone(settings.tz):%Y-%m}"
+
+    done = report(capsys, "monthly", "--period", this_month, "--partial", "--no-deliver")
+
+    markdown = Path(done["markdown"]).read_text(encoding="utf-8")
+    html = Path(done["html"]).read_text(encoding="utf-8")
+    assert "本期尚未结束" in markdown and "本期尚未结束" in html
+    assert done["corrective_actions"] == []
+
+
+def test_the_last_complete_period_is_reported_without_a_word_of_partial(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = report(capsys, "monthly", "--no-deliver")  # what a scheduled run reports
+    assert "本期尚未结束" not in Path(done["markdown"]).read_text(encoding="utf-8")
