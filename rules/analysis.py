@@ -183,7 +183,8 @@ class Figures(BaseModel):
     timely_cases: Rate
     satisfaction: Rate
     survey_averages: dict[str, float | None]
-    callback: Rate
+    callback: Rate  # callbacks made within their limit, of those due by the period's end
+    callbacks_owed: int = 0  # asked for and not made by the period's end
     resolution: Rate
     first_response: Duration
     handling: Duration
@@ -259,8 +260,11 @@ DEFINITIONS: dict[str, str] = {
     " accepted the result (one callback per plan cycle).",
     "survey_averages": "满意度各项均分：本期回访的处理效率、解决程度、沟通态度、补偿公平四项 1–5 分平均。"
     " Survey averages: mean 1–5 score of each dimension over the period's callbacks.",
-    "callback": "回访率：本期已关闭案件中有回访记录的比例（目标 100%）。"
-    " Callback rate: of the period's closed cases, the share with a callback recorded.",
+    "callback": "回访率（按时）：本期案件的回访中，在回访时限内完成的比例；分母为期末前已完成或已到期的回访，"
+    "期末仍未完成的回访计为未按时（目标 100%）。"
+    " Callback rate (on time): of the callbacks of the period's cases made or due by the"
+    " period's end, the share made within their limit; one still owed at the end counts as"
+    " late (target 100 %).",
     "resolution": "解决率：本期案件中，在报告期末前办结关闭的比例（含当场解答、不属实已说明后关闭的案件）。"
     " Resolution rate: of the period's cases, the share closed by the end of the period"
     " (cases answered on the spot or found unsubstantiated and explained included).",

@@ -80,6 +80,7 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             satisfaction=q.satisfaction(),
             survey_averages=q.survey_averages(),
             callback=q.callback(),
+            callbacks_owed=q.callbacks_owed(),
             resolution=Rate(numerator=q.closed(), denominator=volume),
             first_response=q.first_response(),
             handling=q.handling(),
@@ -279,17 +280,32 @@ class PeriodQuery:
             for name, value in zip(columns, row, strict=True)
         }
 
-    def callback(self) -> Rate:
-        called = (
-            sa.select(SurveyAnswer.id)
-            .where(SurveyAnswer.case_id == Case.id, SurveyAnswer.at < self.end)
-            .exists()
+    def _callbacks(self) -> tuple[Any, Any]:
+        """The callback clocks of the period's cases, and "made by the period's end"."""
+        made = sa.and_(StepDeadline.done_at.is_not(None), StepDeadline.done_at < self.end)
+        clocks = (
+            sa.select(sa.func.count())
+            .select_from(StepDeadline)
+            .join(Case, Case.id == StepDeadline.case_id)
+            .where(self.in_period, StepDeadline.step == Step.CALLBACK.value)
         )
-        stmt = sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((called, 1), else_=0)), 0)
-        ).where(self.in_period, Case.closed_at < self.end)
-        total, with_callback = self.session.execute(stmt).one()
-        return Rate(numerator=int(with_callback), denominator=int(total))
+        return clocks, made
+
+    def callback(self) -> Rate:
+        """Callbacks made within their limit, of those made or due by the period's end."""
+        clocks, made = self._callbacks()
+        due = sa.or_(
+            made, sa.and_(StepDeadline.due_at.is_not(None), StepDeadline.due_at < self.end)
+        )
+        on_time = sa.case((sa.and_(made, StepDeadline.done_at <= StepDeadline.due_at), 1), else_=0)
+        stmt = clocks.add_columns(sa.func.coalesce(sa.func.sum(on_time), 0)).where(due)
+        total, in_time = self.session.execute(stmt).one()
+        return Rate(numerator=int(in_time), denominator=int(total))
+
+    def callbacks_owed(self) -> int:
+        """Callbacks asked for before the period's end and not made by then."""
+        clocks, made = self._callbacks()
+        return self._scalar(clocks.where(StepDeadline.started_at < self.end, sa.not_(made)))
 
     def _minutes(self, later: Any, earlier: Any) -> Any:
         if self.dialect == "sqlite":

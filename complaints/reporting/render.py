@@ -250,6 +250,17 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
         )
     for name, rate in _rates(figures):
         rows.append(_rate_row("比率 / rates", name, rate))
+    rows.append(
+        (
+            "比率 / rates",
+            "期末未回访 / callbacks still owed",
+            _figure(figures.callbacks_owed),
+            "次 / callbacks",
+            "",
+            "",
+            "",
+        )
+    )
     for name, duration in (
         ("首次响应 / first response", figures.first_response),
         ("处理时长 / handling time", figures.handling),

@@ -32,7 +32,7 @@ class Plan:
     """How far a generated case gets, and when."""
 
     received: datetime
-    stop_after: str  # "register", "verify", "plan", "close", "reopen-close"
+    stop_after: str  # "register", "verify", "plan", "callback-owed", "close", "reopen-close"
     step_minutes: int  # time between steps
     accepts: bool = True
 
@@ -64,6 +64,9 @@ def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
         return case_no
     for name in ("execute", "feedback"):
         step(name)
+    if plan.stop_after == "callback-owed":  # the callback is asked for and never made
+        casework.open_step(settings, case_no, Step.CALLBACK, wait_key(Step.CALLBACK, 0), clock)
+        return case_no
     cycle = 0
     if plan.stop_after == "reopen-close":
         step("callback", accepts_result=False, resolution=2, comment="还是不满意，电话13812345678")

@@ -31,7 +31,9 @@ from tests.integration.ledger_builder import (
     GENERATED,
     OCTOBER,
     SHANGHAI,
+    Plan,
     build_ledger,
+    drive,
     local,
 )
 
@@ -74,7 +76,12 @@ def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
     first = [(at - received[i]).total_seconds() / 60 for i, at in acks.items()]
     handled = [(c.closed_at - c.received_at).total_seconds() / 60 for c in closed]
     reopened = {e.case_id for e in data["audit"] if e.step == "reopen" and e.at < end} & ids
-    called = {s.case_id for s in surveys}
+    callbacks = [d for d in data["clocks"] if d.case_id in ids and d.step == "callback"]
+
+    def made(d: StepDeadline) -> bool:
+        return d.done_at is not None and d.done_at < end
+
+    due_callbacks = [d for d in callbacks if made(d) or (d.due_at is not None and d.due_at < end)]
     categories: dict[str, int] = {}
     for c in cases:
         label = c.category.value if c.category else "待分类"
@@ -88,7 +95,11 @@ def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
         "efficiency": round(sum(s.efficiency for s in surveys) / len(surveys), 2)
         if surveys
         else None,
-        "callback": (sum(c.id in called for c in closed), len(closed)),
+        "callback": (
+            sum(made(d) and d.done_at <= d.due_at for d in due_callbacks),
+            len(due_callbacks),
+        ),
+        "callbacks_owed": sum(d.started_at < end and not made(d) for d in callbacks),
         "resolution": (len(closed), len(cases)),
         "first_response": (nearest_rank(first, 0.5), nearest_rank(first, 0.9), len(first)),
         "handling": (nearest_rank(handled, 0.5), nearest_rank(handled, 0.9), len(handled)),
@@ -142,6 +153,7 @@ def test_every_figure_matches_an_independent_computation(
     assert pair(figures.satisfaction) == want["satisfaction"]
     assert figures.survey_averages["处理效率 / efficiency"] == want["efficiency"]
     assert pair(figures.callback) == want["callback"]
+    assert figures.callbacks_owed == want["callbacks_owed"]
     assert pair(figures.resolution) == want["resolution"]
     assert pair(figures.reopened) == want["reopened"]
     assert pair(figures.repeats) == want["repeats"]
@@ -313,3 +325,23 @@ def test_the_half_year_report_shows_the_review_with_personal_data_masked(
         assert "整改通报" in text and "重大问题" in text
         assert "热水壶爆裂烫伤孩子" in text
         assert "13987654321" not in text
+
+
+def test_a_callback_made_late_or_still_owed_at_the_periods_end_counts_against_the_callback_rate(
+    settings: Settings,
+) -> None:
+    late, on_time, owed = [
+        c for c in generate_complaints(12, seed=5, now=GENERATED) if not c.answered_on_spot
+    ][:3]
+    # Every step takes 50 h, so the callback comes after its 48 h limit; the owed callback
+    # is asked for in late October and never made.
+    drive(settings, late, Plan(local("2026-10-02 10:00"), "close", 50 * 60), seed=5)
+    drive(settings, on_time, Plan(local("2026-10-06 10:00"), "close", 30), seed=5)
+    drive(settings, owed, Plan(local("2026-10-27 10:00"), "callback-owed", 30), seed=5)
+
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+
+    assert pair(figures.callback) == (1, 3)
+    assert figures.callbacks_owed == 1
+    (kpi,) = [k for k in figures.kpis if k.name.startswith("回访率")]
+    assert kpi.met is False
