@@ -219,7 +219,7 @@ def kpis(figures: Figures, targets: KpiTargets) -> list[Kpi]:
         ("解决率 / resolution rate", figures.resolution.value, targets.resolution_rate),
         ("满意率 / satisfaction rate", figures.satisfaction.value, targets.satisfaction_rate),
         (
-            "及时率（处理时限）/ timely rate (handling limits)",
+            "及时率 / timely rate",
             figures.timely_cases.value,
             targets.timely_rate,
         ),
@@ -251,10 +251,14 @@ DEFINITIONS: dict[str, str] = {
     " department; ungraded ones as 待分类.",
     "top_problems": "高频问题前五：本期案件按“类别 · 产品”计数，取前五。"
     " Top-5 problems: the period's cases counted by category and product.",
-    "timely_steps": "及时率（环节）：本期案件已完成、有时限的处理环节中，在截止时间前完成的比例。"
-    " Timely steps: of the period's finished steps that had a deadline, the share done by it.",
-    "timely_cases": "及时率（案件）：本期案件中处理时限（按协调范围）已结束者，在时限内反馈结果的比例。"
-    " Timely cases: of the period's cases whose handling limit ended, the share fed back in time.",
+    "timely_cases": "及时率：本期案件中，处理时限（按协调范围）在期末前已结束的案件——已反馈结果或时限已到——"
+    "每个处理轮次都在时限内反馈结果的比例，按件计；时限已到仍未反馈的计为未及时。"
+    " Timely rate: of the period's cases whose handling limit ended by the period's end (the"
+    " result fed back, or the limit run out), the share that met every handling limit so far,"
+    " counted in cases; a limit run out with no result counts as missed.",
+    "timely_steps": "环节按时率：本期案件已完成、有时限的处理环节中，在截止时间前完成的比例（按环节计）。"
+    " Steps on time: of the period's finished steps that had a deadline, the share done by it"
+    " (counted in steps).",
     "satisfaction": "满意率：本期案件的回访中，客户接受处理结果的比例（每个处理轮次一次回访）。"
     " Satisfaction: of the callbacks of the period's cases, the share where the customer"
     " accepted the result (one callback per plan cycle).",
@@ -284,7 +288,7 @@ DEFINITIONS: dict[str, str] = {
     " Period-on-period and year-on-year change of the volume.",
     "trend": "趋势：截至本期最后一个月的连续12个月，每月投诉量、环节及时率与满意率（定义同上）。"
     " Trend: the 12 months up to the period's last month: volume, timely steps, satisfaction.",
-    "kpis": "目标：解决率、首次响应（90%案件的首次响应分钟数）、满意率、及时率（处理时限）、回访率与公司目标比较，目标可配置。"
+    "kpis": "目标：解决率、首次响应（90%案件的首次响应分钟数）、满意率、及时率、回访率与公司目标比较，目标可配置。"
     " KPIs: resolution, first response (minutes within which 90 % of cases were answered),"
     " satisfaction, timely (handling limits met) and callback rates against the company's"
     " configurable targets.",

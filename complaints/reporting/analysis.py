@@ -133,7 +133,7 @@ def review(q: PeriodQuery, period: Period, settings: Settings, now: datetime) ->
                 department=department,
                 complaints=count,
                 top_problems=[c.label for c in dept.top_problems(count, limit=3)],
-                timely=dept.timely_steps(),
+                timely=dept.timely_cases(),
                 satisfaction=dept.satisfaction(),
                 suggestions=list(
                     dict.fromkeys(s.text for s in suggestions if s.department == department)
@@ -161,7 +161,7 @@ def _trend_point(session: Session, month: Period, tz: Any) -> TrendPoint:
     return TrendPoint(
         period=str(month),
         count=q.volume(),
-        timely_rate=q.timely_steps().value,
+        timely_rate=q.timely_cases().value,
         satisfaction_rate=q.satisfaction().value,
     )
 
@@ -220,27 +220,40 @@ class PeriodQuery:
             for category, product, n in self.session.execute(stmt)
         ]
 
-    def _clocks(self, handling: bool) -> sa.Select[Any]:
+    def timely_steps(self) -> Rate:
         on_time = sa.case((StepDeadline.done_at <= StepDeadline.due_at, 1), else_=0)
-        kind = StepDeadline.step == HANDLING if handling else StepDeadline.step != HANDLING
-        return (
+        stmt = (
             sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(on_time), 0))
             .select_from(StepDeadline)
             .join(Case, Case.id == StepDeadline.case_id)
             .where(
                 self.in_period,
-                kind,
+                StepDeadline.step != HANDLING,
                 StepDeadline.due_at.is_not(None),
                 StepDeadline.done_at < self.end,
             )
         )
-
-    def timely_steps(self) -> Rate:
-        total, on_time = self.session.execute(self._clocks(handling=False)).one()
-        return Rate(numerator=int(on_time), denominator=int(total))
+        total, in_time = self.session.execute(stmt).one()
+        return Rate(numerator=int(in_time), denominator=int(total))
 
     def timely_cases(self) -> Rate:
-        total, on_time = self.session.execute(self._clocks(handling=True)).one()
+        """Cases, not clocks: of the period's cases with a handling limit that ended by the
+        period's end (the result fed back, or the limit run out), those whose every
+        handling limit so far was met. A limit run out with no result counts as missed,
+        and a quick reopened cycle does not make a late first one timely."""
+        handling = sa.and_(StepDeadline.case_id == Case.id, StepDeadline.step == HANDLING)
+        fed_back = sa.and_(StepDeadline.done_at.is_not(None), StepDeadline.done_at < self.end)
+        ran_out = sa.and_(StepDeadline.due_at.is_not(None), StepDeadline.due_at < self.end)
+        missed = sa.and_(
+            ran_out,
+            sa.or_(StepDeadline.done_at.is_(None), StepDeadline.done_at > StepDeadline.due_at),
+        )
+        ended = sa.select(StepDeadline.id).where(handling, sa.or_(fed_back, ran_out)).exists()
+        late = sa.select(StepDeadline.id).where(handling, missed).exists()
+        stmt = sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((late, 0), else_=1)), 0)
+        ).where(self.in_period, ended)
+        total, on_time = self.session.execute(stmt).one()
         return Rate(numerator=int(on_time), denominator=int(total))
 
     def _surveys(self) -> sa.Select[Any]:

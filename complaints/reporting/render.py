@@ -316,8 +316,8 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
 
 def _rates(figures: Figures) -> list[tuple[str, Rate]]:
     return [
-        ("及时率（案件）/ timely rate (cases)", figures.timely_cases),
-        ("及时率（环节）/ timely rate (steps)", figures.timely_steps),
+        ("及时率 / timely rate", figures.timely_cases),
+        ("环节按时率 / steps on time", figures.timely_steps),
         ("满意率 / satisfaction rate", figures.satisfaction),
         ("回访率 / callback rate", figures.callback),
         ("解决率 / resolution rate", figures.resolution),

@@ -126,7 +126,7 @@ def headline(figures: Figures) -> str:
     return "\n".join(
         [
             f"*{title}*",
-            f"投诉 {figures.volume} 件{trend} · 及时率 {pct(figures.timely_steps.value)} · "
+            f"投诉 {figures.volume} 件{trend} · 及时率 {pct(figures.timely_cases.value)} · "
             f"满意率 {pct(figures.satisfaction.value)} · 回访率 {pct(figures.callback.value)} · "
             f"解决率 {pct(figures.resolution.value)} · 期末未结 {figures.still_open} 件",
             "未达标 / below target: " + ("、".join(unmet) if unmet else "无 / none"),

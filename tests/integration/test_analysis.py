@@ -56,6 +56,27 @@ def nearest_rank(values: list[float], fraction: float) -> float | None:
     return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
 
 
+def timely_cases(clocks: list[StepDeadline], ids: set[int], end: datetime) -> tuple[int, int]:
+    """Cases whose handling limit ended by `end` (fed back, or run out), and of them those
+    that met every limit so far: counted in cases, in plain Python."""
+    by_case: dict[int, list[StepDeadline]] = {}
+    for d in clocks:
+        if d.case_id in ids and d.step == HANDLING:
+            by_case.setdefault(d.case_id, []).append(d)
+
+    def fed_back(d: StepDeadline) -> bool:
+        return d.done_at is not None and d.done_at < end
+
+    def ran_out(d: StepDeadline) -> bool:
+        return d.due_at is not None and d.due_at < end
+
+    def missed(d: StepDeadline) -> bool:
+        return ran_out(d) and (d.done_at is None or d.done_at > d.due_at)
+
+    ended = [ds for ds in by_case.values() if any(fed_back(d) or ran_out(d) for d in ds)]
+    return sum(not any(missed(d) for d in ds) for ds in ended), len(ended)
+
+
 def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
     start, end = period.bounds(SHANGHAI)
     cases = [c for c in data["cases"] if start <= c.received_at < end]
@@ -65,7 +86,6 @@ def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
         d for d in data["clocks"] if d.case_id in ids and d.due_at and d.done_at and d.done_at < end
     ]
     steps = [d for d in clocks if d.step != HANDLING]
-    handling = [d for d in clocks if d.step == HANDLING]
     surveys = [s for s in data["surveys"] if s.case_id in ids and s.at < end]
     acks = {
         e.case_id: e.at
@@ -90,7 +110,7 @@ def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
         "volume": len(cases),
         "by_category": categories,
         "timely_steps": (sum(d.done_at <= d.due_at for d in steps), len(steps)),
-        "timely_cases": (sum(d.done_at <= d.due_at for d in handling), len(handling)),
+        "timely_cases": timely_cases(data["clocks"], ids, end),
         "satisfaction": (sum(s.accepts_result for s in surveys), len(surveys)),
         "efficiency": round(sum(s.efficiency for s in surveys) / len(surveys), 2)
         if surveys
@@ -345,3 +365,20 @@ def test_a_callback_made_late_or_still_owed_at_the_periods_end_counts_against_th
     assert figures.callbacks_owed == 1
     (kpi,) = [k for k in figures.kpis if k.name.startswith("回访率")]
     assert kpi.met is False
+
+
+def test_the_timely_rate_counts_cases_and_a_limit_run_out_without_a_result_as_missed(
+    settings: Settings,
+) -> None:
+    on_time, ran_out, late = [
+        c for c in generate_complaints(12, seed=6, now=GENERATED) if not c.answered_on_spot
+    ][:3]
+    drive(settings, on_time, Plan(local("2026-10-06 10:00"), "close", 30), seed=6)
+    drive(settings, ran_out, Plan(local("2026-10-08 10:00"), "plan", 30), seed=6)  # no result
+    drive(settings, late, Plan(local("2026-10-02 10:00"), "close", 50 * 60), seed=6)
+
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+
+    assert pair(figures.timely_cases) == (1, 3)  # in cases: three cases, one timely
+    (kpi,) = [k for k in figures.kpis if k.name == "及时率 / timely rate"]
+    assert kpi.actual == "33.3%" and kpi.met is False

@@ -90,7 +90,7 @@ def test_markdown_headline_shows_volume_change_and_the_main_rates(october: dict[
         "| 投诉量 / volume | 48 件 | 环比 +20.0%（上期 40 件）；同比 −4.0%（去年同期 50 件） |"
         in text
     )
-    assert "| 及时率（案件）/ timely rate (cases) | 87.5% | 42 / 48 件" in text
+    assert "| 及时率 / timely rate | 87.5% | 42 / 48 件" in text
     assert "| 满意率 / satisfaction rate | 82.5% |" in text
     assert "| 回访率 / callback rate | 93.0% |" in text
     assert "| 解决率 / resolution rate | 85.4% |" in text
@@ -178,7 +178,7 @@ def test_csv_opens_in_excel_as_utf8_with_one_row_per_figure(october: dict[str, s
     assert text.startswith("\ufeffsection,name,value,unit,numerator,denominator,note")
     assert by_name["概况 / overview", "投诉量 / volume"]["value"] == "48"
     assert by_name["概况 / overview", "环比 / vs previous period"]["value"] == "+20.0"
-    timely = by_name["比率 / rates", "及时率（案件）/ timely rate (cases)"]
+    timely = by_name["比率 / rates", "及时率 / timely rate"]
     assert (timely["value"], timely["unit"], timely["numerator"], timely["denominator"]) == (
         "87.5",
         "%",
@@ -272,7 +272,7 @@ def test_an_empty_month_csv_leaves_rates_blank_rather_than_zero(empty: dict[str,
     rows = {(row["section"], row["name"]): row for row in csv_rows(empty["csv"])}
 
     assert rows["概况 / overview", "投诉量 / volume"]["value"] == "0"
-    timely = rows["比率 / rates", "及时率（案件）/ timely rate (cases)"]
+    timely = rows["比率 / rates", "及时率 / timely rate"]
     assert (timely["value"], timely["denominator"]) == ("", "0")
 
 
