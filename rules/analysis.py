@@ -274,6 +274,9 @@ DEFINITIONS: dict[str, str] = {
     " (cases answered on the spot or found unsubstantiated and explained included).",
     "first_response": "首次响应时间：受理到向客户确认收到的分钟数，取中位数与第90百分位。"
     " First response: minutes from receipt to the acknowledgement; median and 90th percentile.",
+    "percentiles": "中位数：排序后居中的值，个数为偶数时取中间两值的平均；第90百分位：最近秩法，即排序后第"
+    " ⌈0.9×n⌉ 个值。 Median: the middle value, the mean of the two middle ones when their"
+    " number is even; 90th percentile: nearest rank, the ⌈0.9 × n⌉-th smallest value.",
     "handling": "处理时长：受理到关闭的分钟数（本期案件中已在期末前关闭者），取中位数与第90百分位。"
     " Handling time: minutes from receipt to closing, for the period's cases closed by its end.",
     "reopened": "重新处理率：本期案件中因客户不满意而重新处理过的比例。"

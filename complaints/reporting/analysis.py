@@ -335,15 +335,14 @@ class PeriodQuery:
             return Duration(count=0, median_minutes=None, p90_minutes=None)
         ordered = base.order_by(sa.text("m"))
 
-        def at(fraction: float) -> float:
-            # Nearest-rank percentile: the value at rank ceil(fraction × n), found by the
-            # database (ORDER BY ... OFFSET), so no row is loaded into Python.
-            rank = max(1, -(-int(fraction * 1000) * count // 1000))
-            return float(self.session.scalar(ordered.offset(rank - 1).limit(1)) or 0.0)
+        def rank(n: int) -> float:  # the n-th smallest (1-based), found by the database
+            return float(self.session.scalar(ordered.offset(n - 1).limit(1)) or 0.0)
 
-        return Duration(
-            count=count, median_minutes=round(at(0.5), 2), p90_minutes=round(at(0.9), 2)
-        )
+        # The usual median (the mean of the two middle values when their number is even);
+        # the 90th percentile by nearest rank: the value at rank ceil(0.9 × n).
+        middle = (rank((count + 1) // 2) + rank(count // 2 + 1)) / 2
+        p90 = rank(max(1, -(-9 * count // 10)))
+        return Duration(count=count, median_minutes=round(middle, 2), p90_minutes=round(p90, 2))
 
     def first_response(self) -> Duration:
         ack = aliased(AuditEntry)

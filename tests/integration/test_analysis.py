@@ -9,6 +9,7 @@ any of the report's SQL.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +48,10 @@ def rows(settings: Settings) -> dict[str, list[Any]]:
             "audit": list(session.scalars(sa.select(AuditEntry))),
             "escalations": list(session.scalars(sa.select(Escalation))),
         }
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def nearest_rank(values: list[float], fraction: float) -> float | None:
@@ -121,8 +126,8 @@ def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
         ),
         "callbacks_owed": sum(d.started_at < end and not made(d) for d in callbacks),
         "resolution": (len(closed), len(cases)),
-        "first_response": (nearest_rank(first, 0.5), nearest_rank(first, 0.9), len(first)),
-        "handling": (nearest_rank(handled, 0.5), nearest_rank(handled, 0.9), len(handled)),
+        "first_response": (median(first), nearest_rank(first, 0.9), len(first)),
+        "handling": (median(handled), nearest_rank(handled, 0.9), len(handled)),
         "reopened": (len(reopened), len(cases)),
         "repeats": (sum(c.repeat_of is not None for c in cases), len(cases)),
         "still_open": len(cases) - len(closed),
