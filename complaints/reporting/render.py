@@ -72,6 +72,12 @@ def signed_percent(ratio: float | None) -> str:
     return f"+{shown:.1f}%" if shown > 0 else f"−{-shown:.1f}%"
 
 
+def clause(text: str) -> str:
+    """A sentence as a clause of a longer one: its closing punctuation dropped, so joined
+    clauses end with one 。, never "。。"."""
+    return str(text).rstrip("。；;，,.!！ ")
+
+
 def minutes(value: float | None, minute: str = "分钟", hour: str = "小时") -> str:
     """45 → "45 分钟"; 150 → "150 分钟 (2.5 小时)": long durations are easier read in hours."""
     if value is None:
@@ -362,6 +368,7 @@ def _template(templates_dir: Path, language: str, name: str, *, html: bool) -> T
         percent=percent,
         signed_percent=signed_percent,
         minutes=minutes,
+        clause=clause,
     )
     return env.get_template(f"{language}/{name}")
 

@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import re
+from datetime import date
 
 import pytest
 
@@ -22,11 +23,14 @@ from rules.analysis import (
     Change,
     Figures,
     Kpi,
+    Notice,
     Quote,
     Rate,
+    Review,
     TrendPoint,
 )
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart
+from rules.periods import Kind
 from tests.markdown import visible
 from tests.sample_figures import (
     EMAIL,
@@ -372,3 +376,21 @@ def test_csv_numbers_from_the_figures_stay_numbers_also_when_negative() -> None:
 
     (change,) = [row for row in rows if row["name"] == "环比 / vs previous period"]
     assert change["value"] == "-20.0"
+
+
+def test_a_notice_joins_suggestions_that_end_in_a_full_stop_without_doubling_it() -> None:
+    notice = Notice(
+        department="品质部",
+        complaints=3,
+        top_problems=["产品质量 · 电热水壶"],
+        timely=Rate(numerator=2, denominator=3),
+        satisfaction=Rate(numerator=1, denominator=2),
+        suggestions=["加强来料检验。", "包装加固；"],
+        due=date(2027, 1, 30),
+    )
+    review = Review(major_cases=[], clusters=[], rising=[], suggestions=[], notices=[notice])
+    half_year = figures(kind=Kind.HALF_YEAR, period="2026-H2", review=review)
+
+    for text in (render_markdown(half_year, TEMPLATES), render_html(half_year, TEMPLATES)):
+        assert "改进建议：加强来料检验；包装加固。" in text
+        assert "。。" not in text
