@@ -164,6 +164,37 @@ class ActionStatus(BaseModel):
     overdue: bool
 
 
+class DepartmentRow(BaseModel):
+    """One responsible department's month: its cases, rates and what it left open."""
+
+    department: str
+    volume: int
+    timely: Rate
+    satisfaction: Rate
+    open_at_end: int
+    overdue_at_end: int
+
+
+class OverdueSource(BaseModel):
+    """Where deadlines were missed: a step of a department's cases, and how often."""
+
+    step: str
+    department: str
+    count: int
+
+
+class OpenCase(BaseModel):
+    """A case open at the period's end (no customer data: the case number leads to it)."""
+
+    case_no: str
+    received_at: datetime
+    category: str
+    department: str
+    owner: str
+    step: str
+    overdue_days: float | None  # None: nothing overdue at the period's end
+
+
 class Figures(BaseModel):
     kind: Kind
     period: str
@@ -199,6 +230,9 @@ class Figures(BaseModel):
     kpis: list[Kpi]
     still_open: int
     quotes: list[Quote] = Field(default_factory=list)
+    departments: list[DepartmentRow] = Field(default_factory=list)
+    overdue_sources: list[OverdueSource] = Field(default_factory=list)
+    open_cases: list[OpenCase] = Field(default_factory=list)
     review: Review | None = None  # half-year and annual reports only
     actions: list[ActionStatus] = Field(default_factory=list)
 
@@ -274,6 +308,18 @@ DEFINITIONS: dict[str, str] = {
     " (cases answered on the spot or found unsubstantiated and explained included).",
     "first_response": "首次响应时间：受理到向客户确认收到的分钟数，取中位数与第90百分位。"
     " First response: minutes from receipt to the acknowledgement; median and 90th percentile.",
+    "departments": "部门：按责任部门统计本期案件的投诉量、及时率、满意率，以及期末未结与期末逾期（有处理环节已过期限仍未完成）的案件数；未分类的案件不计入。"
+    " Departments: the period's cases by responsible department — volume, timely rate,"
+    " satisfaction, and the cases still open and those overdue (a deadline passed with its step"
+    " not done) at the period's end; ungraded cases are not in any row.",
+    "overdue_sources": "逾期来源：本期内首次逾期（一级升级）的处理环节，按环节与责任部门计数。"
+    " Where deadlines were missed: first overdue escalations (level 1) fired within the period,"
+    " by step and responsible department.",
+    "open_cases": "期末未结案件：期末尚未关闭的案件（含以前各期受理的），按逾期天数排序，最多 50 件；"
+    "责任人取期末前最近一次处理方案的负责人，没有方案时为责任部门。"
+    " Open cases: cases not closed at the period's end (received in this period or before), most"
+    " overdue first, at most 50; the owner is the latest plan's owner before the end, else the"
+    " responsible department.",
     "percentiles": "中位数：排序后居中的值，个数为偶数时取中间两值的平均；第90百分位：最近秩法，即排序后第"
     " ⌈0.9×n⌉ 个值。 Median: the middle value, the mean of the two middle ones when their"
     " number is even; 90th percentile: nearest rank, the ⌈0.9 × n⌉-th smallest value.",

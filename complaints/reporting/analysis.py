@@ -10,7 +10,7 @@ holds every statement a report needs, which is most of this module's length.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,18 +19,22 @@ from sqlalchemy.orm import Session, aliased
 from complaints.reporting import rectification
 from complaints.settings import Settings
 from models.db import unit_of_work
-from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
+from models.ledger import AuditEntry, Case, Escalation, EscalationCase, StepDeadline, SurveyAnswer
+from rules.alerts import Level, Trigger
 from rules.analysis import (
     MIN_RISING,
     RECTIFY_WITHIN,
     Change,
     ClusterAlert,
     Count,
+    DepartmentRow,
     Duration,
     EscalationCount,
     Figures,
     MajorCase,
     Notice,
+    OpenCase,
+    OverdueSource,
     Quote,
     Rate,
     Review,
@@ -43,7 +47,7 @@ from rules.analysis import (
 from rules.enums import Category, Department, Severity
 from rules.masking import mask_customer_text
 from rules.periods import Kind, Period, trailing_months
-from rules.sla import HANDLING
+from rules.sla import HANDLING, clock_label
 from rules.steps import Step, event_key
 
 UNGRADED = "待分类"
@@ -99,6 +103,9 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             kpis=[],
             still_open=volume - q.closed(),
             quotes=q.quotes(),
+            departments=q.departments(),
+            overdue_sources=q.overdue_sources(),
+            open_cases=q.open_cases(),
         )
         if period.kind is not Kind.MONTHLY:
             figures.review = review(q, period, settings, now)
@@ -373,6 +380,109 @@ class PeriodQuery:
         stmt = sa.select(sa.func.count()).where(self.in_period, Case.repeat_of.is_not(None))
         return self._scalar(stmt)
 
+    def _overdue_at_end(self) -> sa.ColumnElement[bool]:
+        """The case has a step whose deadline passed by the period's end, not done by then."""
+        return (
+            sa.select(StepDeadline.id)
+            .where(
+                StepDeadline.case_id == Case.id,
+                StepDeadline.started_at < self.end,
+                StepDeadline.due_at < self.end,
+                sa.or_(StepDeadline.done_at.is_(None), StepDeadline.done_at >= self.end),
+            )
+            .exists()
+        )
+
+    def _open_at_end(self) -> sa.ColumnElement[bool]:
+        return sa.or_(Case.closed_at.is_(None), Case.closed_at >= self.end)
+
+    def departments(self) -> list[DepartmentRow]:
+        rows = []
+        for department, volume in sorted(self.grouped(Case.department), key=lambda r: -r[1]):
+            if department is None:
+                continue
+            dept = self.for_department(department)
+            open_ = sa.select(sa.func.count()).where(dept.in_period, self._open_at_end())
+            rows.append(
+                DepartmentRow(
+                    department=department,
+                    volume=volume,
+                    timely=dept.timely_cases(),
+                    satisfaction=dept.satisfaction(),
+                    open_at_end=self._scalar(open_),
+                    overdue_at_end=self._scalar(open_.where(self._overdue_at_end())),
+                )
+            )
+        return rows
+
+    def overdue_sources(self) -> list[OverdueSource]:
+        stmt = (
+            sa.select(Escalation.step, Case.department, sa.func.count(sa.distinct(Escalation.id)))
+            .join(EscalationCase, EscalationCase.escalation_id == Escalation.id)
+            .join(Case, Case.id == EscalationCase.case_id)
+            .where(
+                Escalation.trigger == Trigger.SLA.value,
+                Escalation.level == int(Level.DEPARTMENT_HEAD),
+                Escalation.fired_at >= self.start,
+                Escalation.fired_at < self.end,
+            )
+            .group_by(Escalation.step, Case.department)
+        )
+        found = [
+            OverdueSource(
+                step=clock_label(step or ""), department=_text(dept) or UNGRADED, count=int(n)
+            )
+            for step, dept, n in self.session.execute(stmt)
+        ]
+        return sorted(found, key=lambda r: (-r.count, r.step, r.department))
+
+    def open_cases(self, limit: int = 50) -> list[OpenCase]:
+        """Cases open at the period's end, whenever received, most overdue first."""
+        overdue_since = (
+            sa.select(sa.func.min(StepDeadline.due_at))
+            .where(
+                StepDeadline.case_id == Case.id,
+                StepDeadline.started_at < self.end,
+                StepDeadline.due_at < self.end,
+                sa.or_(StepDeadline.done_at.is_(None), StepDeadline.done_at >= self.end),
+            )
+            .scalar_subquery()
+        )
+        stmt = (
+            sa.select(Case, overdue_since)
+            .where(Case.received_at < self.end, self._open_at_end())
+            .order_by(overdue_since.is_(None), overdue_since, Case.received_at)
+            .limit(limit)
+        )
+        found = []
+        for case, since in self.session.execute(stmt).tuples():
+            plans = [
+                e
+                for e in self.session.scalars(
+                    sa.select(AuditEntry)
+                    .where(AuditEntry.case_id == case.id, AuditEntry.at < self.end)
+                    .order_by(AuditEntry.id)
+                )
+            ]
+            owner = next(
+                (str(e.payload.get("owner")) for e in reversed(plans) if e.step == Step.PLAN.value),
+                _text(case.department) or case.receiver,
+            )
+            step = next((e.step for e in reversed(plans) if not e.key.startswith("esc:")), "")
+            overdue = (self.end - _aware(since)).total_seconds() / 86400 if since else None
+            found.append(
+                OpenCase(
+                    case_no=case.case_no,
+                    received_at=case.received_at,
+                    category=_text(case.category) or UNGRADED,
+                    department=_text(case.department) or UNGRADED,
+                    owner=owner,
+                    step=clock_label(step) if step else "—",
+                    overdue_days=round(overdue, 1) if overdue is not None else None,
+                )
+            )
+        return found
+
     def escalations(self) -> list[EscalationCount]:
         stmt = (
             sa.select(Escalation.trigger, Escalation.level, sa.func.count())
@@ -493,6 +603,11 @@ class PeriodQuery:
 
 # Who a case's free text may name: masked out of everything a report shows.
 CUSTOMER = (Case.customer_name, Case.customer_phone, Case.customer_email)
+
+
+def _aware(moment: datetime) -> datetime:
+    """An aggregate over a timestamp column may come back without its zone (SQLite): UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:

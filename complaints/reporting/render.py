@@ -305,6 +305,40 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
         )
         for e in figures.escalations
     )
+    for d in figures.departments:
+        section = f"部门 / department {d.department}"
+        rows.append(_rate_row(section, "及时率 / timely rate", d.timely))
+        rows.append(_rate_row(section, "满意率 / satisfaction rate", d.satisfaction))
+        for name, count in (
+            ("投诉量 / volume", d.volume),
+            ("期末未结 / open at the end", d.open_at_end),
+            ("期末逾期 / overdue at the end", d.overdue_at_end),
+        ):
+            rows.append((section, name, _figure(count), cases, "", "", ""))
+    rows.extend(
+        (
+            "逾期来源 / overdue",
+            f"{r.step} · {r.department}",
+            _figure(r.count),
+            "次 / times",
+            "",
+            "",
+            "",
+        )
+        for r in figures.overdue_sources
+    )
+    rows.extend(
+        (
+            "期末未结 / open cases",
+            o.case_no,
+            "" if o.overdue_days is None else _figure(o.overdue_days),
+            "逾期天数 / days overdue",
+            "",
+            "",
+            f"{o.department} · {o.owner} · {o.step}",
+        )
+        for o in figures.open_cases
+    )
     for point in figures.trend:
         section = f"趋势 / trend {point.period}"
         rows.append((section, "投诉量 / volume", _figure(point.count), cases, "", "", ""))

@@ -22,11 +22,11 @@ from complaints.reporting import analysis
 from complaints.settings import Settings
 from embedded.synthetic import generate_complaints
 from models.db import unit_of_work
-from models.ledger import AuditEntry, Case, Escalation, StepDeadline, SurveyAnswer
+from models.ledger import AuditEntry, Case, Escalation, EscalationCase, StepDeadline, SurveyAnswer
 from rules.analysis import Rate
 from rules.enums import Category, Severity
 from rules.periods import Kind, Period
-from rules.sla import HANDLING
+from rules.sla import HANDLING, clock_label
 from rules.steps import Step, event_key
 from tests.integration.ledger_builder import (
     GENERATED,
@@ -387,3 +387,72 @@ def test_the_timely_rate_counts_cases_and_a_limit_run_out_without_a_result_as_mi
     assert pair(figures.timely_cases) == (1, 3)  # in cases: three cases, one timely
     (kpi,) = [k for k in figures.kpis if k.name == "及时率 / timely rate"]
     assert kpi.actual == "33.3%" and kpi.met is False
+
+
+@pytest.mark.parametrize("period", [OCTOBER, Period.parse(Kind.MONTHLY, "2026-11")], ids=str)
+def test_departments_overdue_sources_and_open_cases_match_an_independent_computation(
+    ledger: tuple[Settings, list[str]], period: Period
+) -> None:
+    settings, _ = ledger
+    figures = analysis.compute(settings, period, GENERATED)
+    data = rows(settings)
+    with unit_of_work(settings.database_url) as session:
+        links = list(
+            session.execute(sa.select(EscalationCase.escalation_id, EscalationCase.case_id))
+        )
+    start, end = period.bounds(SHANGHAI)
+    cases = [c for c in data["cases"] if start <= c.received_at < end]
+
+    def open_at_end(c: Case) -> bool:
+        return c.closed_at is None or c.closed_at >= end
+
+    def overdue(c: Case) -> list[StepDeadline]:
+        return [
+            d
+            for d in data["clocks"]
+            if d.case_id == c.id
+            and d.started_at < end
+            and d.due_at is not None
+            and d.due_at < end
+            and (d.done_at is None or d.done_at >= end)
+        ]
+
+    departments = {}
+    for dept in {c.department for c in cases if c.department is not None}:
+        mine = [c for c in cases if c.department == dept]
+        departments[dept.value] = (
+            len(mine),
+            timely_cases(data["clocks"], {c.id for c in mine}, end),
+            sum(open_at_end(c) for c in mine),
+            sum(open_at_end(c) and bool(overdue(c)) for c in mine),
+        )
+    assert {
+        r.department: (r.volume, pair(r.timely), r.open_at_end, r.overdue_at_end)
+        for r in figures.departments
+    } == departments
+
+    by_id = {c.id: c for c in data["cases"]}
+    first_overdue = {e.id: e for e in data["escalations"] if e.trigger == "sla" and e.level == 1}
+    sources: Counter[tuple[str, str]] = Counter()
+    for escalation_id, case_id in links:
+        e = first_overdue.get(escalation_id)
+        if e is not None and start <= e.fired_at < end:
+            dept = by_id[case_id].department
+            sources[(clock_label(e.step or ""), dept.value if dept else "待分类")] += 1
+    assert {(r.step, r.department): r.count for r in figures.overdue_sources} == sources
+
+    still_open = [c for c in data["cases"] if c.received_at < end and open_at_end(c)]
+    assert len(figures.open_cases) == min(50, len(still_open))
+    days = {
+        c.case_no: (end - min(d.due_at for d in overdue(c))).total_seconds() / 86400
+        if overdue(c)
+        else None
+        for c in still_open
+    }
+    for shown in figures.open_cases:
+        assert close_to(
+            shown.overdue_days,
+            None if days[shown.case_no] is None else round(days[shown.case_no], 1),
+        )
+    shown_days = [o.overdue_days for o in figures.open_cases if o.overdue_days is not None]
+    assert shown_days == sorted(shown_days, reverse=True)  # most overdue first

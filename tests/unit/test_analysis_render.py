@@ -6,7 +6,7 @@ import csv
 import html
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -21,9 +21,12 @@ from complaints.reporting.render import (
 from rules.analysis import (
     DEFINITIONS,
     Change,
+    DepartmentRow,
     Figures,
     Kpi,
     Notice,
+    OpenCase,
+    OverdueSource,
     Quote,
     Rate,
     Review,
@@ -394,3 +397,41 @@ def test_a_notice_joins_suggestions_that_end_in_a_full_stop_without_doubling_it(
     for text in (render_markdown(half_year, TEMPLATES), render_html(half_year, TEMPLATES)):
         assert "改进建议：加强来料检验；包装加固。" in text
         assert "。。" not in text
+
+
+def test_a_department_head_finds_their_row_the_overdue_steps_and_the_open_cases() -> None:
+    month = figures(
+        departments=[
+            DepartmentRow(
+                department="物流部",
+                volume=12,
+                timely=Rate(numerator=9, denominator=12),
+                satisfaction=Rate(numerator=7, denominator=8),
+                open_at_end=3,
+                overdue_at_end=2,
+            )
+        ],
+        overdue_sources=[OverdueSource(step="核实 / Verify", department="物流部", count=4)],
+        open_cases=[
+            OpenCase(
+                case_no="TS-20261028-0003",
+                received_at=datetime(2026, 10, 28, 2, 0, tzinfo=UTC),
+                category="物流配送",
+                department="物流部",
+                owner="物流-周敏",
+                step="执行跟踪 / Execute and track",
+                overdue_days=2.5,
+            )
+        ],
+    )
+    markdown = render_markdown(month, TEMPLATES)
+    page = render_html(month, TEMPLATES)
+    csv_text = render_csv(month)
+
+    assert "| 物流部 | 12 | 75.0% | 87.5% | 3 | 2 |" in markdown
+    assert "| 核实 / Verify | 物流部 | 4 |" in markdown
+    assert "| TS-20261028-0003 | 2026-10-28 | 物流配送 | 物流部 | 物流-周敏 |" in markdown
+    assert "TS-20261028-0003" in page and "物流-周敏" in page and "2.5" in page
+    rows = csv_rows(csv_text)
+    (opened,) = [r for r in rows if r["section"] == "期末未结 / open cases"]
+    assert (opened["name"], opened["value"]) == ("TS-20261028-0003", "2.5")
