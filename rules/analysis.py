@@ -195,6 +195,13 @@ class OpenCase(BaseModel):
     overdue_days: float | None  # None: nothing overdue at the period's end
 
 
+class Sentence(BaseModel):
+    """One sentence of the written summary, in Chinese and in English."""
+
+    zh: str
+    en: str
+
+
 class Figures(BaseModel):
     kind: Kind
     period: str
@@ -233,6 +240,8 @@ class Figures(BaseModel):
     departments: list[DepartmentRow] = Field(default_factory=list)
     overdue_sources: list[OverdueSource] = Field(default_factory=list)
     open_cases: list[OpenCase] = Field(default_factory=list)
+    causes: list[Count] = Field(default_factory=list)  # root causes of the plans, ranked
+    summary: list[Sentence] = Field(default_factory=list)  # written from the rest (`summary`)
     review: Review | None = None  # half-year and annual reports only
     actions: list[ActionStatus] = Field(default_factory=list)
 
@@ -275,6 +284,107 @@ def kpis(figures: Figures, targets: KpiTargets) -> list[Kpi]:
         met=None if p90 is None else p90 <= targets.first_response_minutes,
     )
     return [found[0], first_response, *found[1:]]
+
+
+def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
+    """The summary a manager reads first, written by plain rules over the figures: what
+    rose or fell, which targets were missed and by which departments, the main problem and
+    cause, and what was left open."""
+    if figures.volume == 0:
+        return [Sentence(zh="本期无投诉。", en="No complaints in this period.")]
+    said: list[Sentence] = []
+    change = figures.volume_mom.ratio
+    if change is None:
+        said.append(
+            Sentence(
+                zh=f"本期受理投诉 {figures.volume} 件，上期无投诉。",
+                en=f"{figures.volume} complaints this period; none the period before.",
+            )
+        )
+    else:
+        zh_way = "上升" if change > 0 else "下降" if change < 0 else "持平"
+        en_way = "up" if change > 0 else "down" if change < 0 else "level"
+        said.append(
+            Sentence(
+                zh=f"本期受理投诉 {figures.volume} 件，较上期（{figures.volume_mom.previous} 件）"
+                f"{zh_way}{'' if change == 0 else f' {abs(change):.1%}'}。",
+                en=f"{figures.volume} complaints, {en_way}"
+                f"{'' if change == 0 else f' {abs(change):.1%}'} on the period before"
+                f" ({figures.volume_mom.previous}).",
+            )
+        )
+    missed = [k for k in figures.kpis if k.met is False]
+    if missed:
+        said.append(
+            Sentence(
+                zh="未达标："
+                + "；".join(
+                    f"{k.name.split(' / ')[0]} {k.actual}（目标 {k.target}）" for k in missed
+                )
+                + "。",
+                en="Targets missed: "
+                + "; ".join(
+                    f"{k.name.split(' / ')[-1]} {k.actual} (target {k.target})" for k in missed
+                )
+                + ".",
+            )
+        )
+    elif figures.kpis:
+        said.append(Sentence(zh="各项目标均已达成。", en="Every target was met."))
+    lagging = [
+        d
+        for d in figures.departments
+        if d.timely.value is not None and d.timely.value < targets.timely_rate
+    ]
+    if lagging:
+        zh = "、".join(
+            f"{d.department} {d.timely.value:.1%}" for d in lagging if d.timely.value is not None
+        )
+        en = ", ".join(
+            f"{d.department} {d.timely.value:.1%}" for d in lagging if d.timely.value is not None
+        )
+        said.append(
+            Sentence(
+                zh=f"及时率低于目标（{targets.timely_rate:.0%}）的部门：{zh}。",
+                en=f"Departments below the timely-rate target ({targets.timely_rate:.0%}): {en}.",
+            )
+        )
+    if figures.top_problems:
+        top = figures.top_problems[0]
+        said.append(
+            Sentence(
+                zh=f"最多的问题是“{top.label}”，{top.count} 件，占 {top.share:.1%}。",
+                en=f"The most frequent problem: {top.label}, {top.count} cases ({top.share:.1%}).",
+            )
+        )
+    if figures.causes:
+        cause = figures.causes[0]
+        said.append(
+            Sentence(
+                zh=f"最常见的原因是“{cause.label}”（{cause.count} 件）。",
+                en=f"The most common root cause: {cause.label} ({cause.count} cases).",
+            )
+        )
+    overdue = [o for o in figures.open_cases if o.overdue_days is not None]
+    if overdue:
+        worst = overdue[0]
+        said.append(
+            Sentence(
+                zh=f"期末有 {len(overdue)} 件案件逾期未结，最久的 {worst.case_no} 已逾期 "
+                f"{worst.overdue_days:.1f} 天（{worst.department}，{worst.owner}）。",
+                en=f"{len(overdue)} open cases were overdue at the end; the longest,"
+                f" {worst.case_no}, by {worst.overdue_days:.1f} days ({worst.department},"
+                f" {worst.owner}).",
+            )
+        )
+    if figures.callbacks_owed:
+        said.append(
+            Sentence(
+                zh=f"期末仍有 {figures.callbacks_owed} 次回访未完成。",
+                en=f"{figures.callbacks_owed} callbacks were still owed at the end.",
+            )
+        )
+    return said
 
 
 DEFINITIONS: dict[str, str] = {
@@ -320,6 +430,12 @@ DEFINITIONS: dict[str, str] = {
     " Open cases: cases not closed at the period's end (received in this period or before), most"
     " overdue first, at most 50; the owner is the latest plan's owner before the end, else the"
     " responsible department.",
+    "causes": "原因分析：本期案件的处理方案（期末前已制定）所记录的原因，按相同文字归并计数，取前十。"
+    " Root causes: the causes recorded by the plans of the period's cases (made by its end),"
+    " the same wording counted together, top ten.",
+    "summary": "摘要：按固定规则由以上数字写成（升降、未达标的目标与部门、主要问题与原因、期末逾期与未回访）。"
+    " Summary: written from the figures above by fixed rules (what rose or fell, targets missed"
+    " and by whom, the main problem and cause, what was left overdue or uncalled).",
     "percentiles": "中位数：排序后居中的值，个数为偶数时取中间两值的平均；第90百分位：最近秩法，即排序后第"
     " ⌈0.9×n⌉ 个值。 Median: the middle value, the mean of the two middle ones when their"
     " number is even; 90th percentile: nearest rank, the ⌈0.9 × n⌉-th smallest value.",

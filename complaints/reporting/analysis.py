@@ -43,9 +43,10 @@ from rules.analysis import (
     TrendPoint,
     distribution,
     kpis,
+    summary,
 )
 from rules.enums import Category, Department, Severity
-from rules.masking import mask_customer_text
+from rules.masking import mask_customer_text, mask_text
 from rules.periods import Kind, Period, trailing_months
 from rules.sla import HANDLING, clock_label
 from rules.steps import Step, event_key
@@ -106,10 +107,12 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             departments=q.departments(),
             overdue_sources=q.overdue_sources(),
             open_cases=q.open_cases(),
+            causes=q.causes(),
         )
         if period.kind is not Kind.MONTHLY:
             figures.review = review(q, period, settings, now)
     figures.kpis = kpis(figures, settings.kpi)
+    figures.summary = summary(figures, settings.kpi)
     figures.actions = rectification.status_as_of(settings, end)
     return figures
 
@@ -550,6 +553,30 @@ class PeriodQuery:
                 )
             )
         return found
+
+    def causes(self, limit: int = 10) -> list[Count]:
+        """The root causes of the period's cases whose plan was made by the period's end,
+        the same wording (spaces trimmed) counted together, most frequent first."""
+        planned = (
+            sa.select(AuditEntry.id)
+            .where(
+                AuditEntry.case_id == Case.id,
+                AuditEntry.step == Step.PLAN.value,
+                AuditEntry.at < self.end,
+            )
+            .exists()
+        )
+        cause = sa.func.trim(Case.root_cause)
+        stmt = (
+            sa.select(cause, sa.func.count())
+            .where(self.in_period, planned, Case.root_cause.is_not(None), cause != "")
+            .group_by(cause)
+            .order_by(sa.func.count().desc(), cause)
+        )
+        found = [(str(text), int(n)) for text, n in self.session.execute(stmt)]
+        total = sum(n for _, n in found)
+        # Staff may have written a phone or e-mail into a cause: masked like any free text.
+        return [Count(label=mask_text(text), count=n, share=n / total) for text, n in found[:limit]]
 
     def suggestions(self, limit: int = 20) -> list[Suggestion]:
         stmt = (

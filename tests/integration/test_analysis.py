@@ -456,3 +456,26 @@ def test_departments_overdue_sources_and_open_cases_match_an_independent_computa
         )
     shown_days = [o.overdue_days for o in figures.open_cases if o.overdue_days is not None]
     assert shown_days == sorted(shown_days, reverse=True)  # most overdue first
+
+
+def test_root_causes_are_counted_from_the_plans_made_by_the_periods_end(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    data = rows(settings)
+    start, end = OCTOBER.bounds(SHANGHAI)
+    planned = {e.case_id for e in data["audit"] if e.step == "plan" and e.at < end}
+    causes = Counter(
+        c.root_cause.strip()
+        for c in data["cases"]
+        if start <= c.received_at < end and c.id in planned and c.root_cause
+    )
+    assert causes, "the test ledger has plans in October"
+    shown = [(c.label, c.count) for c in figures.causes]
+    assert [n for _, n in shown] == sorted((n for _, n in shown), reverse=True)
+    assert len(shown) == min(10, len(causes))
+    assert all(causes[label] == n for label, n in shown)  # ties may sort by the collation
+    assert min((n for _, n in shown), default=0) >= max(
+        (n for label, n in causes.items() if label not in dict(shown)), default=0
+    )

@@ -1,0 +1,71 @@
+"""The written summary at the top of every report: plain rules over the figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rules.analysis import (
+    Change,
+    Count,
+    DepartmentRow,
+    KpiTargets,
+    OpenCase,
+    Rate,
+    kpis,
+    summary,
+)
+from tests.sample_figures import empty_month, figures
+
+TARGETS = KpiTargets()
+
+
+def written(**changes: object) -> str:
+    month = figures(**changes)
+    month.kpis = kpis(month, TARGETS)
+    return "".join(s.zh for s in summary(month, TARGETS))
+
+
+def test_it_says_how_much_the_volume_rose_and_against_what() -> None:
+    text = written(volume=120, volume_mom=Change(current=120, previous=100))
+    assert "本期受理投诉 120 件，较上期（100 件）上升 20.0%。" in text
+
+
+def test_it_names_each_target_missed_with_its_figure() -> None:
+    text = written(timely_cases=Rate(numerator=6, denominator=10))
+    assert "及时率 60.0%（目标 ≥ 95%）" in text
+
+
+def test_it_names_the_departments_below_the_timely_target_and_the_longest_overdue_case() -> None:
+    slow = DepartmentRow(
+        department="物流部",
+        volume=10,
+        timely=Rate(numerator=5, denominator=10),
+        satisfaction=Rate(numerator=4, denominator=5),
+        open_at_end=3,
+        overdue_at_end=2,
+    )
+    fine = slow.model_copy(
+        update={"department": "客服部", "timely": Rate(numerator=10, denominator=10)}
+    )
+    late = OpenCase(
+        case_no="TS-20261002-0001",
+        received_at=datetime(2026, 10, 2, tzinfo=UTC),
+        category="物流配送",
+        department="物流部",
+        owner="物流-周敏",
+        step="核实 / Verify",
+        overdue_days=12.5,
+    )
+    text = written(departments=[slow, fine], open_cases=[late])
+    assert "及时率低于目标（95%）的部门：物流部 50.0%。" in text and "客服部" not in text
+    assert "最久的 TS-20261002-0001 已逾期 12.5 天（物流部，物流-周敏）" in text
+
+
+def test_it_names_the_most_common_cause() -> None:
+    text = written(causes=[Count(label="包装不足", count=7, share=0.7)])
+    assert "最常见的原因是“包装不足”（7 件）" in text
+
+
+def test_a_month_without_complaints_says_just_that() -> None:
+    month = empty_month()
+    assert [s.zh for s in summary(month, TARGETS)] == ["本期无投诉。"]
