@@ -72,6 +72,18 @@ def signed_percent(ratio: float | None) -> str:
     return f"+{shown:.1f}%" if shown > 0 else f"−{-shown:.1f}%"
 
 
+BAR_CELLS = 10
+
+
+def bar(share: float | None, of: float = 1.0) -> str:
+    """A chart in a table cell, for the Markdown the Prefect UI shows: `share` of `of` as
+    ten cells, "███████░░░" for 0.7; empty when there is nothing to draw."""
+    if share is None or of <= 0:
+        return ""
+    filled = round(max(0.0, min(1.0, share / of)) * BAR_CELLS)
+    return "█" * filled + "░" * (BAR_CELLS - filled)
+
+
 def clause(text: str) -> str:
     """A sentence as a clause of a longer one: its closing punctuation dropped, so joined
     clauses end with one 。, never "。。"."""
@@ -124,6 +136,7 @@ def report_context(figures: Figures) -> dict[str, Any]:
         "last_day": (_local(figures.end, tz) - timedelta(microseconds=1)).date().isoformat(),
         "generated_at": _local(figures.generated_at, tz).strftime("%Y-%m-%d %H:%M"),
         "empty": figures.volume == 0,
+        "trend_peak": max((p.count for p in figures.trend), default=0),
         "judged": any(kpi.met is not None for kpi in figures.kpis),
         "trend_has_data": any(
             p.count or p.timely_rate is not None or p.satisfaction_rate is not None
@@ -403,6 +416,7 @@ def _template(templates_dir: Path, language: str, name: str, *, html: bool) -> T
         signed_percent=signed_percent,
         minutes=minutes,
         clause=clause,
+        bar=bar,
     )
     return env.get_template(f"{language}/{name}")
 

@@ -435,3 +435,15 @@ def test_a_department_head_finds_their_row_the_overdue_steps_and_the_open_cases(
     rows = csv_rows(csv_text)
     (opened,) = [r for r in rows if r["section"] == "期末未结 / open cases"]
     assert (opened["name"], opened["value"]) == ("TS-20261028-0003", "2.5")
+
+
+def test_the_markdown_the_prefect_ui_shows_draws_its_charts_in_the_tables(
+    october: dict[str, str],
+) -> None:
+    text = october["markdown"]
+    # by category: 产品质量 holds 41.7 % of October's cases: four cells of ten
+    (quality,) = [line for line in text.splitlines() if line.startswith("| 产品质量 |")]
+    assert quality.endswith("| ████░░░░░░ |")
+    # the 12-month trend: the busiest month fills its bar, each bar scaled to it
+    trend = [line for line in text.splitlines() if re.match(r"\| 20\d\d-\d\d \|", line)]
+    assert len(trend) == 12 and any("██████████" in line for line in trend)
