@@ -195,6 +195,32 @@ class OpenCase(BaseModel):
     overdue_days: float | None  # None: nothing overdue at the period's end
 
 
+class StepTime(BaseModel):
+    """Process analysis: how long one step of the period's cases took, and how often late."""
+
+    step: str
+    done: int  # steps finished by the period's end
+    median_minutes: float | None
+    late: int  # finished after their deadline
+    overdue_at_end: int  # still running past their deadline at the period's end
+
+
+class RankedSuggestion(BaseModel):
+    """An improvement suggestion and how many cases raised it (raw text; renderers mask)."""
+
+    text: str
+    cases: int
+    departments: list[str]
+
+
+class CompensationSummary(BaseModel):
+    """What the plans promised: how many offered compensation, and the yuan amounts named."""
+
+    plans: int
+    with_compensation: int
+    amount_yuan: float
+
+
 class Sentence(BaseModel):
     """One sentence of the written summary, in Chinese and in English."""
 
@@ -241,6 +267,10 @@ class Figures(BaseModel):
     overdue_sources: list[OverdueSource] = Field(default_factory=list)
     open_cases: list[OpenCase] = Field(default_factory=list)
     causes: list[Count] = Field(default_factory=list)  # root causes of the plans, ranked
+    step_times: list[StepTime] = Field(default_factory=list)
+    ranked_suggestions: list[RankedSuggestion] = Field(default_factory=list)
+    compensation: CompensationSummary | None = None
+    by_product: list[Count] = Field(default_factory=list)
     summary: list[Sentence] = Field(default_factory=list)  # written from the rest (`summary`)
     review: Review | None = None  # half-year and annual reports only
     actions: list[ActionStatus] = Field(default_factory=list)
@@ -436,6 +466,17 @@ DEFINITIONS: dict[str, str] = {
     "summary": "摘要：按固定规则由以上数字写成（升降、未达标的目标与部门、主要问题与原因、期末逾期与未回访）。"
     " Summary: written from the figures above by fixed rules (what rose or fell, targets missed"
     " and by whom, the main problem and cause, what was left overdue or uncalled).",
+    "step_times": "流程分析：本期案件各处理环节（期末前完成者）从开始到完成的分钟数中位数，完成时已过期限的次数，以及期末仍在进行且已过期限的次数。"
+    " Process analysis: for each step of the period's cases, the median minutes from its start"
+    " to its end (steps finished by the period's end), how many finished after their deadline,"
+    " and how many were still running past it at the end.",
+    "ranked_suggestions": "改进建议：本期已关闭案件记录的改进措施，相同文字归并，按提出的案件数排序，并列出涉及的部门。"
+    " Suggestions: the improvement measures of the period's closed cases, the same wording counted"
+    " together, ranked by the number of cases that raised them, with the departments concerned.",
+    "compensation": "补偿：本期案件最新处理方案（期末前制定）中写明补偿的方案数，以及其中以“元”写明的金额合计。"
+    " Compensation: of the latest plan of each of the period's cases (made by its end), how many"
+    " offered compensation, and the sum of the amounts written in yuan (元).",
+    "by_product": "产品：本期案件按产品计数，取前十。 Products: the period's cases by product, top ten.",
     "percentiles": "中位数：排序后居中的值，个数为偶数时取中间两值的平均；第90百分位：最近秩法，即排序后第"
     " ⌈0.9×n⌉ 个值。 Median: the middle value, the mean of the two middle ones when their"
     " number is even; 90th percentile: nearest rank, the ⌈0.9 × n⌉-th smallest value.",

@@ -10,6 +10,7 @@ holds every statement a report needs, which is most of this module's length.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from rules.analysis import (
     RECTIFY_WITHIN,
     Change,
     ClusterAlert,
+    CompensationSummary,
     Count,
     DepartmentRow,
     Duration,
@@ -36,9 +38,11 @@ from rules.analysis import (
     OpenCase,
     OverdueSource,
     Quote,
+    RankedSuggestion,
     Rate,
     Review,
     Rising,
+    StepTime,
     Suggestion,
     TrendPoint,
     distribution,
@@ -46,6 +50,7 @@ from rules.analysis import (
     summary,
 )
 from rules.enums import Category, Department, Severity
+from rules.human_steps import HUMAN_STEPS
 from rules.masking import mask_customer_text, mask_text
 from rules.periods import Kind, Period, trailing_months
 from rules.sla import HANDLING, clock_label
@@ -108,6 +113,10 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             overdue_sources=q.overdue_sources(),
             open_cases=q.open_cases(),
             causes=q.causes(),
+            step_times=q.step_times(),
+            ranked_suggestions=q.ranked_suggestions(),
+            compensation=q.compensation(),
+            by_product=q.by_product(volume),
         )
         if period.kind is not Kind.MONTHLY:
             figures.review = review(q, period, settings, now)
@@ -578,6 +587,103 @@ class PeriodQuery:
         # Staff may have written a phone or e-mail into a cause: masked like any free text.
         return [Count(label=mask_text(text), count=n, share=n / total) for text, n in found[:limit]]
 
+    def step_times(self) -> list[StepTime]:
+        """Per step that waits for a person (each has a clock), in chart order."""
+        found = []
+        for step in HUMAN_STEPS:
+            mine = sa.and_(StepDeadline.case_id == Case.id, StepDeadline.step == step.value)
+            finished = sa.and_(StepDeadline.done_at.is_not(None), StepDeadline.done_at < self.end)
+            late = sa.case((StepDeadline.done_at > StepDeadline.due_at, 1), else_=0)
+            stmt = (
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(late), 0))
+                .select_from(StepDeadline)
+                .join(Case, mine)
+                .where(self.in_period, finished)
+            )
+            done, late_count = self.session.execute(stmt).one()
+            running_late = self._scalar(
+                sa.select(sa.func.count())
+                .select_from(StepDeadline)
+                .join(Case, mine)
+                .where(
+                    self.in_period,
+                    StepDeadline.started_at < self.end,
+                    StepDeadline.due_at < self.end,
+                    sa.or_(StepDeadline.done_at.is_(None), StepDeadline.done_at >= self.end),
+                )
+            )
+            if not done and not running_late:
+                continue
+            took = self._duration(
+                self._minutes(StepDeadline.done_at, StepDeadline.started_at),
+                [finished],
+                (StepDeadline, mine),
+            )
+            found.append(
+                StepTime(
+                    step=step.label,
+                    done=int(done),
+                    median_minutes=took.median_minutes,
+                    late=int(late_count),
+                    overdue_at_end=running_late,
+                )
+            )
+        return found
+
+    def ranked_suggestions(self, limit: int = 10) -> list[RankedSuggestion]:
+        """Suggestions of the period's closed cases, masked per case, then the same wording
+        counted together, most often raised first."""
+        stmt = (
+            sa.select(Case.attributed_department, Case.department, Case.improvement, *CUSTOMER)
+            .where(
+                self.in_period,
+                Case.closed_at < self.end,
+                Case.improvement.is_not(None),
+                Case.improvement != "",
+            )
+            .execution_options(yield_per=500)
+        )
+        counted: dict[str, tuple[int, set[str]]] = {}
+        for attributed, department, text, *customer in self.session.execute(stmt):
+            said = mask_customer_text(text, *customer).strip()
+            cases, departments = counted.get(said, (0, set()))
+            departments.add(_text(attributed or department) or UNGRADED)
+            counted[said] = (cases + 1, departments)
+        ranked = sorted(counted.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        return [
+            RankedSuggestion(text=text, cases=n, departments=sorted(depts))
+            for text, (n, depts) in ranked
+        ]
+
+    def compensation(self) -> CompensationSummary:
+        """The latest plan of each of the period's cases made by the end: compensation
+        offered, and the yuan amounts it names ("50元优惠券", "退款 199.5 元")."""
+        latest = (
+            sa.select(sa.func.max(AuditEntry.id))
+            .join(Case, Case.id == AuditEntry.case_id)
+            .where(self.in_period, AuditEntry.step == Step.PLAN.value, AuditEntry.at < self.end)
+            .group_by(AuditEntry.case_id)
+        )
+        stmt = (
+            sa.select(AuditEntry.payload["compensation"].as_string())
+            .where(AuditEntry.id.in_(latest))
+            .execution_options(yield_per=500)
+        )
+        plans = offered = 0
+        amount = 0.0
+        for (text,) in self.session.execute(stmt):
+            plans += 1
+            if text and text.strip():
+                offered += 1
+                amount += sum(float(n) for n in _YUAN.findall(text))
+        return CompensationSummary(
+            plans=plans, with_compensation=offered, amount_yuan=round(amount, 2)
+        )
+
+    def by_product(self, volume: int, limit: int = 10) -> list[Count]:
+        rows = self.grouped(Case.product)
+        return distribution(rows, volume, "—")[:limit]
+
     def suggestions(self, limit: int = 20) -> list[Suggestion]:
         stmt = (
             sa.select(
@@ -630,6 +736,7 @@ class PeriodQuery:
 
 # Who a case's free text may name: masked out of everything a report shows.
 CUSTOMER = (Case.customer_name, Case.customer_phone, Case.customer_email)
+_YUAN = re.compile(r"(\d+(?:\.\d+)?)\s*元")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -9,6 +9,7 @@ any of the report's SQL.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter
 from datetime import datetime, timedelta
@@ -479,3 +480,58 @@ def test_root_causes_are_counted_from_the_plans_made_by_the_periods_end(
     assert min((n for _, n in shown), default=0) >= max(
         (n for label, n in causes.items() if label not in dict(shown)), default=0
     )
+
+
+def test_process_analysis_suggestions_and_compensation_match_an_independent_computation(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    data = rows(settings)
+    start, end = OCTOBER.bounds(SHANGHAI)
+    cases = {c.id: c for c in data["cases"] if start <= c.received_at < end}
+
+    for shown in figures.step_times:
+        step = next(s for s in Step if s.label == shown.step)
+        clocks = [d for d in data["clocks"] if d.case_id in cases and d.step == step.value]
+        done = [d for d in clocks if d.done_at is not None and d.done_at < end]
+        assert shown.done == len(done)
+        assert shown.late == sum(d.due_at is not None and d.done_at > d.due_at for d in done)
+        assert shown.overdue_at_end == sum(
+            d.started_at < end
+            and d.due_at is not None
+            and d.due_at < end
+            and (d.done_at is None or d.done_at >= end)
+            for d in clocks
+        )
+        took = [(d.done_at - d.started_at).total_seconds() / 60 for d in done]
+        assert close_to(shown.median_minutes, median(took))
+    assert figures.step_times, "the test ledger has finished steps in October"
+
+    raised: Counter[str] = Counter(
+        c.improvement.strip()
+        for c in cases.values()
+        if c.closed_at is not None and c.closed_at < end and c.improvement
+    )
+    assert {r.text: r.cases for r in figures.ranked_suggestions} == dict(
+        sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    )
+
+    latest: dict[int, AuditEntry] = {}
+    for e in sorted(data["audit"], key=lambda e: e.id):
+        if e.case_id in cases and e.step == "plan" and e.at < end:
+            latest[e.case_id] = e
+    offered = [e.payload.get("compensation") for e in latest.values()]
+    offered = [text for text in offered if text and text.strip()]
+    amount = sum(float(n) for text in offered for n in re.findall(r"(\d+(?:\.\d+)?)\s*元", text))
+    assert figures.compensation is not None
+    assert (figures.compensation.plans, figures.compensation.with_compensation) == (
+        len(latest),
+        len(offered),
+    )
+    assert figures.compensation.amount_yuan == round(amount, 2)
+    products = Counter(c.product or "—" for c in cases.values())
+    shown = [(c.label, c.count) for c in figures.by_product]
+    assert len(shown) == min(10, len(products))
+    assert all(products[label] == n for label, n in shown)
+    assert [n for _, n in shown] == sorted((n for _, n in shown), reverse=True)
