@@ -272,6 +272,7 @@ class Figures(BaseModel):
     compensation: CompensationSummary | None = None
     by_product: list[Count] = Field(default_factory=list)
     summary: list[Sentence] = Field(default_factory=list)  # written from the rest (`summary`)
+    recommendations: list[Sentence] = Field(default_factory=list)  # (`recommend`)
     review: Review | None = None  # half-year and annual reports only
     actions: list[ActionStatus] = Field(default_factory=list)
 
@@ -308,12 +309,17 @@ def kpis(figures: Figures, targets: KpiTargets) -> list[Kpi]:
         for name, value, target in rates
     ]
     first_response = Kpi(
-        name="首次响应（90%案件）/ first response (90 % of cases)",
+        name="首次响应（90%案件） / first response (90 % of cases)",
         target=f"≤ {targets.first_response_minutes:g} 分钟 / min",
         actual="—" if p90 is None else f"{p90:.1f} 分钟 / min",
         met=None if p90 is None else p90 <= targets.first_response_minutes,
     )
     return [found[0], first_response, *found[1:]]
+
+
+def _quoted(text: str) -> str:
+    """Free text quoted inside a sentence: its own closing punctuation dropped."""
+    return text.strip().rstrip("。；;，,.!！ ")
 
 
 def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
@@ -380,7 +386,7 @@ def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
             )
         )
     if figures.top_problems:
-        top = figures.top_problems[0]
+        top = max(figures.top_problems, key=lambda row: row.count)
         said.append(
             Sentence(
                 zh=f"最多的问题是“{top.label}”，{top.count} 件，占 {top.share:.1%}。",
@@ -391,8 +397,8 @@ def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
         cause = figures.causes[0]
         said.append(
             Sentence(
-                zh=f"最常见的原因是“{cause.label}”（{cause.count} 件）。",
-                en=f"The most common root cause: {cause.label} ({cause.count} cases).",
+                zh=f"最常见的原因是“{_quoted(cause.label)}”（{cause.count} 件）。",
+                en=f"The most common root cause: {_quoted(cause.label)} ({cause.count} cases).",
             )
         )
     overdue = [o for o in figures.open_cases if o.overdue_days is not None]
@@ -412,6 +418,77 @@ def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
             Sentence(
                 zh=f"期末仍有 {figures.callbacks_owed} 次回访未完成。",
                 en=f"{figures.callbacks_owed} callbacks were still owed at the end.",
+            )
+        )
+    return said
+
+
+def recommend(figures: Figures, targets: KpiTargets) -> list[Sentence]:
+    """What the figures ask of whom, by plain rules: each department below the timely
+    target and the step where its deadlines were missed most, the leading root cause, the
+    most raised suggestion, the callbacks still owed and the overdue open cases."""
+    said: list[Sentence] = []
+    missed = [k.name for k in figures.kpis if k.met is False]
+    if missed:
+        said.append(
+            Sentence(
+                zh=f"未达标的目标（{'、'.join(n.split(' / ')[0] for n in missed)}）：各责任部门在下月 5 日前的"
+                "部门小结中说明原因与改进措施。",
+                en=f"Targets missed ({', '.join(n.split(' / ')[-1] for n in missed)}): each"
+                " responsible department explains the causes and its measures in its summary due"
+                " by the 5th.",
+            )
+        )
+    for d in figures.departments:
+        if d.timely.value is None or d.timely.value >= targets.timely_rate:
+            continue
+        worst = next((s for s in figures.overdue_sources if s.department == d.department), None)
+        where_zh = (
+            f"，逾期最多的环节是“{worst.step.split(' / ')[0]}”（{worst.count} 次）" if worst else ""
+        )
+        where_en = (
+            f"; most missed at {worst.step.split(' / ')[-1]} ({worst.count})" if worst else ""
+        )
+        said.append(
+            Sentence(
+                zh=f"{d.department}：及时率 {d.timely.value:.1%}，低于目标 {targets.timely_rate:.0%}"
+                f"{where_zh}，请复盘并提出改进计划。",
+                en=f"{d.department}: timely rate {d.timely.value:.1%}, below the"
+                f" {targets.timely_rate:.0%} target{where_en}; review it and plan the fix.",
+            )
+        )
+    if figures.causes:
+        cause = figures.causes[0]
+        said.append(
+            Sentence(
+                zh=f"针对最常见的原因“{_quoted(cause.label)}”（{cause.count} 件）制定纠正和预防措施。",
+                en=f"Act on the leading root cause, {cause.label} ({cause.count} cases), with a"
+                " corrective and preventive action.",
+            )
+        )
+    if figures.ranked_suggestions:
+        top = figures.ranked_suggestions[0]
+        said.append(
+            Sentence(
+                zh=f"评估并推广被 {top.cases} 件案件提出的改进建议：“{_quoted(top.text)}”"
+                f"（{'、'.join(top.departments)}）。",
+                en=f"Weigh and spread the suggestion raised by {top.cases} cases: {top.text}"
+                f" ({', '.join(top.departments)}).",
+            )
+        )
+    if figures.callbacks_owed:
+        said.append(
+            Sentence(
+                zh=f"补做期末未完成的 {figures.callbacks_owed} 次回访。",
+                en=f"Make the {figures.callbacks_owed} callbacks still owed.",
+            )
+        )
+    overdue = [o for o in figures.open_cases if o.overdue_days is not None]
+    if overdue:
+        said.append(
+            Sentence(
+                zh=f"督办期末逾期未结的 {len(overdue)} 件案件（见“期末未结案件”）。",
+                en=f"Chase the {len(overdue)} open cases overdue at the end (see the open cases).",
             )
         )
     return said

@@ -47,6 +47,7 @@ from rules.analysis import (
     TrendPoint,
     distribution,
     kpis,
+    recommend,
     summary,
 )
 from rules.enums import Category, Department, Severity
@@ -122,6 +123,7 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             figures.review = review(q, period, settings, now)
     figures.kpis = kpis(figures, settings.kpi)
     figures.summary = summary(figures, settings.kpi)
+    figures.recommendations = recommend(figures, settings.kpi)
     figures.actions = rectification.status_as_of(settings, end)
     return figures
 

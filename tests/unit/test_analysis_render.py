@@ -111,7 +111,7 @@ def test_markdown_kpi_table_gives_each_target_its_verdict(october: dict[str, str
 
     assert "| 解决率 / resolution rate | ≥ 90% | 85.4% | ✗ 未达标 |" in text
     assert (
-        "| 首次响应（90%案件）/ first response (90 % of cases) | ≤ 30 分钟 / min | 28.5 分钟 / min | ✓ 达标 |"
+        "| 首次响应（90%案件） / first response (90 % of cases) | ≤ 30 分钟 / min | 28.5 分钟 / min | ✓ 达标 |"
         in text
     )
     assert "| 满意率 / satisfaction rate | ≥ 85% | 82.5% | ✗ 未达标 |" in text
@@ -261,7 +261,9 @@ def test_an_empty_month_says_there_were_no_complaints(empty: dict[str, str], out
 
 
 def test_an_empty_month_headline_is_the_notice_not_a_table_of_zeros(empty: dict[str, str]) -> None:
-    headline = empty["markdown"].split("## 一、核心指标 / Headline figures")[1].split("## 二")[0]
+    headline = (
+        empty["markdown"].split("### 核心指标 / Headline figures")[1].split("### 投诉分布")[0]
+    )
 
     assert headline.strip().startswith(f"**{NO_COMPLAINTS}**")
     assert "上期 12 件" in headline
@@ -447,3 +449,20 @@ def test_the_markdown_the_prefect_ui_shows_draws_its_charts_in_the_tables(
     # the 12-month trend: the busiest month fills its bar, each bar scaled to it
     trend = [line for line in text.splitlines() if re.match(r"\| 20\d\d-\d\d \|", line)]
     assert len(trend) == 12 and any("██████████" in line for line in trend)
+
+
+def test_the_report_follows_the_six_parts_of_a_case_report_and_ends_with_recommendations(
+    october: dict[str, str],
+) -> None:
+    parts = re.findall(r"^## (.+)$", october["markdown"], re.MULTILINE)
+    assert parts == [
+        "一、基本情况 / Basic information",
+        "二、问题描述 / Problem description",
+        "三、处理情况 / Handling",
+        "四、处理结果 / Results",
+        "五、改进措施 / Improvement measures",
+        "六、总结与建议 / Summary and recommendations",
+        "附录：指标口径 / Appendix: definitions",
+    ]
+    for heading in ("<h2>一、基本情况", "<h2>六、总结与建议"):
+        assert heading in october["html"]

@@ -12,6 +12,7 @@ from rules.analysis import (
     OpenCase,
     Rate,
     kpis,
+    recommend,
     summary,
 )
 from tests.sample_figures import empty_month, figures
@@ -69,3 +70,37 @@ def test_it_names_the_most_common_cause() -> None:
 def test_a_month_without_complaints_says_just_that() -> None:
     month = empty_month()
     assert [s.zh for s in summary(month, TARGETS)] == ["本期无投诉。"]
+
+
+def test_the_recommendations_name_who_acts_on_what() -> None:
+    slow = DepartmentRow(
+        department="物流部",
+        volume=10,
+        timely=Rate(numerator=5, denominator=10),
+        satisfaction=Rate(numerator=4, denominator=5),
+        open_at_end=3,
+        overdue_at_end=2,
+    )
+    month = figures(
+        departments=[slow],
+        timely_cases=Rate(numerator=5, denominator=10),
+        causes=[Count(label="包装不足", count=7, share=0.7)],
+        callbacks_owed=2,
+    )
+    month.kpis = kpis(month, TARGETS)
+    said = [s.zh for s in recommend(month, TARGETS)]
+    assert any(s.startswith("未达标的目标（") and "及时率" in s for s in said)
+    assert any(s.startswith("物流部：及时率 50.0%，低于目标 95%") for s in said)
+    assert "针对最常见的原因“包装不足”（7 件）制定纠正和预防措施。" in said
+    assert "补做期末未完成的 2 次回访。" in said
+
+
+def test_a_month_that_met_every_target_recommends_nothing_for_the_targets() -> None:
+    month = figures(
+        resolution=Rate(numerator=10, denominator=10),
+        satisfaction=Rate(numerator=10, denominator=10),
+        timely_cases=Rate(numerator=10, denominator=10),
+        callback=Rate(numerator=10, denominator=10),
+    )
+    month.kpis = kpis(month, TARGETS)
+    assert not any(s.zh.startswith("未达标") for s in recommend(month, TARGETS))
