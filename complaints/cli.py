@@ -346,15 +346,23 @@ def cmd_report(args: argparse.Namespace) -> None:
     now = utc_now()
     try:
         period = reports.period_of(args.kind, args.period, now, settings, args.partial)
+        report = reports.build(settings, period, now, args.partial, args.department)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    report = reports.build(settings, period, now, partial=args.partial)
     saved = reports.save(settings, report)
-    # A period not over yet gives no rectification notice: its problems are not final.
-    issued = rectification.issue(settings, report.figures, now) if not args.partial else None
+    # A period not over yet gives no rectification notice: its problems are not final;
+    # a department's summary gives none either (the consolidated report does).
+    final = not args.partial and args.department is None
+    issued = rectification.issue(settings, report.figures, now) if final else None
     refs = issued.refs if issued else []
     delivered = "not delivered (--no-deliver)"
-    if not args.no_deliver:
+    if not args.no_deliver and args.department:
+        try:
+            client = slack.slack_client(settings, warn=False)
+            delivered = reports.deliver_to_department(settings, client, report, saved)
+        except Exception as exc:
+            delivered = f"NOT delivered ({exc}); the files are saved, run again to send"
+    elif not args.no_deliver:
         client = slack.slack_client(settings, warn=False)
         if client is None:
             delivered = "not delivered: Slack is not configured"
@@ -594,6 +602,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--period", help="2026-10 (monthly), 2026-H1 (half_year), 2026 (annual); default: last"
     )
     report.add_argument("--no-deliver", action="store_true", help="save only, do not post")
+    report.add_argument(
+        "--department",
+        help="one responsible department's own summary of its cases (物流部, …), sent to it",
+    )
     report.add_argument(
         "--partial",
         action="store_true",

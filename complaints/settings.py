@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -58,6 +59,15 @@ DEFAULT_CHANNELS = {
     "L2": "#complaints-operations",
     "L3": "#complaints-leadership",
 }
+
+
+class DepartmentContact(BaseModel):
+    """Where a responsible department's own monthly summary goes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slack_channel: str | None = Field(default=None, description="#channel or channel ID")
+    email_to: list[str] = Field(default_factory=list)
 
 
 class SlackSettings(BaseModel):
@@ -151,6 +161,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="also e-mail each analysis (HTML and CSV attached) to these addresses",
     )
+    departments: dict[str, DepartmentContact] = Field(
+        default_factory=dict,
+        description="per responsible department (物流部, …): where its monthly summary goes",
+    )
     reports_dir: Path = Field(
         default=DEFAULT_VAR / "reports", description="where the analysis reports are saved"
     )
@@ -233,9 +247,11 @@ class Settings(BaseSettings):
     @field_validator("report_crons")
     @classmethod
     def _known_reports(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - {"monthly", "half_year", "annual"})
+        unknown = sorted(set(value) - {"monthly", "half_year", "annual", "department"})
         if unknown:
-            raise ValueError(f"no report kind {', '.join(unknown)} (monthly, half_year, annual)")
+            raise ValueError(
+                f"no report kind {', '.join(unknown)} (monthly, half_year, annual, department)"
+            )
         for kind, cron in value.items():
             if len(cron.split()) != 5:
                 raise ValueError(f"{kind}: {cron!r} is not a five-field cron expression")

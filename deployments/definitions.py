@@ -34,6 +34,7 @@ class DeploymentSpec:
 
 
 WATCH_CRON = "* * * * *"  # each run watches for about a minute, then the next one starts
+DEPARTMENT_CRON = "0 9 5 * *"  # each department summarises its month by the 5th
 MONTHLY_CRON = "0 9 7 * *"  # the consolidated monthly analysis is due by the 7th
 HALF_YEAR_CRON = "0 9 7 1,7 *"  # the previous half, on 7 January and 7 July
 ANNUAL_CRON = "0 9 8 1 *"  # early January, the day after the half-year one
@@ -45,6 +46,7 @@ def specs(
     monthly_cron: str = MONTHLY_CRON,
     half_year_cron: str = HALF_YEAR_CRON,
     annual_cron: str = ANNUAL_CRON,
+    department_cron: str = DEPARTMENT_CRON,
 ) -> list[DeploymentSpec]:
     return [
         DeploymentSpec(
@@ -89,6 +91,14 @@ def specs(
                 Cron(annual_cron, timezone=timezone, parameters={"kind": "annual"}),
             ],
         ),
+        DeploymentSpec(
+            flow_name="department-summaries",
+            name="department-summaries",
+            entrypoint="flows/report.py:department_summaries",
+            description="各责任部门的月度小结，每月 5 日前发送到部门 / each department's own "
+            "summary of the last month, sent to it by the 5th",
+            schedules=[Cron(department_cron, timezone=timezone)],
+        ),
     ]
 
 
@@ -96,7 +106,7 @@ def deploy_all(
     work_pool: str, timezone: str = "Asia/Shanghai", report_crons: dict[str, str] | None = None
 ) -> list[UUID]:
     """Register every deployment; `report_crons` may replace the report schedules
-    (keys monthly, half_year, annual)."""
+    (keys monthly, half_year, annual, department)."""
     from prefect import Flow
 
     ids: list[UUID] = []
@@ -106,6 +116,7 @@ def deploy_all(
         monthly_cron=crons.get("monthly", MONTHLY_CRON),
         half_year_cron=crons.get("half_year", HALF_YEAR_CRON),
         annual_cron=crons.get("annual", ANNUAL_CRON),
+        department_cron=crons.get("department", DEPARTMENT_CRON),
     ):
         flow = cast(Flow[..., Any], Flow.from_source(str(PROJECT_ROOT), spec.entrypoint))
         deployment_id = flow.deploy(

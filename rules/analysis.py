@@ -236,6 +236,7 @@ class Figures(BaseModel):
     timezone: str
     generated_at: datetime
     partial: bool = False  # a period not over yet: `end` is when the figures were taken
+    department: str | None = None  # one responsible department's own summary
 
     volume: int
     by_category: list[Count]

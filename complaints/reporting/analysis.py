@@ -62,15 +62,22 @@ NONE = "未填写"
 QUOTES = 10
 
 
-def compute(settings: Settings, period: Period, now: datetime, partial: bool = False) -> Figures:
+def compute(
+    settings: Settings,
+    period: Period,
+    now: datetime,
+    partial: bool = False,
+    department: str | None = None,
+) -> Figures:
     """Every figure of `period` from the ledger (read in one transaction); `partial`: of a
-    period not over yet, as of `now`."""
+    period not over yet, as of `now`; `department`: of that responsible department's
+    cases only (its own summary)."""
     tz = settings.tz
     start, end = period.bounds(tz)
     if partial:
         end = min(end, now)
     with unit_of_work(settings.database_url) as session:
-        q = PeriodQuery(session, start, end)
+        q = PeriodQuery(session, start, end, department)
         volume = q.volume()
         figures = Figures(
             kind=period.kind,
@@ -80,6 +87,7 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             timezone=settings.timezone,
             generated_at=now,
             partial=partial,
+            department=department,
             volume=volume,
             by_category=distribution(q.grouped(Case.category), volume, UNGRADED),
             by_channel=distribution(q.grouped(Case.channel), volume, NONE),
@@ -104,9 +112,9 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             by_handler=distribution(
                 q.grouped(Case.attributed_employee, closed_only=True), volume, NONE
             )[:10],
-            volume_mom=Change(current=volume, previous=_volume(session, period.previous(), tz)),
-            volume_yoy=Change(current=volume, previous=_volume(session, period.year_before(), tz)),
-            trend=[_trend_point(session, month, tz) for month in trailing_months(period)],
+            volume_mom=Change(current=volume, previous=_volume(q, period.previous(), tz)),
+            volume_yoy=Change(current=volume, previous=_volume(q, period.year_before(), tz)),
+            trend=[_trend_point(q, month, tz) for month in trailing_months(period)],
             kpis=[],
             still_open=volume - q.closed(),
             quotes=q.quotes(),
@@ -119,7 +127,7 @@ def compute(settings: Settings, period: Period, now: datetime, partial: bool = F
             compensation=q.compensation(),
             by_product=q.by_product(volume),
         )
-        if period.kind is not Kind.MONTHLY:
+        if period.kind is not Kind.MONTHLY and department is None:
             figures.review = review(q, period, settings, now)
     figures.kpis = kpis(figures, settings.kpi)
     figures.summary = summary(figures, settings.kpi)
@@ -171,14 +179,22 @@ def review(q: PeriodQuery, period: Period, settings: Settings, now: datetime) ->
     )
 
 
-def _volume(session: Session, period: Period, tz: Any) -> int:
+def departments_of(settings: Settings, period: Period) -> list[str]:
+    """The responsible departments with cases received in `period`, most cases first."""
+    start, end = period.bounds(settings.tz)
+    with unit_of_work(settings.database_url) as session:
+        rows = PeriodQuery(session, start, end).grouped(Case.department)
+    return [d for d, _ in sorted(rows, key=lambda r: -r[1]) if d is not None]
+
+
+def _volume(within: PeriodQuery, period: Period, tz: Any) -> int:
     start, end = period.bounds(tz)
-    return PeriodQuery(session, start, end).volume()
+    return within.over(start, end).volume()
 
 
-def _trend_point(session: Session, month: Period, tz: Any) -> TrendPoint:
+def _trend_point(within: PeriodQuery, month: Period, tz: Any) -> TrendPoint:
     start, end = month.bounds(tz)
-    q = PeriodQuery(session, start, end)
+    q = within.over(start, end)
     return TrendPoint(
         period=str(month),
         count=q.volume(),
@@ -200,6 +216,17 @@ class PeriodQuery:
 
     def for_department(self, department: str) -> PeriodQuery:
         return PeriodQuery(self.session, self.start, self.end, department)
+
+    def over(self, start: datetime, end: datetime) -> PeriodQuery:
+        """The same cases (all, or one department's) in another period."""
+        return PeriodQuery(self.session, start, end, self.department)
+
+    @property
+    def mine(self) -> sa.ColumnElement[bool]:
+        """The cases this query is about, whenever received: all, or one department's."""
+        if self.department is None:
+            return sa.true()
+        return Case.department == Department(self.department)
 
     @property
     def in_period(self) -> sa.ColumnElement[bool]:
@@ -435,6 +462,7 @@ class PeriodQuery:
             .join(EscalationCase, EscalationCase.escalation_id == Escalation.id)
             .join(Case, Case.id == EscalationCase.case_id)
             .where(
+                self.mine,
                 Escalation.trigger == Trigger.SLA.value,
                 Escalation.level == int(Level.DEPARTMENT_HEAD),
                 Escalation.fired_at >= self.start,
@@ -464,7 +492,7 @@ class PeriodQuery:
         )
         stmt = (
             sa.select(Case, overdue_since)
-            .where(Case.received_at < self.end, self._open_at_end())
+            .where(Case.received_at < self.end, self._open_at_end(), self.mine)
             .order_by(overdue_since.is_(None), overdue_since, Case.received_at)
             .limit(limit)
         )
@@ -504,6 +532,13 @@ class PeriodQuery:
             .group_by(Escalation.trigger, Escalation.level)
             .order_by(Escalation.trigger, Escalation.level)
         )
+        if self.department is not None:  # those about the department's cases
+            about = (
+                sa.select(EscalationCase.escalation_id)
+                .join(Case, Case.id == EscalationCase.case_id)
+                .where(self.mine)
+            )
+            stmt = stmt.where(Escalation.id.in_(about))
         return [
             EscalationCount(trigger=trigger, level=int(level), count=int(count))
             for trigger, level, count in self.session.execute(stmt)

@@ -125,6 +125,8 @@ def report_context(figures: Figures) -> dict[str, Any]:
     """What the templates show: the figures with masked quotes, local dates, ordered lists."""
     tz = ZoneInfo(figures.timezone)
     title, _, subtitle = figures.kind.label.partition(" / ")
+    if figures.department:  # a department's own summary of its cases
+        title, subtitle = f"{figures.department} · {title}", f"{subtitle} — {figures.department}"
     safe = figures.model_copy(
         update={"quotes": masked_quotes(figures.quotes), "review": masked_review(figures.review)}
     )

@@ -18,6 +18,7 @@ from complaints.reporting import analysis
 from complaints.reporting.render import render_csv, render_html, render_markdown
 from complaints.settings import Settings
 from rules.analysis import Figures
+from rules.enums import Department
 from rules.periods import Kind, Period
 
 log = logging.getLogger("complaints.reporting.reports")
@@ -32,7 +33,8 @@ class Report:
 
     @property
     def name(self) -> str:
-        return f"{self.figures.kind.value}-{self.figures.period}"
+        whose = f"-{self.figures.department}" if self.figures.department else ""
+        return f"{self.figures.kind.value}-{self.figures.period}{whose}"
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,19 @@ def period_of(
     return found
 
 
-def build(settings: Settings, period: Period, now: datetime, partial: bool = False) -> Report:
-    """`partial`: a period not over yet, its figures as of `now` and marked so."""
-    figures = analysis.compute(settings, period, now, partial=partial)
+def build(
+    settings: Settings,
+    period: Period,
+    now: datetime,
+    partial: bool = False,
+    department: str | None = None,
+) -> Report:
+    """`partial`: a period not over yet, its figures as of `now` and marked so;
+    `department`: that responsible department's own summary of its cases."""
+    if department is not None and department not in {d.value for d in Department}:
+        names = ", ".join(d.value for d in Department)
+        raise ValueError(f"no department {department!r}: the departments are {names}")
+    figures = analysis.compute(settings, period, now, partial=partial, department=department)
     templates = settings.templates_dir
     return Report(
         figures=figures,
@@ -87,8 +99,11 @@ def build(settings: Settings, period: Period, now: datetime, partial: bool = Fal
 
 
 def save(settings: Settings, report: Report) -> Saved:
-    """reports/<kind>/<period>/: analysis.md, analysis.html, figures.csv (overwritten)."""
+    """reports/<kind>/<period>/ (a department's: …/<period>/<department>/): analysis.md,
+    analysis.html, figures.csv (overwritten)."""
     directory = settings.reports_dir / report.figures.kind.value / report.figures.period
+    if report.figures.department:
+        directory /= report.figures.department
     directory.mkdir(parents=True, exist_ok=True)
     paths = Saved(
         directory,
@@ -116,6 +131,8 @@ def headline(figures: Figures) -> str:
         return "—" if value is None else f"{value:.1%}"
 
     title = f"{figures.kind.label.split(' / ')[0]} {figures.period}"
+    if figures.department:
+        title = f"{figures.department} · {title}"
     if figures.partial:
         title += f"（截至 {_as_of(figures)}，本期未结束 / as of then, the period has not ended）"
     if figures.volume == 0:
@@ -210,6 +227,42 @@ def deliver_by_email(settings: Settings, report: Report, saved: Saved) -> list[s
     for address in settings.report_email_to:
         sender.send(address, subject, headline(report.figures), [saved.html, saved.csv])
     return list(settings.report_email_to)
+
+
+def departments_with_cases(settings: Settings, period: Period) -> list[str]:
+    """The responsible departments with cases received in `period`, largest first."""
+    return analysis.departments_of(settings, period)
+
+
+def deliver_to_department(settings: Settings, client: Any, report: Report, saved: Saved) -> str:
+    """A department's summary to the department's own channel and addresses
+    (COMPLAINTS_DEPARTMENTS); says where it went, or that nowhere is configured."""
+    from complaints.notifications.messages import mailer
+
+    department = report.figures.department or ""
+    contact = settings.departments.get(department)
+    if contact is None:
+        return f"not delivered: no contact for {department} in COMPLAINTS_DEPARTMENTS"
+    went = []
+    if contact.slack_channel and client is not None:
+        client.files_upload_v2(
+            channel=_channel_id(client, contact.slack_channel),
+            initial_comment=headline(report.figures),
+            file_uploads=[
+                {"file": str(saved.html), "filename": f"{report.name}.html", "title": report.name},
+                {"file": str(saved.csv), "filename": f"{report.name}.csv", "title": report.name},
+            ],
+        )
+        went.append(f"posted to {contact.slack_channel}")
+    if contact.email_to and settings.smtp_host:
+        sender = mailer(settings)
+        subject = (
+            f"{department} {report.figures.kind.label.split(' / ')[0]} {report.figures.period}"
+        )
+        for address in contact.email_to:
+            sender.send(address, subject, headline(report.figures), [saved.html, saved.csv])
+        went.append("e-mailed to " + ", ".join(contact.email_to))
+    return "; ".join(went) or f"not delivered: {department} has no channel or address set"
 
 
 def _as_of(figures: Figures) -> str:

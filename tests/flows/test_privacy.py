@@ -89,6 +89,7 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
             "monthly",
             "--period",
             f"{utc_now().astimezone(settings.tz):%Y-%m}",
+            "--partial",  # this month is not over
             "--no-deliver",
             "--json",
         ],

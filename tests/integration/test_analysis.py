@@ -535,3 +535,23 @@ def test_process_analysis_suggestions_and_compensation_match_an_independent_comp
     assert len(shown) == min(10, len(products))
     assert all(products[label] == n for label, n in shown)
     assert [n for _, n in shown] == sorted((n for _, n in shown), reverse=True)
+
+
+def test_a_departments_summary_counts_only_its_own_cases(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, _ = ledger
+    data = rows(settings)
+    whole = analysis.compute(settings, OCTOBER, GENERATED)
+    for row in whole.departments:
+        own = analysis.compute(settings, OCTOBER, GENERATED, department=row.department)
+        mine = {
+            c.case_no
+            for c in data["cases"]
+            if c.department and c.department.value == row.department
+        }
+        assert own.volume == row.volume
+        assert pair(own.timely_cases) == pair(row.timely)
+        assert own.still_open == row.open_at_end
+        assert {o.case_no for o in own.open_cases} <= mine
+        assert [d.department for d in own.departments] == [row.department]

@@ -197,3 +197,36 @@ def test_the_last_complete_period_is_reported_without_a_word_of_partial(
 ) -> None:
     done = report(capsys, "monthly", "--no-deliver")  # what a scheduled run reports
     assert "本期尚未结束" not in Path(done["markdown"]).read_text(encoding="utf-8")
+
+
+def test_a_department_gets_its_own_summary_of_its_cases_in_its_own_channel(
+    settings: Settings,
+    slack_api: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build_ledger(settings)
+    monkeypatch.setenv(
+        "COMPLAINTS_DEPARTMENTS", '{"物流部": {"slack_channel": "#complaints-reports"}}'
+    )
+    get_settings.cache_clear()
+
+    done = report(capsys, "monthly", "--period", "2026-10", "--department", "物流部")
+
+    assert Path(done["html"]).parent.name == "物流部"
+    markdown = Path(done["markdown"]).read_text(encoding="utf-8")
+    assert markdown.startswith("# 物流部 · 月度投诉分析报告")
+    every = report(capsys, "monthly", "--period", "2026-10", "--no-deliver")
+    assert 0 < done["volume"] < every["volume"]
+    assert done["delivery"] == "posted to #complaints-reports"
+    assert done["corrective_actions"] == []
+    (shared,) = {f.filename for f in slack_api.shared_files() if f.filename.endswith(".html")}
+    assert shared == "monthly-2026-10-物流部.html"
+
+
+def test_a_department_that_does_not_exist_is_refused_in_one_line(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "monthly", "--period", "2026-10", "--department", "物流"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no department '物流'" in err and "物流部" in err

@@ -186,3 +186,15 @@ def test_report_schedules_can_be_changed_in_configuration() -> None:
     custom = specs(monthly_cron="30 8 5 * *")
     (spec,) = [s for s in custom if s.flow_name == "analysis-report"]
     assert {s.cron for s in spec.schedules if s.parameters == {"kind": "monthly"}} == {"30 8 5 * *"}
+
+
+def test_each_department_summary_runs_on_the_5th_before_the_consolidated_report() -> None:
+    (spec,) = [s for s in SPECS if s.flow_name == "department-summaries"]
+    (schedule,) = spec.schedules
+    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
+    times = CronSim(schedule.cron, after.astimezone(ZoneInfo(schedule.timezone)))
+    assert [next(times) for _ in range(2)] == [
+        datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI),
+        datetime(2027, 1, 5, 9, 0, tzinfo=SHANGHAI),
+    ]
+    assert report_times("monthly", after, 1)[0] > datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI)
