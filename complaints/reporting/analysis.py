@@ -47,8 +47,6 @@ from rules.analysis import (
     TrendPoint,
     distribution,
     kpis,
-    recommend,
-    summary,
 )
 from rules.enums import Category, Department, Severity
 from rules.human_steps import HUMAN_STEPS
@@ -56,6 +54,7 @@ from rules.masking import mask_customer_text, mask_text
 from rules.periods import Kind, Period, trailing_months
 from rules.sla import HANDLING, clock_label
 from rules.steps import Step, event_key
+from rules.summary import recommend, summary
 
 UNGRADED = "待分类"
 NONE = "未填写"

@@ -19,6 +19,8 @@ Templates get the figures (quotes masked), the local dates of the period and a f
 already put in reading order; they are rendered with ``StrictUndefined`` like every other
 document (``complaints.templating``), with its filters plus ``percent``, ``signed_percent``
 and ``minutes``.
+
+The three outputs share their helpers here, which is what makes this module long.
 """
 
 from __future__ import annotations

@@ -12,9 +12,8 @@ from rules.analysis import (
     OpenCase,
     Rate,
     kpis,
-    recommend,
-    summary,
 )
+from rules.summary import recommend, summary
 from tests.sample_figures import empty_month, figures
 
 TARGETS = KpiTargets()
