@@ -15,6 +15,9 @@
                                               alert on runs that failed
     complaints retry CASE                     start a case's failed run again, from the ledger
     complaints deploy                         register the deployments on a running server
+    complaints key create NAME --channel app  an intake API key for a channel (shown once)
+    complaints key list | revoke NAME         the keys, and taking one back
+    complaints web [--port 4210]              the intake API and customer pages alone
     complaints db upgrade                     migrate the ledger's schema
 
 Every command takes --json for scripts. Bad input ends with exit status 2 and one line on
@@ -447,6 +450,55 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     emit(args, {"database": _safe_url(settings.database_url)}, "ledger schema is up to date")
 
 
+def cmd_key(args: argparse.Namespace) -> None:
+    from complaints.channels import keys
+    from complaints.timesource import utc_now
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        if args.key_command == "create":
+            channel = keys.parse_channel(args.channel)
+            key = keys.create(settings, args.name, channel, utc_now())
+            emit(
+                args,
+                {"name": args.name.strip(), "channel": channel.code, "key": key},
+                f"{key}\n(key {args.name.strip()!r} for {channel.code}; shown only now: keep it "
+                "in the channel's secret store)",
+            )
+        elif args.key_command == "revoke":
+            info = keys.revoke(settings, args.name, utc_now())
+            emit(args, _key_row(info), f"key {info.name!r} revoked")
+        else:
+            rows = [_key_row(info) for info in keys.listing(settings)]
+            lines = [
+                f"{r['name']:<24} {r['channel']:<14} {r['prefix']}…  "
+                + (f"revoked {r['revoked_at']}" if r["revoked_at"] else "active")
+                for r in rows
+            ]
+            emit(args, rows, "\n".join(lines) or "no keys yet")
+    except keys.KeyRefused as exc:
+        raise CliError(str(exc)) from None
+
+
+def _key_row(info: Any) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "channel": info.channel.code,
+        "prefix": info.prefix,
+        "created_at": info.created_at.isoformat(),
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+    }
+
+
+def cmd_web(args: argparse.Namespace) -> None:
+    from complaints.channels.web import serve
+
+    settings = _settings(prefect=True)
+    _upgrade(settings)
+    serve(settings, args.host, args.port)
+
+
 def cmd_up(args: argparse.Namespace) -> None:
     from embedded.up import run_product
 
@@ -619,6 +671,22 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--limit", type=limit_arg, default=100)
 
     add("deploy", cmd_deploy, "register the deployments on the Prefect server")
+
+    key = add("key", cmd_key, "intake API keys, one or more per channel")
+    key_sub = key.add_subparsers(dest="key_command", required=True)
+    create = key_sub.add_parser("create", help="a new key for a channel, shown once")
+    create.add_argument("name", help="who uses it, e.g. app-backend")
+    create.add_argument("--channel", required=True, help="app, chat, email, hotline, …")
+    revoke = key_sub.add_parser("revoke", help="take a key back: it stops working at once")
+    revoke.add_argument("name")
+    key_sub.add_parser("list", help="every key, active or revoked")
+    for command in (create, revoke, key_sub.choices["list"]):
+        command.add_argument("--json", action="store_true")
+        command.set_defaults(func=cmd_key)
+
+    web = add("web", cmd_web, "the intake API and the customer's pages (complaints up starts it)")
+    web.add_argument("--host", help="default COMPLAINTS_API_HOST (127.0.0.1)")
+    web.add_argument("--port", type=int, help="default COMPLAINTS_API_PORT (4210)")
 
     db = add("db", lambda a: None, "ledger schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -203,6 +203,24 @@ class Settings(BaseSettings):
     )
     templates_dir: Path = PROJECT_ROOT / "templates"
 
+    api_host: str = Field(
+        default="127.0.0.1", description="where the intake API and customer pages listen"
+    )
+    api_port: int = Field(default=4210, ge=1, le=65535)
+    public_url: str = Field(
+        default="http://127.0.0.1:4210",
+        description="the intake service's address as customers reach it: links in messages",
+    )
+    api_max_body_bytes: int = Field(
+        default=65536, ge=1024, description="larger request bodies are refused (413)"
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="signs the customer's links; unset: a key made once and kept in the ledger",
+    )
+    status_link_days: int = Field(default=365, ge=1, description="how long a status link works")
+    survey_link_days: int = Field(default=14, ge=1, description="how long a survey link works")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -256,6 +274,13 @@ class Settings(BaseSettings):
             if len(cron.split()) != 5:
                 raise ValueError(f"{kind}: {cron!r} is not a five-field cron expression")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        return value.rstrip("/")
 
     @field_validator("timezone")
     @classmethod

@@ -80,6 +80,9 @@ class MessageContext(BaseModel):
     promised_days: float | None = None  # when the promise is in working days
     explanation: str | None = None
     result: str | None = None
+    status_url: str | None = None  # the customer's status page (complaints.channels.links)
+    survey_url: str | None = None  # the customer's own survey, in the invitation
+    survey_days: int | None = None  # how long the survey link works
 
 
 def dash(value: Any) -> str:

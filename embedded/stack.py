@@ -40,7 +40,9 @@ class Stack:
     worker_limit: int = 4
     worker_type: str = "prefork"
     extra_env: dict[str, str] = field(default_factory=dict)
+    web_port: int | None = None  # the intake API and customer pages; None: not started
     server: subprocess.Popen[bytes] | None = None
+    web: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     worker_starts: int = 0
 
@@ -70,6 +72,9 @@ class Stack:
             "COMPLAINTS_UI_URL": self.ui_url,
             **self.extra_env,
         }
+        if self.web_port is not None:
+            env["COMPLAINTS_API_PORT"] = str(self.web_port)
+            env.setdefault("COMPLAINTS_PUBLIC_URL", self.web_url)
         if self.database_url:
             env["COMPLAINTS_DATABASE_URL"] = self.database_url
         if self.prefect_database_url:
@@ -89,6 +94,32 @@ class Stack:
             start_new_session=True,
         )
         self.wait_healthy(timeout)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start_web(self, timeout: float = 60) -> None:
+        """The intake API and the customer's pages (complaints.channels.web), on loopback."""
+        if self.web_port is None:
+            self.web_port = free_port()
+        log = (self.home / "web.log").open("ab")
+        self.web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "complaints.channels.web",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.web_port),
+            ],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_answering(f"{self.web_url}/health", self.web, self.home / "web.log", timeout)
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -144,6 +175,9 @@ class Stack:
             self.server = None
 
     def stop(self) -> None:
+        if self.web is not None:
+            _kill_group(self.web, signal.SIGTERM)
+            self.web = None
         for worker in self.workers:
             _kill_group(worker, signal.SIGTERM)
         self.workers.clear()
@@ -181,6 +215,7 @@ def local_product(
         stack = Stack(
             home=root / "prefect",
             port=free_port(),
+            web_port=free_port(),  # known before any worker starts: links in messages
             database_url=ledger,
             prefect_database_url=server_url,
             worker_poll_seconds=worker_poll_seconds,
@@ -297,6 +332,21 @@ def descendants(pid: int) -> list[int]:
         found.extend(children)
         todo.extend(children)
     return found
+
+
+def wait_answering(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Until `url` answers 200, or say why not (the process died, or time ran out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited ({process.returncode}); see {log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s; see {log}")
 
 
 def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:

@@ -1,8 +1,9 @@
 """`complaints up`: the embedded default stack in one command.
 
 Starts a Prefect server on SQLite (UI on 127.0.0.1:4200), migrates the ledger, creates
-the process work pool, registers the deployments, starts a worker and, unless told not
-to, seeds demo cases at every step. Ctrl-C stops everything it started.
+the process work pool, registers the deployments, starts a worker and the intake service
+(API and customer pages on 127.0.0.1:4210) and, unless told not to, seeds demo cases at
+every step. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     # Ctrl-C and a service manager's SIGTERM both stop everything this command started.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    stack = Stack(home=Path(os.environ.get("PREFECT_HOME", DEFAULT_VAR / "prefect")), port=port)
-    os.environ.update(stack.env())  # this process talks to the server it starts
-
     from complaints.settings import get_settings
+
+    home = Path(os.environ.get("PREFECT_HOME", DEFAULT_VAR / "prefect"))
+    stack = Stack(home=home, port=port, web_port=get_settings().api_port)
+    os.environ.update(stack.env())  # this process talks to the server it starts
+    get_settings.cache_clear()
+
     from deployments.definitions import deploy_all, ensure_work_pool
     from models.db import upgrade
 
@@ -41,7 +45,12 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
         deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
+        stack.start_web()
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
+        print(
+            f"intake API and customer pages: {stack.web_url}   (API docs {stack.web_url}/docs; "
+            f"links in messages point to {settings.public_url})"
+        )
         print(
             f"work pool {settings.work_pool!r}: {workers} {settings.worker_type} worker(s), each running at "
             f"most {settings.worker_limit} flow runs at once (COMPLAINTS_WORKER_LIMIT)"
@@ -54,6 +63,8 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
             time.sleep(1)
             if stack.server is not None and stack.server.poll() is not None:
                 raise SystemExit(f"the Prefect server stopped; see {stack.home}/server.log")
+            if stack.web is not None and stack.web.poll() is not None:
+                raise SystemExit(f"the intake service stopped; see {stack.home}/web.log")
     except KeyboardInterrupt:
         print("stopping ...")
     finally:

@@ -270,3 +270,33 @@ class CorrectiveAction(Base):
     done_by: Mapped[str | None] = mapped_column(sa.String(50))
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """A channel's key to the intake API (the app, the web form, the call centre).
+
+    Only the key's SHA-256 digest is kept: a key is 32 random bytes, so the digest cannot
+    be searched back, and a leaked ledger leaks no key. `prefix` (shown on creation and in
+    listings) tells keys apart; a revoked key stays listed with the time it was revoked.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ProductSecret(Base):
+    """A secret the product makes for itself and every process shares through the ledger:
+    the key that signs the customer's links unless one is configured."""
+
+    __tablename__ = "product_secrets"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]

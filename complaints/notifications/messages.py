@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from complaints.channels import links
 from complaints.notifications.mailer import Mailer, MailError
 from complaints.settings import Settings
 from complaints.templating import MessageContext, MessageKind, Renderer
@@ -40,6 +41,7 @@ def send_once(
     result: str | None = None,
 ) -> Outcome:
     """Record the message if it is not recorded yet, then deliver it if it is pending."""
+    key = links.secret(settings, now)  # before the unit of work: it may write the key
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         case = repo.get(case_no)
@@ -48,7 +50,7 @@ def send_once(
         message = repo.message(case.id, kind.value, cycle)
         if message is None:
             message = repo.add_message(
-                _compose(settings, case, kind, cycle, now, explanation, result)
+                _compose(settings, key, case, kind, cycle, now, explanation, result)
             )
         message_id = message.id
         outcome = Outcome(kind.value, message.delivery, message.status, message.recipient)
@@ -59,6 +61,7 @@ def send_once(
 
 def _compose(
     settings: Settings,
+    key: bytes,
     case: Case,
     kind: MessageKind,
     cycle: int,
@@ -78,6 +81,13 @@ def _compose(
         promised_days=promise.amount if in_days else None,
         explanation=explanation,
         result=result,
+        status_url=links.status_url(settings, key, case.case_no, now),
+        survey_url=(
+            links.survey_url(settings, key, case.case_no, cycle, now)
+            if kind is MessageKind.SURVEY_INVITATION
+            else None
+        ),
+        survey_days=settings.survey_link_days,
     )
     rendered = Renderer(settings.templates_dir).message(kind, case.language.value, context)
     by_email = bool(case.customer_email and settings.smtp_host)

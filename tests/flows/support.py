@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import pytest
 
 from complaints.cases import casework, intake
 from complaints.cases.actions import ActionRefused, act
@@ -123,3 +128,44 @@ def register(settings: Any, complaint: ComplaintIn) -> str:
 def submit(settings: Any, complaint: ComplaintIn) -> tuple[str, dict[str, dict[str, Any]]]:
     """`register`, with a plain decision for each step of the case."""
     return register(settings, complaint), decisions_for(complaint, seed=7, now=utc_now())
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@contextmanager
+def chromium(window: str, phone: bool = False) -> Iterator[Any]:
+    """Debian's headless Chromium through its chromedriver, at a window size "W,H"; with
+    `phone`, a phone's screen of that size (headless windows are never under 500 px)."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        missing = "Debian chromium and chromium-driver are not installed (.ci/run installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--window-size={window}",
+    ):
+        options.add_argument(flag)
+    if phone:
+        width, height = (int(n) for n in window.split(","))
+        metrics = {"width": width, "height": height, "pixelRatio": 2.0, "touch": True}
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -8,8 +8,6 @@ moment when the server is busiest and the UI, which does not retry, used to fail
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,43 +18,21 @@ import pytest
 from complaints.cases import casefile, casework, intake
 from complaints.timesource import utc_now
 from embedded.stack import Stack
-from tests.flows.support import new_complaint, submit, suspended_at_its_wait, wait_until
+from tests.flows.support import (
+    chromium,
+    new_complaint,
+    submit,
+    suspended_at_its_wait,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        missing = "Debian chromium and chromium-driver are not installed (.ci/run installs them)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with chromium("1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def form_field(dialog: Any, label: str) -> Any:

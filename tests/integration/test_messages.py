@@ -165,3 +165,25 @@ def test_a_customer_reachable_only_by_e_mail_gets_a_script_addressed_to_the_e_ma
     outcome = send_once(settings, case_no, ACK, 0, NOW)
 
     assert outcome == Outcome("acknowledgement", "script", "script", "zhangsan@example.com")
+
+
+def test_the_acknowledgement_links_the_status_page_and_the_invitation_links_the_survey(
+    settings: Settings,
+) -> None:
+    from complaints.channels import links
+
+    case_no = register(settings)
+
+    send_once(settings, case_no, ACK, 0, NOW)
+    send_once(settings, case_no, MessageKind.SURVEY_INVITATION, 1, NOW)
+
+    ack, invitation = messages(settings)
+    key = links.secret(settings, NOW)
+    status_token = ack.body.split(f"{settings.public_url}/c/")[1].split()[0]
+    survey_token = invitation.body.split(f"{settings.public_url}/s/")[1].split()[0]
+    assert links.verify(key, status_token, links.Page.STATUS, NOW).case_no == case_no
+    survey = links.verify(key, survey_token, links.Page.SURVEY, NOW)
+    assert (survey.case_no, survey.cycle) == (case_no, 1)
+    assert f"{settings.survey_link_days} 天内有效" in invitation.body
+    # the key is made once and shared through the ledger: the next reader gets the same
+    assert links.secret(settings, NOW + timedelta(days=1)) == key

@@ -1,0 +1,112 @@
+"""The customer follows their case and answers the survey themselves, in a phone's browser.
+
+A real case runs on the embedded stack to its callback; the links come from the messages
+the customer was sent (as recorded in the ledger); the pages are served by the product's
+web service and driven in Debian's Chromium at a phone's window size. Answering resumes
+the callback step as the callback staff's form would: accepted, the case closes; the
+link then works no more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from complaints.cases import casefile, casework
+from embedded.stack import Stack
+from tests.flows.support import (
+    HAPPY_PATH,
+    act_through,
+    chromium,
+    new_complaint,
+    submit,
+    wait_closed,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def web(product: Stack) -> Iterator[Stack]:
+    product.start_web()
+    try:
+        yield product
+    finally:
+        if product.web is not None:
+            product.web.terminate()
+            product.web.wait(timeout=20)
+            product.web = None
+
+
+@pytest.fixture(scope="module")
+def phone() -> Iterator[Any]:
+    with chromium("390,844", phone=True) as driver:
+        yield driver
+
+
+def link_in(settings: Any, case_no: str, kind: str, page: str) -> str:
+    file = casefile.read(settings, case_no)
+    body = next(m.body for m in file.messages if m.kind == kind)
+    found = re.search(rf"{re.escape(settings.public_url)}/{page}/\S+", body)
+    assert found, f"no /{page}/ link in the {kind} message: {body}"
+    return found.group(0)
+
+
+def test_the_customer_follows_the_case_and_answers_the_survey_on_a_phone(
+    web: Stack, settings: Any, phone: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    case_no, steps = submit(settings, new_complaint())
+    act_through(settings, case_no, steps, HAPPY_PATH[:-1])  # all but the callback
+    wait_until(
+        lambda: (
+            casework.load(settings, case_no).current_step == "callback"
+            and casework.load(settings, case_no).waiting_key
+        ),
+        what=f"{case_no} to wait for its callback",
+    )
+    assert settings.public_url == web.web_url
+
+    phone.get(link_in(settings, case_no, "acknowledgement", "c"))
+    assert phone.find_element(By.ID, "case-no").text == case_no
+    assert "满意度回访" in phone.find_element(By.ID, "stage").text
+    assert phone.find_element(By.ID, "result").is_displayed()
+    width = phone.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"the status page is {width}px wide on a 390px phone"
+    phone.save_screenshot(str(SCREENSHOTS / "customer-status-phone.png"))
+
+    survey = link_in(settings, case_no, "survey_invitation", "s")
+    phone.get(survey)
+    phone.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # nothing chosen
+    errors = WebDriverWait(phone, 30).until(lambda d: d.find_elements(By.ID, "errors"))[0].text
+    assert "efficiency" in errors and "accepts_result" in errors
+    for name, score in (("efficiency", 5), ("resolution", 4), ("attitude", 5), ("fairness", 4)):
+        phone.find_element(By.CSS_SELECTOR, f"input[name={name}][value='{score}']").click()
+    phone.find_element(By.CSS_SELECTOR, "input[name=accepts_result][value=yes]").click()
+    phone.find_element(By.NAME, "comment").send_keys("处理很及时，谢谢")
+    phone.save_screenshot(str(SCREENSHOTS / "customer-survey-phone.png"))
+    phone.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    notice = WebDriverWait(phone, 30).until(lambda d: d.find_elements(By.ID, "notice"))[0]
+    assert "已收到" in notice.text, phone.page_source
+
+    wait_closed(settings, case_no)
+    file = casefile.read(settings, case_no)
+    (answer,) = file.surveys
+    assert (answer.efficiency, answer.resolution, answer.accepts_result) == (5, 4, True)
+    callback = next(e for e in file.audit if e.step == "callback")
+    assert callback.actor == "客户本人（在线问卷）" and callback.decision == "satisfied"
+
+    again = httpx.post(survey, data={"efficiency": "1"})
+    assert again.status_code == 410  # it works once
+    phone.get(link_in(settings, case_no, "acknowledgement", "c"))
+    assert "已办结" in phone.find_element(By.ID, "stage").text
