@@ -703,6 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         args.func(args)
+        sys.stdout.flush()  # here, not at exit, so a reader that has gone is handled below
     except CliError as exc:
         print(f"complaints: {exc}", file=sys.stderr)
         return exc.code

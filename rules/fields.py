@@ -158,9 +158,11 @@ def decode(data: bytes) -> str:
         candidates = ["utf-16-be" if big_endian else "utf-16-le", *candidates]
     for encoding in candidates:
         try:
-            return _textual(data.decode(encoding), encoding)
+            text = _textual(data.decode(encoding), encoding)
         except (UnicodeDecodeError, ValueError):
             continue
+        if encoding != "gb18030" or _plausibly_chinese(text):
+            return text
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -168,6 +170,25 @@ def decode(data: bytes) -> str:
     else:
         where = " (control characters: a binary file?)"
     raise ValueError(f"not UTF-8, GB18030/GBK or UTF-16 text{where}; save it as UTF-8")
+
+
+def _plausibly_chinese(text: str) -> bool:
+    """GB18030 decodes almost any bytes, so a Latin-1 "Müller" or a Big5 "中文" come out as
+    rare characters ("M黮ler", kana). Text a person typed in GBK is mostly in the common
+    set (GB2312: every everyday character); refuse text that mostly is not."""
+    foreign = [c for c in text if ord(c) > 0x7F]
+    if not foreign:
+        return True
+    uncommon = 0
+    for char in foreign:
+        try:
+            char.encode("gb2312")
+        except UnicodeEncodeError:
+            uncommon += 1
+            continue
+        if "\u3040" <= char <= "\u30ff":  # kana, in GB2312 but not in Chinese text
+            uncommon += 1
+    return uncommon * 2 <= len(foreign)
 
 
 def _textual(text: str, encoding: str) -> str:

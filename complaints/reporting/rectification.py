@@ -22,6 +22,7 @@ from models.repositories import ActionRepository, CaseRepository
 from rules.alerts import Alert
 from rules.analysis import ActionStatus, Figures
 from rules.escalation import RECTIFICATION_DUE_TIME, on_action, overdue_by
+from rules.fields import Line, Prose
 from rules.sla import plan_fixed
 
 
@@ -38,8 +39,8 @@ class RectifiedInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    actor: str = Field(min_length=1, max_length=50, title="报告人 / Reported by")
-    note: str = Field(min_length=1, max_length=2000, title="整改情况 / What was done")
+    actor: Line = Field(min_length=1, max_length=50, title="报告人 / Reported by")
+    note: Prose = Field(min_length=1, max_length=2000, title="整改情况 / What was done")
 
 
 def ref(action_id: int) -> str:

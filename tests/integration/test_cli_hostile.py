@@ -153,6 +153,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     from models.db import upgrade
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
+    env.pop("PYTHONUNBUFFERED", None)  # a shell's usual buffered stdout, written at exit
     env["COMPLAINTS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'ledger.db'}"
     upgrade(env["COMPLAINTS_DATABASE_URL"])
     process = subprocess.Popen(
@@ -167,3 +168,35 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "named"),
+    [
+        ("--reason", "等客户\x1b[2J补充照片", "--reason"),
+        ("--actor", "客服\n王", "actor"),  # a reason may run over lines; a name may not
+        ("--reason", "x" * 100_000, "--reason"),
+        ("--reason", "   ", "--reason"),
+        ("--actor", "客服\x00王", "actor"),
+    ],
+)
+def test_hold_on_a_real_case_refuses_a_hostile_reason_naming_it_and_writes_nothing(
+    run: Any, migrated: str, tmp_path: Path, flag: str, value: str, named: str
+) -> None:
+    case_no = run("submit", write(tmp_path, json.dumps(COMPLAINT).encode())).out.split()[0]
+    before = rows(migrated)
+    argv = ["hold", case_no, "--reason", "等客户补充照片", flag, value]
+    argv = [a.replace("\x00", "\x01") for a in argv]  # a process argument cannot hold NUL
+
+    line = refused(run(*argv))
+
+    assert named in line or "why" in line, line
+    assert rows(migrated) == before
+    assert run("hold", case_no, "--reason", "等客户补充照片").code == 0  # a fair one is taken
+
+
+@pytest.mark.parametrize("limit", ["-5", "0", "1001", "1e3", "七"])
+def test_a_list_limit_out_of_range_is_refused_not_read_as_everything(
+    run: Any, migrated: str, limit: str
+) -> None:
+    assert "--limit" in refused(run("list", "--limit", limit))

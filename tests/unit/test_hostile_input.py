@@ -222,13 +222,27 @@ def test_text_in_any_encoding_a_chinese_office_saves_is_read(encoding: str) -> N
 
 @pytest.mark.parametrize(
     "data",
-    [b'{"name": "caf\xe9"}', b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b'{"a": "\xff\xfe\xfd"}'],
+    [
+        b'{"name": "caf\xe9"}',
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b'{"a": "\xff\xfe\xfd"}',
+        '{"customer_name": "Müller", "description": "Wasserkocher undicht, Umtausch"}'.encode(
+            "latin-1"
+        ),  # GB18030 alone would read it as "M黮ler"
+        '{"customer_name": "李明", "description": "電熱水壺漏水，要求換貨。"}'.encode("big5"),
+        # (Big5, Taiwan's and Hong Kong's: GB18030 alone would read kana and rare characters)
+    ],
 )
 def test_text_in_no_such_encoding_is_refused_in_one_line(data: bytes) -> None:
     with pytest.raises(ValueError) as caught:
         decode(data)
     message = str(caught.value)
     assert "\n" not in message and "UTF-8" in message
+
+
+def test_gbk_text_with_a_rare_character_in_a_name_is_still_read() -> None:
+    text = '{"customer_name": "王堃", "description": "电热水壶漏水，要求换货。"}'
+    assert decode(text.encode("gbk")) == text
 
 
 @settings(max_examples=300, deadline=None)
@@ -238,3 +252,23 @@ def test_any_bytes_are_read_or_refused_with_a_value_error(data: bytes) -> None:
         assert isinstance(decode(data), str)
     except ValueError as exc:
         assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("actor", "王\x1b[2J主管"),
+        ("actor", "王主管\n李"),
+        ("note", "已更换\x00承运商"),
+        ("note", " "),
+    ],
+)
+def test_a_departments_rectification_report_is_as_strict_as_every_other_input(
+    field: str, value: str
+) -> None:
+    from complaints.reporting.rectification import RectifiedInput
+
+    given = {"actor": "物流部-王主管", "note": "已更换承运商。", field: value}
+    with pytest.raises(ValidationError) as caught:
+        RectifiedInput.model_validate(given)
+    assert describe_errors(caught.value).startswith(f"{field}:")
