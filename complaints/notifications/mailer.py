@@ -18,11 +18,20 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
+from rules.masking import mask_text
+
 logger = logging.getLogger(__name__)
 
 
 class MailError(RuntimeError):
-    """The message was not handed to the SMTP server; the text says why, on one line."""
+    """The message was not handed to the SMTP server; the text says why, on one line.
+
+    `permanent`: the server refused it for good (no such mailbox, a 5xx answer), so
+    trying again cannot help. Recipients are masked in the text: it reaches run logs."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +66,8 @@ class Mailer:
                 smtp.send_message(message)
         except OSError as exc:
             raise MailError(
-                f"could not send mail via {self.host}:{self.port}: {_reason(exc)}"
+                f"could not send mail via {self.host}:{self.port}: {_reason(exc)}",
+                permanent=_permanent(exc),
             ) from exc
         logger.info("mail %s sent via %s:%s", message_id, self.host, self.port)
         return message_id
@@ -79,6 +89,12 @@ class Mailer:
         return message
 
 
+def _permanent(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         text = exc.smtp_error
@@ -91,4 +107,4 @@ def _reason(exc: BaseException) -> str:
         )
     else:
         reason = str(exc) or type(exc).__name__
-    return " ".join(reason.split())
+    return mask_text(" ".join(reason.split()))  # an address or phone a server repeats

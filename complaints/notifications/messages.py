@@ -109,23 +109,35 @@ def _compose(
 
 
 def _deliver(settings: Settings, message_id: int, now: datetime) -> Outcome:
+    """E-mail the message. A passing failure raises (the task tries again later); a
+    refusal for good (no such mailbox) turns it into a script for the receiver to phone
+    or text the customer, so a mistyped address never stops the case."""
     with unit_of_work(settings.database_url) as session:
         message = CaseRepository(session).message_by_id(message_id)
         to, subject, body = message.recipient, message.subject, message.body
-    error: str | None = None
+    failure: MailError | None = None
     try:
         mailer(settings).send(to, subject, body)
     except MailError as exc:
-        error = str(exc)
+        failure = exc
     with unit_of_work(settings.database_url) as session:
-        message = CaseRepository(session).message_by_id(message_id)
+        repo = CaseRepository(session)
+        message = repo.message_by_id(message_id)
         message.attempts += 1
-        message.status = "failed" if error else "sent"
-        message.error = error
-        message.sent_at = None if error else now
+        message.error = str(failure) if failure else None
+        message.sent_at = None if failure else now
+        if failure is None:
+            message.status = "sent"
+        elif failure.permanent:
+            phone = repo.by_id(message.case_id).customer_phone
+            message.delivery, message.status = "script", "script"
+            message.recipient = phone or message.recipient
+            message.error = f"e-mail refused for good, kept as a script: {failure}"
+        else:
+            message.status = "failed"
         outcome = Outcome(message.kind, message.delivery, message.status, message.recipient)
-    if error:
-        raise MailError(error)
+    if failure is not None and not failure.permanent:
+        raise failure
     return outcome
 
 

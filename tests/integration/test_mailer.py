@@ -61,16 +61,18 @@ def test_a_refused_connection_raises_a_mail_error_with_a_one_line_reason() -> No
     assert "\n" not in str(caught.value)
 
 
-def test_a_refused_recipient_raises_a_mail_error_with_the_server_reply(
+def test_a_refused_recipient_raises_a_permanent_mail_error_with_the_server_reply_masked(
     smtp: tuple[Inbox, int],
 ) -> None:
     handler, port = smtp
     handler.refused.add("nobody@example.com")
     mailer = Mailer(host=HOST, port=port, sender=SENDER, timeout=5)
 
-    with pytest.raises(MailError, match=re.escape("nobody@example.com: 550 5.1.1 no such mailbox")):
+    with pytest.raises(MailError, match=re.escape(": 550 5.1.1 no such mailbox")) as caught:
         mailer.send("nobody@example.com", "主题", "正文")
 
+    assert caught.value.permanent  # trying again cannot help
+    assert "nobody@example.com" not in str(caught.value)  # the text reaches run logs
     assert handler.envelopes == []
 
 

@@ -187,3 +187,21 @@ def test_the_acknowledgement_links_the_status_page_and_the_invitation_links_the_
     assert f"{settings.survey_link_days} 天内有效" in invitation.body
     # the key is made once and shared through the ledger: the next reader gets the same
     assert links.secret(settings, NOW + timedelta(days=1)) == key
+
+
+def test_an_address_the_mail_server_refuses_for_good_becomes_a_script_and_the_case_goes_on(
+    settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    inbox.refused.add("no-such-box@example.com")
+    settings = settings.model_copy(update={"smtp_host": HOST, "smtp_port": port})
+    case_no = register(settings, customer_email="no-such-box@example.com")
+
+    outcome = send_once(settings, case_no, ACK, 0, NOW)  # no exception: nothing to retry
+
+    assert outcome == Outcome("acknowledgement", "script", "script", "13812345678")
+    (row,) = messages(settings)
+    assert row.error and "550" in row.error and "kept as a script" in row.error
+    assert "no-such-box@example.com" not in row.error  # it reaches the run's log
+    assert inbox.envelopes == []
+    assert send_once(settings, case_no, ACK, 0, NOW) == outcome  # recorded once
