@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.enums import Category, Channel, Department, Severity
@@ -149,3 +150,12 @@ def form_description(ctx: FormContext, tz: ZoneInfo) -> str:
     if ctx.error:
         lines += ["", f"**⚠ 上次提交无效 / The last input was rejected:** {inert(ctx.error)}"]
     return "\n".join(lines)
+
+
+def taken_message(taken: tuple[str, datetime] | None, tz: Any = None) -> str:
+    """The line told to the second person answering a wait: who took it, and when."""
+    if taken is None:
+        return "这一步已不在等待处理 / the case is no longer waiting at this step"
+    actor, at = taken
+    when = (at.astimezone(tz) if tz else at).strftime("%Y-%m-%d %H:%M:%S")
+    return f"这一步已由 {actor} 于 {when} 处理 / this step was already taken by {actor} at {when}"

@@ -8,8 +8,10 @@ the flow records in the ledger.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +23,7 @@ from complaints.timesource import utc_now
 from rules.enums import CaseStatus
 from rules.human_steps import HUMAN_STEPS, STEP_INPUTS
 from rules.inputs import StepInput, describe_errors, settle
+from rules.presentation import taken_message
 from rules.steps import Step
 
 
@@ -91,6 +94,30 @@ def resume(run_id: UUID, run_input: dict[str, Any]) -> None:
         raise ActionRefused(f"Prefect refused the input: {reason}")
 
 
+def _answered(client: Any, run_id: UUID, wait_key: str) -> tuple[str, datetime] | None:
+    """Who answered this wait in Prefect (its stored input), and when; None: nobody."""
+    stored = [  # Prefect keys a wait's answer by the state's name and the wait's key
+        found
+        for state_name in ("suspended", "paused")
+        for found in client.filter_flow_run_input(
+            run_id, f"{state_name}-{wait_key}-response", 1, set()
+        )
+    ]
+    if not stored:
+        return None
+    try:
+        actor = str(json.loads(stored[0].value).get("actor") or "另一位同事 / a colleague")
+    except (ValueError, AttributeError):
+        actor = "另一位同事 / a colleague"
+    return actor, stored[0].created or utc_now()
+
+
+def _api_url() -> str:
+    from prefect.settings import get_current_settings
+
+    return str(get_current_settings().api.url)
+
+
 def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
     from prefect.client.orchestration import get_client
 
@@ -103,6 +130,12 @@ def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
     if view.status is CaseStatus.CLOSED:
         raise ActionRefused(f"{case_no} is closed")
     if view.current_step != step.value or view.waiting_key is None:
+        answered = casework.taken(settings, case_no, step)
+        if answered is not None:  # a colleague was quicker, and the case has moved on
+            raise ActionRefused(
+                f"{case_no}: {taken_message(answered, settings.tz)}; it is now at "
+                f"{view.current_step}"
+            )
         raise ActionRefused(
             f"{case_no} is not waiting at {step.value}; it is at {view.current_step}"
             + ("" if view.waiting_key else " (not waiting for a person)")
@@ -113,13 +146,17 @@ def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
     try:
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(run_id).state
+            pause_key = state.state_details.pause_key if state else None
+            paused_here = state is not None and state.is_paused() and pause_key == view.waiting_key
+            answered = None if paused_here else _answered(client, run_id, view.waiting_key)
     except Exception as exc:  # the server is down or does not know the run
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ActionRefused(
-            f"cannot read the flow run of {case_no} from Prefect: {reason}"
+            f"cannot read the flow run of {case_no} from Prefect at {_api_url()}: {reason}"
         ) from None
-    pause_key = state.state_details.pause_key if state else None
-    if state is None or not state.is_paused() or pause_key != view.waiting_key:
+    if answered is not None:  # answered a moment ago; the flow has not recorded it yet
+        raise ActionRefused(f"{case_no}: {taken_message(answered, settings.tz)}")
+    if not paused_here:
         raise ActionRefused(
             f"{case_no} is still moving to {step.value}; try again in a few seconds"
         )

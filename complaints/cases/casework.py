@@ -363,6 +363,24 @@ def record_decision(
         return True
 
 
+def taken(settings: Settings, case_no: str, step: Step) -> tuple[str, datetime] | None:
+    """Who last answered a wait at `step` in the case's current cycle, and when."""
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = repo.get(case_no)
+        if case is None:
+            return None
+        answers = [
+            e
+            for e in repo.audit(case.id)
+            if e.step == step.value
+            and e.cycle == case.cycle
+            and "@" not in e.key  # automatic events are keyed step@cycle
+            and not e.key.endswith(INVALID_SUFFIX)
+        ]
+        return (answers[-1].actor, answers[-1].at) if answers else None
+
+
 def _apply(
     repo: CaseRepository,
     case: Case,

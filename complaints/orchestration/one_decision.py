@@ -35,6 +35,7 @@ from complaints.orchestration.server import (
     _read_body,
     replaying,
 )
+from rules.presentation import taken_message
 
 log = logging.getLogger("complaints.orchestration.server")
 
@@ -43,14 +44,6 @@ NOT_PAUSED = "not paused"
 
 # (actor, when) of the answer Prefect stored last for a run, or None.
 TakenBy = Callable[[UUID], Awaitable[tuple[str, datetime] | None]]
-
-
-def taken_message(taken: tuple[str, datetime] | None, tz: Any = None) -> str:
-    if taken is None:
-        return "这一步已不在等待处理 / the case is no longer waiting at this step"
-    actor, at = taken
-    when = (at.astimezone(tz) if tz else at).strftime("%Y-%m-%d %H:%M:%S")
-    return f"这一步已由 {actor} 于 {when} 处理 / this step was already taken by {actor} at {when}"
 
 
 class OneDecision:

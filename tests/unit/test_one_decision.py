@@ -9,7 +9,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from complaints.orchestration.one_decision import OneDecision, taken_message
+from complaints.orchestration.one_decision import OneDecision
+from rules.presentation import taken_message
 
 RUN = "0b6c4a1e-2f3d-4c5b-9a8e-7d6f5e4d3c2b"
 TAKEN_AT = datetime(2026, 12, 1, 2, 2, 11, tzinfo=UTC)
