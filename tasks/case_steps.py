@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from complaints.cases import casefile, casework
+from complaints.cases import casefile, casework, intake
 from complaints.notifications.messages import Outcome, send_once
 from complaints.settings import get_settings
 from complaints.templating import MessageKind
@@ -46,6 +46,7 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.Ca
         if problems:  # a complaint typed into the UI's Run form: refused, nothing written
             raise ValueError(f"invalid complaint: {'; '.join(problems)}")
         case_no = casework.register(complaint, settings, now, flow_run_id=run_id).case_no
+        intake.forget_form(run_id, case_no)  # the customer's data lives in the ledger only
     owner = casework.attach_run(settings, case_no, run_id)
     if owner != run_id:
         raise DuplicateRun(f"{case_no} is already handled by flow run {owner}")

@@ -91,6 +91,18 @@ def start_run(settings: Settings, case_no: str) -> str:
     return casework.attach_run(settings, case_no, str(run.id))
 
 
+def forget_form(flow_run_id: str, case_no: str) -> None:
+    """A complaint typed into the Prefect UI's Run form is kept by Prefect as the run's
+    parameters, shown to anyone who opens the run. Once the ledger holds it, the run keeps
+    only the case number (a resumed run finds its case by it)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(UUID(flow_run_id), parameters={"case_no": case_no})
+
+
 def reconcile(settings: Settings, limit: int = 100) -> list[str]:
     """Start the runs of registered cases that have none; returns the case numbers started."""
     with unit_of_work(settings.database_url) as session:

@@ -120,6 +120,14 @@ def test_a_complaint_entered_in_the_prefect_ui_run_form_is_registered_and_named(
     assert named.name.startswith(f"{case_no} · {complaint.severity.value} · ")
     assert f"等级:{complaint.severity.value}" in named.tags
     assert f"渠道:{complaint.channel.value}" in named.tags
+    # What was typed into the form is the ledger's now, not the run's, for all to read
+    assert named.parameters == {"case_no": case_no}
+    steps = decisions_for(complaint, seed=7, now=utc_now())
+    act_when_waiting(settings, case_no, "verify", steps["verify"])  # resumes on case_no
+    wait_until(
+        lambda: casework.load(settings, case_no).current_step == "grade",
+        what="the resumed run to move on to grading",
+    )
 
     # The same complaint submitted again from another channel client is the same case.
     assert intake.submit(complaint, settings, utc_now()).case_no == case_no
