@@ -321,3 +321,34 @@ def test_listing_by_status_accepts_the_chinese_word_or_its_english_alias(
 
 def keys_of(settings: Settings, case_no: str) -> list[str]:
     return [entry.key for entry in audit_of(settings, case_no)]
+
+
+def test_without_prefect_api_url_the_command_talks_to_the_products_own_server(
+    tmp_path: Path,
+) -> None:
+    """Not to a temporary server of Prefect's own, which would hold none of the runs: with
+    no PREFECT_API_URL and a fresh Prefect profile, the address is COMPLAINTS_UI_URL's."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPLAINTS_", "PREFECT_"))}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),  # a fresh profile: no API URL in it either
+        COMPLAINTS_DATABASE_URL=f"sqlite:///{tmp_path / 'ledger.db'}",
+        COMPLAINTS_UI_URL="http://127.0.0.1:9",  # the product's server, not running
+    )
+    (tmp_path / "complaint.json").write_text(json.dumps(COMPLAINT, ensure_ascii=False))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "complaints.cli", "submit", "complaint.json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "registered" in done.stdout
+    assert "no Prefect server answers at http://127.0.0.1:9/api" in done.stdout, done.stdout
+    assert "database is locked" not in done.stderr and "temporary" not in done.stderr.lower()
