@@ -29,12 +29,18 @@ FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 """Digits typed on a Chinese keyboard in full-width form, read as ASCII digits."""
 
 
+# Bidirectional embeddings, overrides and isolates: invisible, they make text shown in the
+# UI, a report or a terminal read differently from what is stored ("Trojan Source").
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _control_characters(text: str, allowed: str) -> list[str]:
     return sorted(
         {
             f"U+{ord(ch):04X}"
             for ch in text
-            if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs")
+            if ch not in allowed
+            and (unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS)
         }
     )
 

@@ -71,7 +71,9 @@ PROSE_FIELDS = {
     "root_cause", "improvement", "note", "delay_reason", "result", "comment",
 }  # fmt: skip
 
-CONTROL = st.sampled_from(["\x00", "\x1b", "\x07", "\x7f", "\x85", "\ud800", "\n", "\r", "\t"])
+CONTROL = st.sampled_from(
+    ["\x00", "\x1b", "\x07", "\x7f", "\x85", "\ud800", "\u202e", "\u2066", "\n", "\r", "\t"]
+)
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=60),
     st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), CONTROL, st.text(max_size=10)),

@@ -21,6 +21,7 @@ from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import ApiKey
 from rules.enums import Channel
+from rules.fields import single_line
 
 KEY_PREFIX = "ck_"
 
@@ -81,6 +82,10 @@ def create(settings: Settings, name: str, channel: Channel, now: datetime) -> st
     name = name.strip()
     if not name or len(name) > 50:
         raise KeyRefused("a key's name is 1 to 50 characters, e.g. app-backend")
+    try:
+        single_line(name)
+    except ValueError as exc:
+        raise KeyRefused(f"a key's name: {exc}") from None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     try:
         with unit_of_work(settings.database_url) as session:

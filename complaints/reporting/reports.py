@@ -181,36 +181,48 @@ ID_INSTEAD = (
 
 def _channel_id(client: Any, channel: str) -> str:
     """files_upload_v2 wants a channel id; configuration may hold a #name, looked up with
-    `conversations.list` (scopes channels:read, and groups:read for a private channel)."""
-    from slack_sdk.errors import SlackApiError
-
+    `conversations.list`: public channels (scope channels:read), then private ones (scope
+    groups:read, needed only when the channel is private)."""
     if not channel.startswith("#"):
         return channel
     name = channel[1:]
+    for kind in ("public_channel", "private_channel"):
+        found = _find_channel(client, channel, name, kind)
+        if found:
+            return found
+    raise ChannelNotFound(
+        f"no Slack channel named {channel} that the bot can see (invite it with "
+        f"/invite, or for a private channel add the groups:read scope); or {ID_INSTEAD}"
+    )
+
+
+def _find_channel(client: Any, channel: str, name: str, kind: str) -> str | None:
+    from slack_sdk.errors import SlackApiError
+
     cursor = None
     while True:
         try:
             page = client.conversations_list(
-                limit=200,
-                cursor=cursor,
-                exclude_archived=True,
-                types="public_channel,private_channel",
+                limit=200, cursor=cursor, exclude_archived=True, types=kind
             )
         except SlackApiError as exc:
             error = exc.response.get("error")
+            needed = exc.response.get("needed") or "channels:read"
+            if kind == "private_channel" and error == "missing_scope":
+                raise ChannelNotFound(
+                    f"no public Slack channel named {channel}; to find a private one the "
+                    f"bot token needs the {needed} scope; or {ID_INSTEAD}"
+                ) from None
             raise ChannelNotFound(
                 f"cannot look up Slack channel {channel} ({error}; the bot token needs "
-                f"the channels:read scope); or {ID_INSTEAD}"
+                f"the {needed} scope); or {ID_INSTEAD}"
             ) from None
         for found in page.get("channels") or []:
             if found.get("name") == name:
                 return str(found["id"])
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
-            raise ChannelNotFound(
-                f"no Slack channel named {channel} that the bot can see (invite it with "
-                f"/invite, or for a private channel add the groups:read scope); or {ID_INSTEAD}"
-            )
+            return None
 
 
 def deliver_by_email(settings: Settings, report: Report, saved: Saved) -> list[str]:

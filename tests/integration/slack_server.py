@@ -126,8 +126,14 @@ class FakeSlack:
         if method == "chat.postMessage":
             return 200, {}, self._post(params)
         if method == "conversations.list":
-            if "channels:read" in self.missing_scopes:
-                return 200, {}, {"ok": False, "error": "missing_scope", "needed": "channels:read"}
+            # as Slack does: each kind of channel asked for needs its own scope
+            kinds = str(params.get("types") or "public_channel").split(",")
+            for kind, scope in (
+                ("public_channel", "channels:read"),
+                ("private_channel", "groups:read"),
+            ):
+                if kind in kinds and scope in self.missing_scopes:
+                    return 200, {}, {"ok": False, "error": "missing_scope", "needed": scope}
             channels = [{"id": cid, "name": name} for name, cid in self.channel_ids.items()]
             return 200, {}, {"ok": True, "channels": channels, "response_metadata": {}}
         if method == "files.getUploadURLExternal":

@@ -120,6 +120,14 @@ def test_act_refuses_hostile_step_input_in_one_line_and_writes_nothing(
         st.tuples(st.just("list"), st.just("--limit"), HOSTILE_TEXT),
         st.tuples(st.just("escalations"), st.just("--limit"), HOSTILE_TEXT),
         st.tuples(st.just("list"), st.just("--status"), HOSTILE_TEXT),
+        st.tuples(st.just("report"), st.just("monthly"), st.just("--period"), HOSTILE_TEXT),
+        st.tuples(st.just("report"), HOSTILE_TEXT),
+        st.tuples(st.just("retry"), HOSTILE_TEXT),
+        st.tuples(st.just("reconcile"), st.just("--limit"), HOSTILE_TEXT),
+        st.tuples(
+            st.just("key"), st.just("create"), HOSTILE_TEXT, st.just("--channel"), HOSTILE_TEXT
+        ),
+        st.tuples(st.just("key"), st.just("revoke"), HOSTILE_TEXT),
     )
 )
 def test_hostile_arguments_are_refused_in_one_line(
@@ -129,7 +137,8 @@ def test_hostile_arguments_are_refused_in_one_line(
     before = rows(migrated)
     result = run(*argv)
     if result.code == 0:  # e.g. `list --limit 7` or `--status closed`: a fair question
-        assert argv[0] in ("list", "escalations")
+        assert argv[0] in ("list", "escalations", "reconcile", "key")
+        assert not any(c in result.out for c in "\x00\x1b\x07\u202e"), result.out
         return
     line = refused(result)
     assert "\x1b" not in line  # nothing typed reaches the terminal raw
@@ -200,3 +209,29 @@ def test_a_list_limit_out_of_range_is_refused_not_read_as_everything(
     run: Any, migrated: str, limit: str
 ) -> None:
     assert "--limit" in refused(run("list", "--limit", limit))
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_a_hostile_rectification_report_is_refused_in_one_line_and_writes_nothing(
+    run: Any, migrated: str, tmp_path: Path, data: st.DataObject
+) -> None:
+    from complaints.reporting.rectification import RectifiedInput
+
+    field = data.draw(st.sampled_from(sorted(RectifiedInput.model_fields)), label="field")
+    form = {
+        "actor": "物流部-王主管",
+        "note": "已更换承运商。",
+        field: data.draw(HOSTILE, label="value"),
+    }
+    payload = json.dumps(form, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    before = rows(migrated)
+
+    line = refused(run("act", "CA-00001", "rectified", "--input", write(tmp_path, payload)))
+
+    assert (
+        line.startswith(f"complaints: invalid input for rectified: {field}")
+        or line.startswith("complaints: cannot read")
+        or "CA-00001" in line  # the input is fine and there is no such action
+    ), line
+    assert rows(migrated) == before

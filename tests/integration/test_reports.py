@@ -136,9 +136,10 @@ def test_the_report_can_also_be_e_mailed_with_its_files_attached(
     ("channel", "scopes_missing", "told"),
     [
         ("#no-such-channel", set(), "no Slack channel named #no-such-channel"),
-        ("#complaints-reports", {"channels:read"}, "missing_scope"),
+        ("#complaints-reports", {"channels:read"}, "needs the channels:read scope"),
+        ("#private-reports", {"groups:read"}, "needs the groups:read scope"),
     ],
-    ids=["unknown-name", "missing-scope"],
+    ids=["unknown-name", "missing-scope", "private-without-groups-read"],
 )
 def test_a_reports_channel_slack_cannot_resolve_says_how_to_fix_it(
     settings: Settings,

@@ -94,6 +94,8 @@ def test_any_value_in_any_field_is_refused_in_one_line_naming_the_field_or_is_sa
         (ComplaintIn, "customer_name", "张\x1b[31m三"),
         (ComplaintIn, "customer_name", "张三\n李四"),
         (ComplaintIn, "description", "漏水了\x00\x00\x00\x00"),
+        (ComplaintIn, "customer_name", "张三\u202e五王"),  # shown reversed: "张三王五"
+        (ComplaintIn, "description", "订单 \u2066SO-1\u2069 漏水了"),
         (PlanInput, "deadline", "9999-12-31T23:59:59+08:00"),
         (PlanInput, "deadline", 4_102_444_800),
         (PlanInput, "deadline_working_days", "5"),
