@@ -70,6 +70,12 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
             )
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
         shown["run logs"] = "\n".join(log.message for log in logs)
+        shown["run parameters"] = json.dumps(run.parameters, ensure_ascii=False)
+        every, offset = [], 0
+        while page := client.read_logs(limit=200, offset=offset):  # the watch's, reconcile's
+            every.extend(log.message for log in page)
+            offset += len(page)
+        shown["every run's logs"] = "\n".join(every)
     for log_file in Path(product.home).glob("*.log"):
         shown[log_file.name] = log_file.read_text(errors="replace")
 
