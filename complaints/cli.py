@@ -440,7 +440,12 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
     settings = _settings(prefect=True)
     ensure_work_pool(settings.work_pool, settings.worker_type)
-    ids = deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
+    ids = deploy_all(
+        settings.work_pool,
+        settings.timezone,
+        settings.report_crons,
+        mailbox=bool(settings.mailbox.host),
+    )
     emit(args, [str(i) for i in ids], f"registered {len(ids)} deployments on {settings.work_pool}")
 
 

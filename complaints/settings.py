@@ -70,6 +70,24 @@ class DepartmentContact(BaseModel):
     email_to: list[str] = Field(default_factory=list)
 
 
+class MailboxSettings(BaseModel):
+    """The complaints mailbox read over IMAP: each new mail becomes a case (or joins one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field(default=None, description="IMAP server; unset: no mail intake")
+    port: int = Field(default=993, ge=1, le=65535)
+    ssl: bool = Field(default=True, description="IMAP over TLS (993); false: plain (143)")
+    user: str | None = None
+    password: SecretStr | None = None
+    password_block: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the password"
+    )
+    folder: str = Field(default="INBOX", max_length=200)
+    batch: int = Field(default=50, ge=1, le=500, description="mails read per pass")
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
 class SlackSettings(BaseModel):
     """Where escalations go. Without a token they are recorded and shown, not sent."""
 
@@ -148,6 +166,11 @@ class Settings(BaseSettings):
         default_factory=PatternPolicy, description="cluster and repeat-complaint detection"
     )
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
+    evidence_dir: Path = Field(
+        default=DEFAULT_VAR / "evidence",
+        description="attachments customers send, kept per case as evidence",
+    )
     input_limits: InputLimits = Field(
         default_factory=InputLimits,
         description="how far from now a typed time may lie (receipt, occurrence, deadlines)",

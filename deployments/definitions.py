@@ -38,6 +38,7 @@ DEPARTMENT_CRON = "0 9 5 * *"  # each department summarises its month by the 5th
 MONTHLY_CRON = "0 9 7 * *"  # the consolidated monthly analysis is due by the 7th
 HALF_YEAR_CRON = "0 9 7 1,7 *"  # the previous half, on 7 January and 7 July
 ANNUAL_CRON = "0 9 8 1 *"  # early January, the day after the half-year one
+MAIL_CRON = "* * * * *"  # the complaints mailbox is read every minute, when there is one
 
 
 def specs(
@@ -47,8 +48,19 @@ def specs(
     half_year_cron: str = HALF_YEAR_CRON,
     annual_cron: str = ANNUAL_CRON,
     department_cron: str = DEPARTMENT_CRON,
+    mailbox: bool = False,
 ) -> list[DeploymentSpec]:
-    return [
+    mail = [
+        DeploymentSpec(
+            flow_name="mail-intake",
+            name="mail-intake",
+            entrypoint="flows/mail_intake.py:mail_intake",
+            description="投诉邮箱：新邮件登记为投诉，回复并入原案件 / the complaints mailbox: "
+            "new mails become cases, replies join their case",
+            schedules=[Cron(MAIL_CRON, timezone=timezone)],
+        )
+    ]
+    return (mail if mailbox else []) + [
         DeploymentSpec(
             flow_name="case-lifecycle",
             name="case-lifecycle",
@@ -103,10 +115,14 @@ def specs(
 
 
 def deploy_all(
-    work_pool: str, timezone: str = "Asia/Shanghai", report_crons: dict[str, str] | None = None
+    work_pool: str,
+    timezone: str = "Asia/Shanghai",
+    report_crons: dict[str, str] | None = None,
+    mailbox: bool = False,
 ) -> list[UUID]:
     """Register every deployment; `report_crons` may replace the report schedules
-    (keys monthly, half_year, annual, department)."""
+    (keys monthly, half_year, annual, department); `mailbox`: a mailbox is configured, so
+    the mail intake runs too."""
     from prefect import Flow
 
     ids: list[UUID] = []
@@ -117,6 +133,7 @@ def deploy_all(
         half_year_cron=crons.get("half_year", HALF_YEAR_CRON),
         annual_cron=crons.get("annual", ANNUAL_CRON),
         department_cron=crons.get("department", DEPARTMENT_CRON),
+        mailbox=mailbox,
     ):
         flow = cast(Flow[..., Any], Flow.from_source(str(PROJECT_ROOT), spec.entrypoint))
         deployment_id = flow.deploy(

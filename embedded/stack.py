@@ -243,7 +243,12 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
         # (not a context manager, whose settings would hold for this thread only).
         refresh_global_settings_context()
         ensure_work_pool(settings.work_pool, settings.worker_type)
-        deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
+        deploy_all(
+            settings.work_pool,
+            settings.timezone,
+            settings.report_crons,
+            mailbox=bool(settings.mailbox.host),
+        )
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"worker-{index}")
         yield stack

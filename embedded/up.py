@@ -42,7 +42,12 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     stack.start_server()
     try:
         ensure_work_pool(settings.work_pool, settings.worker_type)
-        deploy_all(settings.work_pool, settings.timezone, settings.report_crons)
+        deploy_all(
+            settings.work_pool,
+            settings.timezone,
+            settings.report_crons,
+            mailbox=bool(settings.mailbox.host),
+        )
         for index in range(workers):
             stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
         stack.start_web()
@@ -56,6 +61,12 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
             f"most {settings.worker_limit} flow runs at once (COMPLAINTS_WORKER_LIMIT)"
         )
         print(f"escalations: {_slack_status(settings)}")
+        box = settings.mailbox
+        print(
+            f"mail intake: reading {box.folder} at {box.host}:{box.port} every minute"
+            if box.host
+            else "mail intake: off (set COMPLAINTS_MAILBOX__HOST to read a complaints mailbox)"
+        )
         if demo:
             threading.Thread(target=_seed_demo, args=(settings,), daemon=True).start()
         print("Ctrl-C stops the server and the workers.")

@@ -25,6 +25,7 @@ class Step(StrEnum):
     HOLD = "hold"  # the case waits on the customer: SLA clocks stop
     RELEASE = "release"  # the customer answered: SLA clocks run again
     ESCALATE = "escalate"
+    CORRESPONDENCE = "correspondence"  # the customer wrote (a reply, evidence), any time
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ STEP_LABELS: dict[Step, str] = {
     Step.HOLD: "等待客户 / Waiting on the customer",
     Step.RELEASE: "客户已回复 / Customer answered",
     Step.ESCALATE: "升级 / Escalation",
+    Step.CORRESPONDENCE: "客户来信 / Customer wrote",
 }
 
 

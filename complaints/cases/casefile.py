@@ -49,6 +49,8 @@ DECISION_WORDS = {
     "on_hold": "等待客户（计时暂停）",
     "released": "客户已回复（恢复计时）",
     "repeat": "重复投诉",
+    "customer_wrote": "客户来信",
+    "evidence": "客户提供证据",
     "escalated:W": "预警",
     "escalated:L1": "一级升级",
     "escalated:L2": "二级升级",

@@ -12,6 +12,7 @@ two helpers at the end; split up, a reader would chase one state machine over fi
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -291,6 +292,30 @@ def record_event(
             case.updated_at = now
             if case.status is CaseStatus.REGISTERED:
                 case.status = CaseStatus.IN_PROGRESS
+        return appended
+
+
+def record_correspondence(
+    settings: Settings,
+    case_no: str,
+    now: datetime,
+    reference: str,
+    decision: str,
+    payload: dict[str, Any],
+    actor: str = "客户 / customer",
+    session: Session | None = None,
+) -> bool:
+    """What the customer sent (a reply, evidence), in the audit trail once per reference
+    (a mail's Message-ID); it changes no step and no clock, the handler reads it."""
+    key = "mail:" + hashlib.sha256(reference.encode()).hexdigest()[:24]
+    with transaction(settings.database_url, session) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        appended = repo.record(
+            _entry(case, Step.CORRESPONDENCE, key, actor, now, decision, payload)
+        )
+        if appended:
+            case.updated_at = now
         return appended
 
 

@@ -198,3 +198,12 @@ def test_each_department_summary_runs_on_the_5th_before_the_consolidated_report(
         datetime(2027, 1, 5, 9, 0, tzinfo=SHANGHAI),
     ]
     assert report_times("monthly", after, 1)[0] > datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_the_mail_intake_runs_every_minute_only_where_a_mailbox_is_configured() -> None:
+    assert "mail-intake/mail-intake" not in {s.full_name for s in specs()}
+    (mail,) = [s for s in specs(mailbox=True) if s.flow_name == "mail-intake"]
+    assert [str(s.cron) for s in mail.schedules] == ["* * * * *"]
+    module, function = mail.entrypoint.split(":")
+    imported = importlib.import_module(module.removesuffix(".py").replace("/", "."))
+    assert getattr(imported, function).name == "mail-intake"

@@ -1,0 +1,240 @@
+"""E-mail intake against a real IMAP server (dovecot on loopback) and a real ledger.
+
+Prefect is unreachable here, as in an outage: every complaint is registered all the same
+and its run starts at the next reconcile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from complaints.channels import mailbox
+from complaints.settings import Settings, get_settings
+from complaints.timesource import utc_now
+from models.db import engine_for, unit_of_work, upgrade
+from models.repositories import CaseRepository
+from rules.enums import Channel
+from tests.integration.cli_support import UNREACHABLE_PREFECT
+from tests.integration.imap_server import Mailbox, imap_server
+
+CUSTOMER = "王小红 <wang.xiaohong@example.com>"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Mailbox]:
+    with imap_server() as running:
+        yield running
+
+
+@pytest.fixture
+def box(server: Mailbox) -> Mailbox:
+    """The inbox, emptied for each test."""
+    imap = server.client()
+    try:
+        imap.select("INBOX")
+        imap.store("1:*", "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+    except Exception:  # an empty inbox has no 1:*
+        pass
+    finally:
+        imap.logout()
+    return server
+
+
+@pytest.fixture
+def settings(box: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(url)
+    monkeypatch.setenv("PREFECT_API_URL", UNREACHABLE_PREFECT)
+    made = Settings(
+        _env_file=None,
+        database_url=url,
+        evidence_dir=tmp_path / "evidence",
+        mailbox={
+            "host": box.host,
+            "port": box.port,
+            "ssl": False,
+            "user": box.user,
+            "password": box.password,
+        },
+    )
+    with temporary_settings(updates={PREFECT_API_URL: UNREACHABLE_PREFECT}):
+        yield made
+    engine_for(url).dispose()
+    get_settings.cache_clear()
+
+
+def mail(
+    subject: str,
+    text: str | None = "收到的电热水壶底部漏水，用了三天就不能用了，要求换货。",
+    html: str | None = None,
+    sender: str = CUSTOMER,
+    message_id: str | None = None,
+    attachments: tuple[tuple[str, bytes], ...] = (),
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "complaints@example.com"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain="example.com")
+    if text is not None:
+        message.set_content(text, charset="utf-8")
+        if html is not None:
+            message.add_alternative(html, subtype="html", charset="utf-8")
+    elif html is not None:
+        message.set_content(html, subtype="html", charset="utf-8")
+    for name, data in attachments:
+        message.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    return bytes(message)
+
+
+def case(settings: Settings, case_no: str) -> Any:
+    with unit_of_work(settings.database_url) as session:
+        repo = CaseRepository(session)
+        found = repo.get(case_no)
+        assert found is not None
+        return found, list(repo.audit(found.id))
+
+
+def test_a_mail_in_chinese_becomes_a_case_on_the_email_channel_and_is_flagged_handled(
+    box: Mailbox, settings: Settings
+) -> None:
+    box.deliver(mail("电热水壶漏水，要求换货"))
+
+    done = mailbox.poll(settings, utc_now())
+
+    (case_no,) = done.registered
+    registered, entries = case(settings, case_no)
+    assert registered.channel is Channel.EMAIL
+    assert registered.customer_name == "王小红"
+    assert registered.customer_email == "wang.xiaohong@example.com"
+    assert registered.description.startswith("电热水壶漏水，要求换货\n收到的电热水壶底部漏水")
+    assert registered.flow_run_id is None  # Prefect is down: reconcile starts it later
+    assert [e.decision for e in entries][:1] == ["registered"]
+    assert mailbox.HANDLED in box.flags()[0]
+    assert "\\Seen" not in box.flags()[0]  # staff still see it as unread
+    assert mailbox.poll(settings, utc_now()).read == 0  # never read twice
+
+
+def test_an_html_only_mail_is_read_as_its_text(box: Mailbox, settings: Settings) -> None:
+    html = (
+        "<html><head><style>p{color:red}</style></head><body><p>快递延误<b>五天</b>，"
+        "床垫还没送到。</p><script>alert(1)</script><div>订单 SO-778</div></body></html>"
+    )
+    box.deliver(mail("快递延误", text=None, html=html))
+
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+
+    description = case(settings, case_no)[0].description
+    assert description == "快递延误\n快递延误 五天 ，床垫还没送到。\n订单 SO-778"
+
+
+def test_attachments_are_kept_as_the_cases_evidence(box: Mailbox, settings: Settings) -> None:
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 100
+    box.deliver(mail("内胆裂了", attachments=(("../../裂纹.jpg", photo),)))
+
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+
+    saved = Path(settings.evidence_dir) / case_no / "裂纹.jpg"  # no way out of its folder
+    assert saved.read_bytes() == photo
+    entries = case(settings, case_no)[1]
+    (evidence,) = [e for e in entries if e.decision == "evidence"]
+    assert evidence.payload["evidence"] == ["裂纹.jpg"]
+
+
+def test_a_reply_to_the_acknowledgement_joins_its_case_instead_of_a_new_one(
+    box: Mailbox, settings: Settings
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    reply = mail(
+        f"Re: 已收到您的反馈（案件编号 {case_no}）",
+        text="补充一下：购买日期是 11 月 20 日。\n\n在 2026年12月3日 客户服务中心 写道：\n> 已收到您的反馈",
+        attachments=(("发票.jpg", b"\xff\xd8invoice"),),
+    )
+    box.deliver(reply)
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert done.registered == [] and done.correspondence == [case_no]
+    entries = case(settings, case_no)[1]
+    (wrote,) = [e for e in entries if e.decision == "customer_wrote"]
+    assert wrote.step == "correspondence" and "购买日期是 11 月 20 日" in wrote.payload["note"]
+    assert "已收到您的反馈\n" not in wrote.payload["note"].split("\n", 1)[1]  # quote cut off
+    assert wrote.payload["evidence"] == ["发票.jpg"]
+
+
+def test_a_case_number_quoted_by_someone_else_is_a_new_complaint_not_theirs(
+    box: Mailbox, settings: Settings
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    box.deliver(
+        mail(
+            f"关于 {case_no}",
+            text="我也遇到了同样的问题，水壶漏水。",
+            sender="李四 <li@example.com>",
+        )
+    )
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert done.correspondence == [] and len(done.registered) == 1
+    assert [e.decision for e in case(settings, case_no)[1]].count("customer_wrote") == 0
+
+
+def test_a_mail_delivered_twice_is_one_case(box: Mailbox, settings: Settings) -> None:
+    same = mail("电热水壶漏水", message_id="<dup-1@example.com>")
+    box.deliver(same)
+    box.deliver(same)
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert len(done.registered) == 1 and done.repeated == done.registered
+    assert all(mailbox.HANDLED in flags for flags in box.flags())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"this is not a mail at all, no headers\r\n",
+        mail("", text="退款"),  # too short to be registered
+        b"Subject: =?utf-8?b?5rS75LqG?=\r\nMessage-ID: <x@y>\r\n\r\nno sender\r\n",
+    ],
+    ids=["garbage", "too-short", "no-sender"],
+)
+def test_a_mail_that_cannot_be_registered_is_kept_reported_and_never_retried(
+    box: Mailbox, settings: Settings, raw: bytes
+) -> None:
+    box.deliver(raw)
+    box.deliver(mail("电热水壶漏水"))  # the next one is not held up by it
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert len(done.registered) == 1
+    (line,) = done.skipped
+    assert re.match(r"mail \d+: ", line) and "\n" not in line
+    assert [mailbox.SKIPPED in f for f in box.flags()] == [True, False]
+    assert "wang.xiaohong@example.com" not in line
+    assert mailbox.poll(settings, utc_now()).read == 0
+
+
+def test_a_mailbox_that_cannot_be_read_says_so_in_one_line(settings: Settings) -> None:
+    wrong = settings.model_copy(
+        update={"mailbox": settings.mailbox.model_copy(update={"password": SecretStr("wrong")})}
+    )
+
+    with pytest.raises(mailbox.MailboxError) as caught:
+        mailbox.poll(wrong, utc_now())
+
+    assert "cannot read the mailbox" in str(caught.value) and "\n" not in str(caught.value)
