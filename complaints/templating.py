@@ -61,6 +61,7 @@ class MessageKind(StrEnum):
     NOT_SUBSTANTIATED = "not_substantiated"
     RESULT = "result"
     SURVEY_INVITATION = "survey_invitation"
+    DELAY_NOTICE = "delay_notice"  # handling takes longer: the reason, the new expected time
 
 
 class RenderedMessage(BaseModel):
@@ -83,6 +84,8 @@ class MessageContext(BaseModel):
     status_url: str | None = None  # the customer's status page (complaints.channels.links)
     survey_url: str | None = None  # the customer's own survey, in the invitation
     survey_days: int | None = None  # how long the survey link works
+    reason: str | None = None  # why it takes longer (a delay notice)
+    expected_at: str | None = None  # when it is now expected to be done, local time
 
 
 def dash(value: Any) -> str:

@@ -45,6 +45,7 @@ from tasks.case_steps import (
     record,
     reject_input,
     reopen,
+    tell_delay,
 )
 
 M = TypeVar("M", bound=StepInput)
@@ -109,6 +110,8 @@ def execute(case: CaseView, cycle: int) -> None:
         progress = wait_for(case, Step.EXECUTE, ProgressInput, cycle, entry=entry)
         if progress.kind.code == "done":
             return
+        if progress.kind.code == "delay" and not case.done(event_key(Step.EXECUTE, cycle, entry)):
+            tell_delay(case.case_no, progress, cycle, entry)
         entry += 1
 
 

@@ -60,13 +60,13 @@ STEP_LABELS: dict[Step, str] = {
 }
 
 
-def event_key(step: Step, cycle: int = 0) -> str:
+def event_key(step: Step, cycle: int = 0, entry: int = 0) -> str:
     """The audit key of an automatic step (acknowledged, explained, reopened, closed...).
 
     Recorded once per plan cycle; the '@' keeps these apart from wait keys, which Prefect
     limits to lowercase letters, digits and dashes.
     """
-    return f"{step.value}@c{cycle}"
+    return f"{step.value}@c{cycle}" + (f"e{entry}" if entry else "")
 
 
 def wait_key(step: Step, cycle: int, attempt: int = 0, entry: int = 0) -> str:

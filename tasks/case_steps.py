@@ -18,7 +18,14 @@ from complaints.notifications.messages import Outcome, send_once
 from complaints.settings import get_settings
 from complaints.templating import MessageKind
 from complaints.timesource import utc_now
-from rules.inputs import FeedbackInput, StepInput, VerifyInput, WaitOnCustomer, settle
+from rules.inputs import (
+    FeedbackInput,
+    ProgressInput,
+    StepInput,
+    VerifyInput,
+    WaitOnCustomer,
+    settle,
+)
 from rules.intake import ComplaintIn
 from rules.steps import Step
 from tasks.kinds import DELIVERY_RETRIES, case_step, ledger_task
@@ -63,6 +70,7 @@ def tell_customer(
     decision: str,
     messages: list[tuple[MessageKind, dict[str, Any]]],
     payload: dict[str, Any] | Callable[[list[Outcome]], dict[str, Any]],
+    entry: int = 0,
 ) -> list[Outcome]:
     """Send each message once, then record the step as done with `payload` (or what it
     makes of the outcomes)."""
@@ -70,7 +78,7 @@ def tell_customer(
     now = utc_now()
     sent = [send_once(settings, case_no, kind, cycle, now, **extra) for kind, extra in messages]
     recorded = payload(sent) if callable(payload) else payload
-    casework.record_event(settings, case_no, step, cycle, now, decision, recorded)
+    casework.record_event(settings, case_no, step, cycle, now, decision, recorded, entry=entry)
     return sent
 
 
@@ -149,6 +157,30 @@ def feed_back(case_no: str, feedback: FeedbackInput, cycle: int) -> list[Outcome
     return tell_customer(
         case_no, Step.FEEDBACK, cycle, "fed_back", messages, {"result": feedback.result}
     )
+
+
+@case_step("tell-delay", **DELIVERY_RETRIES)
+def tell_delay(case_no: str, progress: ProgressInput, cycle: int, entry: int) -> Outcome:
+    """The customer learns that handling takes longer: the reason, and the new time."""
+    (outcome,) = tell_customer(
+        case_no,
+        Step.EXECUTE,
+        cycle,
+        "delay_told",
+        [
+            (
+                MessageKind.DELAY_NOTICE,
+                {
+                    "reason": progress.delay_reason,
+                    "expected_at": progress.new_deadline,
+                    "occasion": entry,
+                },
+            )
+        ],
+        {"new_deadline": progress.new_deadline.isoformat() if progress.new_deadline else None},
+        entry=entry,
+    )
+    return outcome
 
 
 @case_step("reopen")

@@ -280,9 +280,11 @@ def record_event(
     payload: dict[str, Any] | None = None,
     actor: str = "system",
     session: Session | None = None,
+    entry: int = 0,
 ) -> bool:
-    """An automatic step (acknowledged, explained...) in the audit trail, once per cycle."""
-    key = event_key(step, cycle)
+    """An automatic step (acknowledged, explained...) in the audit trail, once per cycle
+    (and `entry`, for one that may come more often in a cycle)."""
+    key = event_key(step, cycle, entry)
     with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)

@@ -39,19 +39,29 @@ def send_once(
     *,
     explanation: str | None = None,
     result: str | None = None,
+    reason: str | None = None,
+    expected_at: datetime | None = None,
+    occasion: int | None = None,
 ) -> Outcome:
-    """Record the message if it is not recorded yet, then deliver it if it is pending."""
+    """Record the message if it is not recorded yet, then deliver it if it is pending.
+
+    A kind is sent once per plan cycle; one that may come more often in a cycle (a delay
+    notice per delay) names its `occasion`, and is sent once per occasion."""
     key = links.secret(settings, now)  # before the unit of work: it may write the key
     with unit_of_work(settings.database_url) as session:
         repo = CaseRepository(session)
         case = repo.get(case_no)
         if case is None:
             raise LookupError(f"no case {case_no}")
-        message = repo.message(case.id, kind.value, cycle)
+        row_kind = kind.value if occasion is None else f"{kind.value}#{occasion}"
+        message = repo.message(case.id, row_kind, cycle)
         if message is None:
-            message = repo.add_message(
-                _compose(settings, key, case, kind, cycle, now, explanation, result)
-            )
+            extra = {"explanation": explanation, "result": result, "reason": reason}
+            if expected_at is not None:
+                extra["expected_at"] = f"{expected_at.astimezone(settings.tz):%Y-%m-%d %H:%M}"
+            composed = _compose(settings, key, case, kind, cycle, now, extra)
+            composed.kind = row_kind
+            message = repo.add_message(composed)
         message_id = message.id
         outcome = Outcome(kind.value, message.delivery, message.status, message.recipient)
     if outcome.status in ("sent", "script"):
@@ -66,8 +76,7 @@ def _compose(
     kind: MessageKind,
     cycle: int,
     now: datetime,
-    explanation: str | None,
-    result: str | None,
+    extra: dict[str, str | None],
 ) -> CustomerMessage:
     promise = response_promise(settings.sla, case.severity)
     in_days = promise.unit is Unit.WORKING_DAYS
@@ -79,8 +88,7 @@ def _compose(
         description=case.description,
         promised_hours=None if in_days else promise.amount,
         promised_days=promise.amount if in_days else None,
-        explanation=explanation,
-        result=result,
+        **extra,
         status_url=links.status_url(settings, key, case.case_no, now),
         survey_url=(
             links.survey_url(settings, key, case.case_no, cycle, now)

@@ -22,6 +22,7 @@ from embedded.stack import Stack
 from tests.flows.support import (
     HAPPY_PATH,
     act_through,
+    act_when_waiting,
     chromium,
     new_complaint,
     submit,
@@ -110,3 +111,39 @@ def test_the_customer_follows_the_case_and_answers_the_survey_on_a_phone(
     assert again.status_code == 410  # it works once
     phone.get(link_in(settings, case_no, "acknowledgement", "c"))
     assert "已办结" in phone.find_element(By.ID, "stage").text
+
+
+def test_each_delay_tells_the_customer_why_and_when_once(settings: Any) -> None:
+    from datetime import timedelta
+
+    from complaints.timesource import utc_now
+
+    case_no, steps = submit(settings, new_complaint())
+    act_through(settings, case_no, steps, HAPPY_PATH[:5])  # up to the approved plan
+    first = utc_now() + timedelta(days=5)
+    second = utc_now() + timedelta(days=9)
+    for reason, new_deadline in (("厂家补货需要时间", first), ("物流停运两天", second)):
+        act_when_waiting(
+            settings,
+            case_no,
+            "execute",
+            {
+                "actor": "物流部-赵工",
+                "kind": "延期",
+                "note": "已联系厂家",
+                "delay_reason": reason,
+                "new_deadline": new_deadline.isoformat(),
+            },
+        )
+    act_when_waiting(settings, case_no, "execute", steps["execute"])  # done
+    wait_until(
+        lambda: casework.load(settings, case_no).current_step == "feedback",
+        what=f"{case_no} to wait for its feedback",
+    )
+
+    notices = [m for m in casefile.read(settings, case_no).messages if m.kind.startswith("delay")]
+    assert [m.kind for m in notices] == ["delay_notice#0", "delay_notice#1"]
+    assert "厂家补货需要时间" in notices[0].body and "物流停运两天" in notices[1].body
+    local = settings.tz
+    assert f"{first.astimezone(local):%Y-%m-%d %H:%M} 前完成" in notices[0].body
+    assert f"{second.astimezone(local):%Y-%m-%d %H:%M} 前完成" in notices[1].body

@@ -52,6 +52,8 @@ def message_context(**changes: Any) -> MessageContext:
         "promised_hours": 12.0,
         "explanation": "物流签收记录显示包装完好，出库检验合格。",
         "result": "已为您免费换货，并赠送 50 元优惠券。",
+        "reason": "厂家补货需要时间",
+        "expected_at": "2025-01-08 18:00",
     }
     return MessageContext(**(values | changes))
 
@@ -420,3 +422,18 @@ def test_free_text_with_pipes_and_line_breaks_stays_in_one_table_cell(
     document = renderer.case_timeline("zh-CN", context)
 
     assert "| 事件描述 | 第一行 \\| 含竖线 第二行 |" in document
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("zh-CN", "前完成"), ("en", "expect to complete it by")]
+)
+def test_a_delay_notice_says_why_and_the_new_expected_time(
+    renderer: Renderer, language: str, words: str
+) -> None:
+    message = renderer.message(MessageKind.DELAY_NOTICE, language, message_context())
+
+    assert CASE_NO in message.subject
+    assert "厂家补货需要时间" in message.body
+    assert (
+        f"2025-01-08 18:00 {words}" in message.body or f"{words} 2025-01-08 18:00" in message.body
+    )
