@@ -51,6 +51,7 @@ class Trigger(StrEnum):
     REPEAT = "repeat"  # the same customer complains again about the same thing
     RECTIFICATION = "rectification"  # a corrective action from a notice is overdue
     RUN_FAILED = "run_failed"  # the case's flow run failed: nobody can act until it is retried
+    CHASED = "chased"  # the customer chased the case after the time we promised
 
     @property
     def label(self) -> str:
@@ -66,6 +67,7 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.REPEAT: "重复投诉 / repeat complaint",
     Trigger.RECTIFICATION: "整改逾期 / corrective action overdue",
     Trigger.RUN_FAILED: "处理流程故障 / case run failed",
+    Trigger.CHASED: "客户催办，已超承诺时间 / customer chased after the promised time",
 }
 
 

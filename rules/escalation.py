@@ -20,7 +20,7 @@ ask for. Keys are stable: they are the identity of an escalation in the ledger.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from rules.alerts import Level, Trigger
 from rules.enums import Severity
@@ -35,6 +35,7 @@ EVENT_LEVEL: dict[Trigger, Level] = {
     Trigger.PLAN_REJECTED: Level.OPERATIONS_DIRECTOR,  # see PLAN_REJECTIONS_ESCALATED
     Trigger.CLUSTER: Level.LEADERSHIP,  # many similar complaints in a short window
     Trigger.RUN_FAILED: Level.DEPARTMENT_HEAD,  # nobody can act on the case until retried
+    Trigger.CHASED: Level.DEPARTMENT_HEAD,  # as an overdue step at its deadline
 }
 """Triggers not listed (SLA, RECTIFICATION) climb the ladder of their clock."""
 
@@ -72,6 +73,23 @@ def on_registration(case_no: str, severity: Severity, repeat_of: str | None) -> 
     if severity is Severity.MAJOR:
         called.append(_event(f"major:{case_no}", Trigger.MAJOR))
     return called
+
+
+def on_chase(
+    case_no: str, now: datetime, promised: datetime | None, tz: tzinfo
+) -> list[Escalation]:
+    """A customer who chases (催办) after the time we promised for where the case stands
+    escalates it like an overdue step; a chase in time is recorded and alerts nobody. One
+    alert per case and hour, however often the customer presses."""
+    if promised is None or now <= promised:
+        return []
+    return [
+        _event(
+            f"chase:{case_no}:{now:%Y%m%d%H}",
+            Trigger.CHASED,
+            reason=f"承诺时间 / promised by {promised.astimezone(tz):%Y-%m-%d %H:%M}",
+        )
+    ]
 
 
 def on_grading(case_no: str, was: Severity, graded: Severity) -> list[Escalation]:

@@ -31,6 +31,7 @@ TRIGGER_ICONS: dict[Trigger, str] = {
     Trigger.REPEAT: "🔁",
     Trigger.RECTIFICATION: "🛠",
     Trigger.RUN_FAILED: "🧯",
+    Trigger.CHASED: "📣",
 }
 
 Block = dict[str, Any]

@@ -35,6 +35,7 @@ from rules.escalation import (
     DecisionFacts,
     clock_start,
     clocks_stopped_by,
+    on_chase,
     on_decision,
     on_registration,
 )
@@ -319,6 +320,37 @@ def record_correspondence(
         if appended:
             case.updated_at = now
         return appended
+
+
+def chase(
+    settings: Settings,
+    case_no: str,
+    now: datetime,
+    via: str,
+    note: str | None = None,
+    session: Session | None = None,
+) -> list[str]:
+    """The customer chases (催办) their case: recorded for the handler (once an hour and
+    channel: a customer pressing again is the same chase), and escalated when the time we
+    promised for the case's current step has passed. The escalations newly fired."""
+    with transaction(settings.database_url, session) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        if case.status is CaseStatus.CLOSED:
+            raise CaseStateError(f"{case_no} is closed")
+        record_correspondence(
+            settings,
+            case_no,
+            now,
+            f"chase:{via}:{now:%Y%m%d%H}",
+            "chased",
+            {"note": note or "客户催办 / the customer asks for progress", "via": via},
+            session=session,
+        )
+        promised = clocks.promised(repo, case)
+        return raise_for_case(
+            repo, settings, case, on_chase(case_no, now, promised, settings.tz), now
+        )
 
 
 def open_step(

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 HANDLED = "$ComplaintsHandled"
 SKIPPED = "$ComplaintsSkipped"
 RECEIVER = "邮件自动受理 / mailbox"
+CHASE_WORDS = re.compile(r"催|何时|什么时候|还没(有)?(处理|回复|解决)|进展如何", re.IGNORECASE)
+"""A reply that asks where its case stands is a chase (催办) as well as correspondence."""
 
 
 class MailboxError(RuntimeError):
@@ -72,6 +74,8 @@ def take(settings: Settings, raw: bytes, now: datetime) -> tuple[str, str]:
             "customer_wrote",
             {"note": mail.description, "message_id": mail.message_id, "evidence": evidence},
         )
+        if CHASE_WORDS.search(mail.description):
+            casework.chase(settings, case_no, now, "email", mail.text[:200] or None)
         return "correspondence", case_no
     complaint = _complaint(settings, mail, now)
     try:

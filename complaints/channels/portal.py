@@ -28,6 +28,7 @@ from complaints.channels.keys import Caller
 from complaints.settings import Settings
 from rules.customer_view import Milestone, milestones
 from rules.enums import CaseStatus, Channel
+from rules.fields import prose
 from rules.intake import ComplaintIn
 from rules.masking import mask_name
 from rules.sla import response_promise
@@ -198,6 +199,51 @@ def answer_survey(
             409, f"your answer could not be taken just now ({exc}); please try again"
         ) from None
     return form
+
+
+@dataclass(frozen=True)
+class Chased:
+    case_no: str
+    escalated: bool  # the promised time had passed: the department head was alerted
+
+
+CHASE_NOTE = 200
+
+
+def chase(settings: Settings, case_no: str, via: str, note: str | None, now: datetime) -> Chased:
+    """The customer (or their channel) asks for progress: recorded on the case for the
+    handler, escalated like an overdue step when the promised time has passed."""
+    note = (note or "").strip() or None
+    if note is not None:
+        try:
+            prose(note)
+        except ValueError as exc:
+            raise Refused(422, "invalid chase", [{"field": "note", "reason": str(exc)}]) from None
+        if len(note) > CHASE_NOTE:
+            raise Refused(
+                422,
+                "invalid chase",
+                [{"field": "note", "reason": f"at most {CHASE_NOTE} characters"}],
+            )
+    try:
+        fired = casework.chase(settings, case_no, now, via, note)
+    except casework.CaseStateError:
+        raise Refused(409, "this case is closed; contact us if you need anything more") from None
+    return Chased(case_no, bool(fired))
+
+
+def customer_chase(settings: Settings, token: str, note: str | None, now: datetime) -> Chased:
+    link = _link(settings, token, links.Page.STATUS, now)
+    if _file(settings, link.case_no) is None:
+        raise Refused(404, "this link is not valid")
+    return chase(settings, link.case_no, "status-page", note, now)
+
+
+def channel_chase(
+    settings: Settings, caller: Caller, case_no: str, note: str | None, now: datetime
+) -> Chased:
+    channel_status(settings, caller, case_no)  # another channel's case is not found
+    return chase(settings, case_no, f"api:{caller.name}", note, now)
 
 
 def promise_text(settings: Settings, severity: Any) -> str:

@@ -53,6 +53,20 @@ class SubmittedOut(BaseModel):
     status_url: str
 
 
+class ChaseIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    note: str | None = Field(default=None, description="what the customer said, if anything")
+
+
+class ChasedOut(BaseModel):
+    case_no: str
+    escalated: bool = Field(
+        description="the time promised for the case's current step had passed: the "
+        "department head was alerted, as for an overdue step"
+    )
+
+
 class FieldError(BaseModel):
     field: str
     reason: str
@@ -220,23 +234,51 @@ def create_app(settings: Settings) -> Any:
         authorization: str | None = Header(default=None),
         x_api_key: str | None = Header(default=None),
     ) -> portal.CaseStatusView:
-        from rules.case_number import is_case_number, normalize
-
         caller = await caller_of(authorization, x_api_key)
-        number = str(normalize(case_no))
-        if not is_case_number(number):
-            raise portal.Refused(
-                422,
-                "invalid case number",
-                [{"field": "case_no", "reason": "TS-YYYYMMDD-NNNN"}],
-            )
+        number = _case_number(case_no)
         view = await run_in_threadpool(portal.channel_status, settings, caller, number)
         return view
+
+    @app.post(
+        "/api/v1/complaints/{case_no}/chase",
+        status_code=202,
+        response_model=ChasedOut,
+        responses=ERRORS,
+        summary="The customer asks for progress (催办) through this channel",
+    )
+    async def chase_case(
+        case_no: str,
+        body: ChaseIn | None = None,
+        authorization: str | None = Header(default=None),
+        x_api_key: str | None = Header(default=None),
+    ) -> ChasedOut:
+        caller = await caller_of(authorization, x_api_key)
+        number = _case_number(case_no)
+        note = body.note if body else None
+        done = await run_in_threadpool(
+            portal.channel_chase, settings, caller, number, note, utc_now()
+        )
+        return ChasedOut(case_no=done.case_no, escalated=done.escalated)
+
+    @app.post("/c/{token}/chase", response_class=HTMLResponse, include_in_schema=False)
+    async def chase_page(token: str, request: Request) -> Response:
+        note = _form_fields(await request.body()).get("note")
+        done = await run_in_threadpool(portal.customer_chase, settings, token, note, utc_now())
+        return _page(
+            pages,
+            "customer_notice",
+            202,
+            message="已为您催办，我们会尽快处理并与您联系 / we have passed on your request "
+            "and will be in touch soon"
+            + ("（已上报负责人 / raised with the manager in charge）" if done.escalated else ""),
+        )
 
     @app.get("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def status_page(token: str) -> Response:
         view = await run_in_threadpool(portal.customer_status, settings, token, utc_now())
-        return _page(pages, "customer_status", 200, case=view, company=settings.company_name)
+        return _page(
+            pages, "customer_status", 200, case=view, token=token, company=settings.company_name
+        )
 
     async def survey_form(
         token: str, status: int, errors: list[str], given: dict[str, str]
@@ -303,6 +345,17 @@ def survey_answer_from_form(given: dict[str, str]) -> tuple[dict[str, Any], list
     if comment:
         answer["comment"] = comment
     return answer, problems
+
+
+def _case_number(text: str) -> str:
+    from rules.case_number import is_case_number, normalize
+
+    number = str(normalize(text))
+    if not is_case_number(number):
+        raise portal.Refused(
+            422, "invalid case number", [{"field": "case_no", "reason": "TS-YYYYMMDD-NNNN"}]
+        )
+    return number
 
 
 def _form_fields(body: bytes) -> dict[str, str]:

@@ -127,9 +127,29 @@ def refresh(repo: CaseRepository, case: Case, settings: Settings) -> None:
             )
 
 
+def promised(repo: CaseRepository, case: Case) -> datetime | None:
+    """The time promised for where the case stands: its current step's deadline, else the
+    handling limit of its cycle (None while the customer's wait stops the clocks)."""
+    running = [row for row in repo.deadlines(case.id) if row.done_at is None and row.due_at]
+    for row in running:
+        if row.step == case.current_step and row.cycle == case.cycle:
+            return row.due_at
+    handling = [row for row in running if row.step == HANDLING]
+    return handling[-1].due_at if handling else None
+
+
 def stop_all(repo: CaseRepository, case: Case, now: datetime) -> None:
     for row in repo.deadlines(case.id):
         stop(row, now)
 
 
-__all__ = ["HANDLING", "on_hold", "pauses_of", "plan_for", "refresh", "start", "stop"]
+__all__ = [
+    "HANDLING",
+    "on_hold",
+    "pauses_of",
+    "plan_for",
+    "promised",
+    "refresh",
+    "start",
+    "stop",
+]

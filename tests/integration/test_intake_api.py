@@ -323,3 +323,81 @@ def test_the_api_is_documented_with_the_register_fields(service: Service) -> Non
     assert "customer_name" in schema["components"]["schemas"]["ComplaintIn"]["properties"]
     assert "/c/{token}" not in schema["paths"]
     assert httpx.get(f"{service.url}/docs").status_code == 200
+
+
+def chases_of(service: Service, case_no: str) -> list[AuditEntry]:
+    with unit_of_work(service.settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = repo.get(case_no)
+        assert case is not None
+        return [e for e in repo.audit(case.id) if e.decision == "chased"]
+
+
+def escalations_of(service: Service, case_no: str) -> list[str]:
+    from models.repositories import EscalationRepository
+
+    with unit_of_work(service.settings.database_url) as session:
+        case = CaseRepository(session).get(case_no)
+        assert case is not None
+        return [e.trigger for e in EscalationRepository(session).of_case(case.id)]
+
+
+def test_a_chase_in_time_is_recorded_for_the_handler_once_and_alerts_nobody(
+    service: Service,
+) -> None:
+    answer = service.post(complaint(external_ref="APP-CH1")).json()
+    case_no = answer["case_no"]
+    assert 'id="chase"' in httpx.get(answer["status_url"]).text
+
+    pressed = [
+        httpx.post(f"{answer['status_url']}/chase", data={"note": "请尽快处理"}) for _ in "12"
+    ]
+    by_api = httpx.post(
+        f"{service.url}/api/v1/complaints/{case_no}/chase",
+        json={"note": "客户来电催办"},
+        headers={"Authorization": f"Bearer {service.app_key}"},
+    )
+
+    assert [p.status_code for p in pressed] == [202, 202] and "已为您催办" in pressed[0].text
+    assert by_api.status_code == 202 and by_api.json() == {"case_no": case_no, "escalated": False}
+    chased = chases_of(service, case_no)
+    assert [(e.step, e.payload["via"]) for e in chased] == [
+        ("correspondence", "status-page"),  # pressing twice within the hour is one chase
+        ("correspondence", "api:app-backend"),
+    ]
+    assert "chased" not in escalations_of(service, case_no)
+
+
+def test_a_chase_after_the_promised_time_escalates_to_the_department_head(
+    service: Service,
+) -> None:
+    two_days_ago = (utc_now() - timedelta(days=2)).isoformat()
+    answer = service.post(complaint(external_ref="APP-CH2", received_at=two_days_ago)).json()
+
+    chased = httpx.post(
+        f"{service.url}/api/v1/complaints/{answer['case_no']}/chase",
+        headers={"Authorization": f"Bearer {service.app_key}"},
+    )
+
+    assert chased.status_code == 202 and chased.json()["escalated"] is True
+    assert "chased" in escalations_of(service, answer["case_no"])
+
+
+def test_a_chase_for_another_channels_case_or_with_bad_words_is_refused(
+    service: Service,
+) -> None:
+    case_no = service.post(complaint(external_ref="APP-CH3")).json()["case_no"]
+    url = f"{service.url}/api/v1/complaints/{case_no}/chase"
+
+    other = httpx.post(url, headers={"Authorization": f"Bearer {service.hotline_key}"})
+    control = httpx.post(
+        url, json={"note": "快\x1b[2J点"}, headers={"Authorization": f"Bearer {service.app_key}"}
+    )
+    unknown = httpx.post(
+        url, json={"nope": 1}, headers={"Authorization": f"Bearer {service.app_key}"}
+    )
+
+    assert other.status_code == 404
+    assert control.status_code == 422 and control.json()["fields"][0]["field"] == "note"
+    assert unknown.status_code == 422
+    assert chases_of(service, case_no) == []

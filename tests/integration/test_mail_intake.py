@@ -238,3 +238,16 @@ def test_a_mailbox_that_cannot_be_read_says_so_in_one_line(settings: Settings) -
         mailbox.poll(wrong, utc_now())
 
     assert "cannot read the mailbox" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_reply_asking_where_the_case_stands_is_a_chase_too(
+    box: Mailbox, settings: Settings
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    box.deliver(mail(f"Re: 案件编号 {case_no}", text="已经三天了，什么时候能处理？"))
+
+    assert mailbox.poll(settings, utc_now()).correspondence == [case_no]
+
+    decisions = [e.decision for e in case(settings, case_no)[1]]
+    assert decisions.count("customer_wrote") == 1 and decisions.count("chased") == 1

@@ -108,3 +108,24 @@ def test_feedback_stops_the_handling_clock_and_a_progress_report_stops_nothing()
     assert clocks_stopped_by(Step.FEEDBACK, True) == [Step.FEEDBACK.value, HANDLING]
     assert clocks_stopped_by(Step.EXECUTE, False) == []
     assert clocks_stopped_by(Step.EXECUTE, True) == [Step.EXECUTE.value]
+
+
+def test_a_chase_after_the_promised_time_escalates_like_an_overdue_step_once_an_hour() -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from rules.alerts import Level, Trigger
+    from rules.escalation import on_chase
+
+    promised = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    tz = ZoneInfo("Asia/Shanghai")
+
+    assert on_chase("TS-20261130-0001", promised - timedelta(minutes=1), promised, tz) == []
+    assert on_chase("TS-20261130-0001", promised, promised, tz) == []
+    assert on_chase("TS-20261130-0001", promised + timedelta(days=1), None, tz) == []  # on hold
+    (late,) = on_chase("TS-20261130-0001", promised + timedelta(minutes=5), promised, tz)
+    (again,) = on_chase("TS-20261130-0001", promised + timedelta(minutes=50), promised, tz)
+    (next_hour,) = on_chase("TS-20261130-0001", promised + timedelta(minutes=65), promised, tz)
+    assert (late.trigger, late.level) == (Trigger.CHASED, Level.DEPARTMENT_HEAD)
+    assert late.key == again.key != next_hour.key
+    assert "2026-12-01 10:00" in (late.reason or "")  # the promise in local time
