@@ -62,6 +62,7 @@ class MessageKind(StrEnum):
     RESULT = "result"
     SURVEY_INVITATION = "survey_invitation"
     DELAY_NOTICE = "delay_notice"  # handling takes longer: the reason, the new expected time
+    VERIFICATION_LATE = "verification_late"  # past the promised response: still checking
 
 
 class RenderedMessage(BaseModel):

@@ -152,6 +152,13 @@ def on_clock(case_no: str, step: str, cycle: int, levels: list[Level]) -> list[E
     ]
 
 
+def tells_customer(step: str, levels: list[Level]) -> bool:
+    """Verification running past the response promised to the customer (its deadline):
+    besides the department head, the customer is told it takes longer, and until when
+    (限时回应：告知调查进展和预计处理时间)."""
+    return step == Step.VERIFY.value and Level.DEPARTMENT_HEAD in levels
+
+
 def on_action(ref: str, levels: list[Level], reason: str) -> list[Escalation]:
     """The rungs of a corrective action's clock whose time has come."""
     return [

@@ -127,6 +127,16 @@ def refresh(repo: CaseRepository, case: Case, settings: Settings) -> None:
             )
 
 
+def promised_handling(repo: CaseRepository, case: Case) -> datetime | None:
+    """When the case's current cycle is due to be handled (its handling limit)."""
+    handling = [
+        row
+        for row in repo.deadlines(case.id)
+        if row.step == HANDLING and row.cycle == case.cycle and row.due_at
+    ]
+    return handling[-1].due_at if handling else None
+
+
 def promised(repo: CaseRepository, case: Case) -> datetime | None:
     """The time promised for where the case stands: its current step's deadline, else the
     handling limit of its cycle (None while the customer's wait stops the clocks)."""
@@ -149,6 +159,7 @@ __all__ = [
     "pauses_of",
     "plan_for",
     "promised",
+    "promised_handling",
     "refresh",
     "start",
     "stop",

@@ -14,15 +14,23 @@ from datetime import datetime
 
 from complaints.deadlines import clocks
 from complaints.deadlines.escalation import escalate, raise_for_case, run_url
+from complaints.notifications.mailer import MailError
+from complaints.notifications.messages import send_once
 from complaints.reporting import rectification
 from complaints.settings import Settings
+from complaints.templating import MessageKind
 from models.db import unit_of_work
 from models.repositories import CaseRepository, EscalationRepository
 from rules.alerts import Alert, ClusterMember, Trigger
-from rules.escalation import EVENT_LEVEL, on_clock
+from rules.escalation import EVENT_LEVEL, on_clock, tells_customer
 from rules.patterns import CaseFacts, find_clusters
 
 log = logging.getLogger("complaints.deadlines.watch")
+
+VERIFICATION_LATE_REASON = (
+    "核实需要与相关部门及记录逐一确认，仍在进行中 / checking the records with the departments "
+    "concerned takes longer than we said"
+)
 
 
 @dataclass
@@ -31,10 +39,13 @@ class Fired:
 
     keys: list[str] = field(default_factory=list)
     cases: set[str] = field(default_factory=set)
+    # (case, cycle, expected done) of verifications that ran past the promised response
+    to_tell: list[tuple[str, int, datetime | None]] = field(default_factory=list)
 
     def add(self, other: Fired) -> None:
         self.keys += other.keys
         self.cases |= other.cases
+        self.to_tell += other.to_tell
 
 
 def fire_due(settings: Settings, now: datetime, limit: int = 500) -> Fired:
@@ -44,6 +55,19 @@ def fire_due(settings: Settings, now: datetime, limit: int = 500) -> Fired:
     fired = Fired()
     for clock_id in due:
         fired.add(_fire_clock(settings, clock_id, now))
+    for case_no, cycle, expected in fired.to_tell:  # after the ledger has the escalation
+        try:
+            send_once(
+                settings,
+                case_no,
+                MessageKind.VERIFICATION_LATE,
+                cycle,
+                now,
+                reason=VERIFICATION_LATE_REASON,
+                expected_at=expected,
+            )
+        except (MailError, OSError) as exc:  # kept as failed in the case's messages
+            log.warning("could not tell the customer of %s it takes longer: %s", case_no, exc)
     return fired
 
 
@@ -67,6 +91,8 @@ def _fire_clock(settings: Settings, clock_id: int, now: datetime) -> Fired:
         keys = raise_for_case(repo, settings, case, called, now, due_at=plan.due_at)
         fired.keys += keys
         fired.cases |= {case.case_no} if keys else set()
+        if tells_customer(row.step, climb.levels):
+            fired.to_tell.append((case.case_no, row.cycle, clocks.promised_handling(repo, case)))
         row.alert_level = climb.alert_level
         row.next_alert_at = climb.next_alert_at
     return fired

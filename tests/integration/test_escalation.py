@@ -223,6 +223,33 @@ def test_an_overdue_verification_climbs_the_ladder_once_per_level_each_at_its_ti
     assert (verify.alert_level, verify.next_alert_at, verify.done_at) == (3, None, None)
 
 
+def test_a_verification_past_the_promised_response_tells_the_customer_once_and_until_when(
+    laddered: Settings,
+) -> None:
+    from models.ledger import CustomerMessage
+
+    case_no = waiting_at_verify(laddered)
+    warn_moment = dict(RUNGS)["W"]
+    deadline_moment = dict(RUNGS)["L1"]
+
+    watch.fire_due(laddered, warn_moment)  # a warning is for the handlers only
+    with unit_of_work(laddered.database_url) as session:
+        assert not session.scalars(
+            sa.select(CustomerMessage).where(CustomerMessage.kind == "verification_late")
+        ).all()
+    for moment in (deadline_moment, deadline_moment + HOUR, LEVEL3_AT + HOUR):
+        watch.fire_due(laddered, moment)
+
+    with unit_of_work(laddered.database_url) as session:
+        (told,) = session.scalars(
+            sa.select(CustomerMessage).where(CustomerMessage.kind == "verification_late")
+        ).all()
+    handling = clock(laddered, case_no, "handling")
+    assert told.created_at == deadline_moment
+    assert "未能在承诺的时间内答复您" in told.body and "核实需要与相关部门" in told.body
+    assert f"{handling.due_at.astimezone(laddered.tz):%Y-%m-%d %H:%M} 前给您处理结果" in told.body
+
+
 def test_the_slack_messages_go_to_the_default_channel_of_each_level(laddered: Settings) -> None:
     waiting_at_verify(laddered)
 
