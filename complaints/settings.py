@@ -341,3 +341,20 @@ def get_settings() -> Settings:
     except ValidationError as exc:
         problems = "; ".join(_problem(err) for err in exc.errors())
         raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+def secret_from_block(block: str, what: str) -> str:
+    """The value of a Prefect Secret block (a token, a password the settings name by
+    block); ValueError in one line, naming `what`, when it cannot be read."""
+    from typing import cast
+
+    from prefect.blocks.system import Secret  # only here: importing prefect is slow
+
+    try:
+        # load() is sync here (no event loop running); the cast tells mypy so.
+        value = cast("Secret[Any]", Secret.load(block)).get()
+    except Exception as exc:
+        raise ValueError(
+            f"could not read the {what} from Prefect Secret block {block!r}: {type(exc).__name__}"
+        ) from None
+    return str(value)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from complaints.cases import casework, intake
-from complaints.settings import Settings
+from complaints.settings import Settings, secret_from_block
 from models.db import unit_of_work
 from models.repositories import CaseRepository
 from rules.enums import Channel, Demand
@@ -238,13 +238,7 @@ def password(settings: Settings) -> str | None:
         return box.password.get_secret_value()
     if not box.password_block:
         return None
-    from prefect.blocks.system import Secret
-
     try:
-        value = cast("Secret[Any]", Secret.load(box.password_block)).get()
-    except Exception as exc:
-        raise MailboxError(
-            f"could not read the mailbox password from Prefect Secret block "
-            f"{box.password_block!r}: {type(exc).__name__}"
-        ) from None
-    return str(value)
+        return secret_from_block(box.password_block, "mailbox password")
+    except ValueError as exc:
+        raise MailboxError(str(exc)) from None

@@ -149,19 +149,12 @@ def channel_status(settings: Settings, caller: Caller, case_no: str) -> CaseStat
 
 
 def customer_status(settings: Settings, token: str, now: datetime) -> CaseStatusView:
-    link = _link(settings, token, links.Page.STATUS, now)
-    file = _file(settings, link.case_no)
-    if file is None:
-        raise Refused(404, "this link is not valid")
-    return _status(settings, file)
+    return _status(settings, _linked(settings, token, links.Page.STATUS, now)[1])
 
 
 def survey(settings: Settings, token: str, now: datetime) -> SurveyForm:
     """The survey behind a link, while the case waits for exactly this survey."""
-    link = _link(settings, token, links.Page.SURVEY, now)
-    file = _file(settings, link.case_no)
-    if file is None:
-        raise Refused(404, "this link is not valid")
+    link, file = _linked(settings, token, links.Page.SURVEY, now)
     case = file.case
     answered = any(
         entry.step == Step.CALLBACK.value
@@ -233,9 +226,7 @@ def chase(settings: Settings, case_no: str, via: str, note: str | None, now: dat
 
 
 def customer_chase(settings: Settings, token: str, note: str | None, now: datetime) -> Chased:
-    link = _link(settings, token, links.Page.STATUS, now)
-    if _file(settings, link.case_no) is None:
-        raise Refused(404, "this link is not valid")
+    link, _ = _linked(settings, token, links.Page.STATUS, now)
     return chase(settings, link.case_no, "status-page", note, now)
 
 
@@ -287,11 +278,19 @@ def _file(settings: Settings, case_no: str) -> CaseFile | None:
         return None
 
 
-def _link(settings: Settings, token: str, page: links.Page, now: datetime) -> links.Link:
+def _linked(
+    settings: Settings, token: str, page: links.Page, now: datetime
+) -> tuple[links.Link, CaseFile]:
+    """The link a customer followed and the case it is for; refused when forged,
+    expired (410) or for no case."""
     try:
-        return links.verify(links.secret(settings, now), token, page, now)
+        link = links.verify(links.secret(settings, now), token, page, now)
     except links.LinkRefused as exc:
         raise Refused(410 if exc.expired else 404, str(exc)) from None
+    file = _file(settings, link.case_no)
+    if file is None:
+        raise Refused(404, "this link is not valid")
+    return link, file
 
 
 def _channel(value: Any) -> Channel | None:

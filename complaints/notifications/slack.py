@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -38,7 +38,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from complaints.settings import Settings
+from complaints.settings import Settings, secret_from_block
 from models.db import unit_of_work
 from models.repositories import EscalationRepository
 from models.repositories.escalations import PENDING, SENT
@@ -106,17 +106,10 @@ def slack_token(settings: Settings) -> str | None:
         return slack.token.get_secret_value().strip() or None
     if not slack.token_block:
         return None
-    from prefect.blocks.system import Secret  # only here: importing prefect is slow
-
     try:
-        # load() is sync here (no event loop running); the cast tells mypy so.
-        value = cast("Secret[Any]", Secret.load(slack.token_block)).get()
-    except Exception as exc:
-        raise SlackConfigError(
-            f"could not read the Slack token from Prefect Secret block {slack.token_block!r}: "
-            f"{type(exc).__name__}"
-        ) from None
-    return str(value).strip() or None
+        return secret_from_block(slack.token_block, "Slack token").strip() or None
+    except ValueError as exc:
+        raise SlackConfigError(str(exc)) from None
 
 
 def slack_client(settings: Settings, warn: bool = True) -> WebClient | None:

@@ -291,6 +291,11 @@ def test_a_forged_or_expired_link_is_refused_with_a_page_that_says_so(service: S
         page = httpx.get(f"{service.url}/c/{token}")
         assert page.status_code == 404, token
         assert "链接无效" in page.text
+    # a status link is no survey link, and a forged survey is not answered either
+    assert httpx.get(f"{service.url}/s/{valid}").status_code == 404
+    assert httpx.post(f"{service.url}/s/{forged}", data={"efficiency": "5"}).status_code == 404
+    survey_past = links.sign(key, links.Link(links.Page.SURVEY, case_no, 0, utc_now()))
+    assert httpx.get(f"{service.url}/s/{survey_past}").status_code == 410
 
 
 def test_a_survey_link_before_the_case_reaches_its_callback_says_it_is_not_time_yet(

@@ -251,3 +251,28 @@ def test_a_reply_asking_where_the_case_stands_is_a_chase_too(
 
     decisions = [e.decision for e in case(settings, case_no)[1]]
     assert decisions.count("customer_wrote") == 1 and decisions.count("chased") == 1
+
+
+def test_the_mailbox_password_may_come_from_a_prefect_secret_block(
+    box: Mailbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.blocks.system import Secret
+
+    loaded: list[str] = []
+
+    def load(cls: type[Secret[Any]], name: str, **_: Any) -> Secret[Any]:
+        loaded.append(name)
+        return Secret(value=box.password)
+
+    monkeypatch.setattr(Secret, "load", classmethod(load))
+    from_block = settings.model_copy(
+        update={
+            "mailbox": settings.mailbox.model_copy(
+                update={"password": None, "password_block": "mailbox-password"}
+            )
+        }
+    )
+    box.deliver(mail("电热水壶漏水"))
+
+    assert len(mailbox.poll(from_block, utc_now()).registered) == 1
+    assert loaded == ["mailbox-password"]
