@@ -394,8 +394,8 @@ DEFINITIONS: dict[str, str] = {
     " Attribution: the period's cases by the department and employee the plan attributed.",
     "change": "环比、同比：本期投诉量与上一期、上年同期相比的变化。"
     " Period-on-period and year-on-year change of the volume.",
-    "trend": "趋势：截至本期最后一个月的连续12个月，每月投诉量、环节及时率与满意率（定义同上）。"
-    " Trend: the 12 months up to the period's last month: volume, timely steps, satisfaction.",
+    "trend": "趋势：截至本期最后一个月的连续12个月，每月投诉量、及时率与满意率（定义同上）。"
+    " Trend: the 12 months up to the period's last month: volume, timely rate, satisfaction.",
     "kpis": "目标：解决率、首次响应（90%案件的首次响应分钟数）、满意率、及时率、回访率与公司目标比较，目标可配置。"
     " KPIs: resolution, first response (minutes within which 90 % of cases were answered),"
     " satisfaction, timely (handling limits met) and callback rates against the company's"

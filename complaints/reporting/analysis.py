@@ -131,7 +131,11 @@ def compute(
     figures.kpis = kpis(figures, settings.kpi)
     figures.summary = summary(figures, settings.kpi)
     figures.recommendations = recommend(figures, settings.kpi)
-    figures.actions = rectification.status_as_of(settings, end)
+    figures.actions = [
+        action
+        for action in rectification.status_as_of(settings, end)
+        if department is None or action.department == department
+    ]
     return figures
 
 

@@ -555,3 +555,35 @@ def test_a_departments_summary_counts_only_its_own_cases(
         assert own.still_open == row.open_at_end
         assert {o.case_no for o in own.open_cases} <= mine
         assert [d.department for d in own.departments] == [row.department]
+
+
+def test_a_departments_summary_lists_only_its_own_corrective_actions(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    from models.ledger import CorrectiveAction
+    from models.repositories import ActionRepository
+
+    settings, _ = ledger
+    issued = GENERATED - timedelta(days=40)
+    with unit_of_work(settings.database_url) as session:
+        for department in ("物流部", "产品部"):
+            ActionRepository(session).add(
+                CorrectiveAction(
+                    key=f"half_year:2026-H1:{department}",
+                    report_kind="half_year",
+                    period="2026-H1",
+                    department=department,
+                    requirement="整改",
+                    started_at=issued,
+                    due_at=issued + timedelta(days=30),
+                    alert_level=-1,
+                    status="open",
+                    created_at=issued,
+                )
+            )
+
+    whole = analysis.compute(settings, OCTOBER, GENERATED)
+    own = analysis.compute(settings, OCTOBER, GENERATED, department="物流部")
+
+    assert {a.department for a in whole.actions} == {"物流部", "产品部"}
+    assert [a.department for a in own.actions] == ["物流部"]
