@@ -229,6 +229,19 @@ class Sentence(BaseModel):
     en: str
 
 
+class CustomerProfile(BaseModel):
+    """Who complained in the period: distinct customers (by phone, else e-mail), those
+    who had complained before the period (returning) and those who had not (new)."""
+
+    customers: int
+    new: int
+    returning: int
+
+    @property
+    def returning_share(self) -> float | None:
+        return self.returning / self.customers if self.customers else None
+
+
 class Figures(BaseModel):
     kind: Kind
     period: str
@@ -273,6 +286,7 @@ class Figures(BaseModel):
     ranked_suggestions: list[RankedSuggestion] = Field(default_factory=list)
     compensation: CompensationSummary | None = None
     by_product: list[Count] = Field(default_factory=list)
+    customers: CustomerProfile | None = None
     summary: list[Sentence] = Field(default_factory=list)  # written from the rest (`summary`)
     recommendations: list[Sentence] = Field(default_factory=list)  # (`recommend`)
     review: Review | None = None  # half-year and annual reports only
@@ -388,6 +402,9 @@ DEFINITIONS: dict[str, str] = {
     " Reopen rate: of the period's cases, the share reopened after a dissatisfied callback.",
     "escalations": "升级：本期内触发的升级，按原因与级别计数（集群预警计一次）。"
     " Escalations fired within the period by trigger and level (a cluster alert counts once).",
+    "customers": "客户画像：本期案件的不同客户数（按手机号，无则按邮箱识别）；老客户为本期之前投诉过的客户，其余为新客户。"
+    " Customers: distinct customers of the period's cases (by phone, else e-mail); returning"
+    " ones had complained before the period, the others are new.",
     "repeats": "重复投诉：本期案件中被识别为同一客户就同一产品/订单再次投诉的比例。"
     " Repeat complaints: of the period's cases, the share linked to an earlier case.",
     "attribution": "责任归属：本期案件按方案中的责任部门与责任人计数。"

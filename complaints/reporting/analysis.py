@@ -29,6 +29,7 @@ from rules.analysis import (
     ClusterAlert,
     CompensationSummary,
     Count,
+    CustomerProfile,
     DepartmentRow,
     Duration,
     EscalationCount,
@@ -125,6 +126,7 @@ def compute(
             ranked_suggestions=q.ranked_suggestions(),
             compensation=q.compensation(),
             by_product=q.by_product(volume),
+            customers=q.customers(),
         )
         if period.kind is not Kind.MONTHLY and department is None:
             figures.review = review(q, period, settings, now)
@@ -419,6 +421,25 @@ class PeriodQuery:
             .exists()
         )
         return self._scalar(sa.select(sa.func.count()).where(self.in_period, reopen))
+
+    def customers(self) -> CustomerProfile:
+        """Distinct customers of the period's cases; returning: one with a case received
+        before the period (the same phone, else the same e-mail)."""
+        who = sa.func.coalesce(Case.customer_phone, sa.func.lower(Case.customer_email))
+        period = sa.select(who.label("who")).where(self.in_period).distinct().subquery()
+        earlier = aliased(Case)
+        before = (
+            sa.select(earlier.id)
+            .where(
+                sa.func.coalesce(earlier.customer_phone, sa.func.lower(earlier.customer_email))
+                == period.c.who,
+                earlier.received_at < self.start,
+            )
+            .exists()
+        )
+        customers = self._scalar(sa.select(sa.func.count()).select_from(period))
+        returning = self._scalar(sa.select(sa.func.count()).select_from(period).where(before))
+        return CustomerProfile(customers=customers, new=customers - returning, returning=returning)
 
     def repeats(self) -> int:
         stmt = sa.select(sa.func.count()).where(self.in_period, Case.repeat_of.is_not(None))

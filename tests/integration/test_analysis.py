@@ -587,3 +587,46 @@ def test_a_departments_summary_lists_only_its_own_corrective_actions(
 
     assert {a.department for a in whole.actions} == {"物流部", "产品部"}
     assert [a.department for a in own.actions] == ["物流部"]
+
+
+@pytest.mark.parametrize("period", [OCTOBER, Period.parse(Kind.MONTHLY, "2026-11")])
+def test_the_customer_profile_counts_new_and_returning_customers_independently(
+    ledger: tuple[Settings, list[str]], period: Period
+) -> None:
+    from rules.intake import ComplaintIn
+
+    settings, _ = ledger
+    start, end = period.bounds(settings.tz)
+    october_case = next(c for c in rows(settings)["cases"] if c.customer_phone)
+    again = start + timedelta(days=3)  # the same customer, once more within the period
+    casework.register(
+        ComplaintIn(
+            channel=october_case.channel,
+            external_ref=f"AGAIN-{period}",
+            customer_name=october_case.customer_name,
+            customer_phone=october_case.customer_phone,
+            description="上次的问题又出现了，热水壶还是漏水。",
+            demand=october_case.demand,
+            received_at=again,
+            receiver="客服-王芳",
+        ),
+        settings,
+        again,
+    )
+    cases = rows(settings)["cases"]
+
+    def who(case: Case) -> str:
+        return case.customer_phone or (case.customer_email or "").lower()
+
+    in_period = {who(c) for c in cases if start <= c.received_at < end}
+    before = {who(c) for c in cases if c.received_at < start}
+
+    profile = analysis.compute(settings, period, GENERATED).customers
+
+    assert profile is not None
+    assert profile.customers == len(in_period)
+    assert profile.returning == len(in_period & before)
+    assert profile.new == len(in_period - before)
+    assert profile.new > 0
+    if october_case.received_at < start:
+        assert profile.returning > 0
