@@ -9,6 +9,7 @@ languages, are a third of this module.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -214,12 +215,78 @@ class RankedSuggestion(BaseModel):
     departments: list[str]
 
 
+class KindTotal(BaseModel):
+    """Plans that name one kind of measure or compensation, and the yuan named with it."""
+
+    kind: str
+    plans: int
+    amount_yuan: float = 0.0
+
+
 class CompensationSummary(BaseModel):
-    """What the plans promised: how many offered compensation, and the yuan amounts named."""
+    """What the plans promised: how many offered compensation, the yuan amounts named, and
+    both by kind (`measure_kinds`, `compensation_kinds`)."""
 
     plans: int
     with_compensation: int
     amount_yuan: float
+    measures_by_kind: list[KindTotal] = Field(default_factory=list)
+    compensation_by_kind: list[KindTotal] = Field(default_factory=list)
+
+
+# What a plan's free text names, by the words a handler writes: each clause is of the first
+# kind whose words it has (the order below decides: "50元优惠券补偿" is a coupon); text
+# naming none counts as 其他 / other.
+MEASURE_WORDS: dict[str, tuple[str, ...]] = {
+    "换货 / exchange": ("换货", "更换", "换新", "调换"),
+    "退款 / refund": ("退款", "退货", "退费", "退还"),
+    "维修 / repair": ("维修", "修理", "检修", "上门"),
+    "补发 / resend": ("补发", "重新发货", "重发", "补寄"),
+    "道歉 / apology": ("道歉", "致歉", "赔礼"),
+    "培训与考核 / retraining": ("培训", "考核", "整改", "通报批评"),
+    "流程改进 / process": ("流程", "制度", "规范", "优化"),
+}
+COMPENSATION_WORDS: dict[str, tuple[str, ...]] = {
+    "优惠券 / coupon": ("券",),
+    "退款 / refund": ("退款", "退还", "返还", "退费"),
+    "积分 / points": ("积分",),
+    "赠品 / gift": ("赠品", "礼品"),
+    "免费服务 / free service": ("免费", "免运费", "免单"),
+    "现金赔偿 / cash": ("赔偿", "赔付", "现金", "补偿"),
+}
+OTHER_KIND = "其他 / other"
+_CLAUSE = re.compile(r"[，,；;、。+＋]|和|及|并")
+YUAN = re.compile(r"(\d+(?:\.\d+)?)\s*元")
+
+
+def kinds_named(text: str | None, words: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """The kinds a plan's text names, each with the yuan amounts named in its clauses
+    ("免费换货，赠送50元优惠券" → free service 0, coupon 50); {} for no text."""
+    if not text or not text.strip():
+        return {}
+    found: dict[str, float] = {}
+    for clause in (c for c in _CLAUSE.split(text) if c.strip()):
+        amount = sum(float(n) for n in YUAN.findall(clause))
+        kind = next((k for k, hints in words.items() if any(h in clause for h in hints)), None)
+        if kind is None and not amount:
+            continue
+        kind = kind or OTHER_KIND
+        found[kind] = found.get(kind, 0.0) + amount
+    return found or {OTHER_KIND: 0.0}
+
+
+def by_kind(named: list[dict[str, float]]) -> list[KindTotal]:
+    """Plans per kind (and their yuan), most plans first."""
+    plans: dict[str, int] = {}
+    yuan: dict[str, float] = {}
+    for kinds in named:
+        for kind, amount in kinds.items():
+            plans[kind] = plans.get(kind, 0) + 1
+            yuan[kind] = yuan.get(kind, 0.0) + amount
+    return [
+        KindTotal(kind=kind, plans=plans[kind], amount_yuan=round(yuan[kind], 2))
+        for kind in sorted(plans, key=lambda k: (-plans[k], k))
+    ]
 
 
 class Sentence(BaseModel):

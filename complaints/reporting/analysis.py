@@ -10,7 +10,6 @@ holds every statement a report needs, which is most of this module's length.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +22,11 @@ from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, EscalationCase, StepDeadline, SurveyAnswer
 from rules.alerts import Level, Trigger
 from rules.analysis import (
+    COMPENSATION_WORDS,
+    MEASURE_WORDS,
     MIN_RISING,
     RECTIFY_WITHIN,
+    YUAN,
     Change,
     ClusterAlert,
     CompensationSummary,
@@ -46,7 +48,9 @@ from rules.analysis import (
     StepTime,
     Suggestion,
     TrendPoint,
+    by_kind,
     distribution,
+    kinds_named,
     kpis,
 )
 from rules.enums import Category, Department, Severity
@@ -718,7 +722,8 @@ class PeriodQuery:
 
     def compensation(self) -> CompensationSummary:
         """The latest plan of each of the period's cases made by the end: compensation
-        offered, and the yuan amounts it names ("50元优惠券", "退款 199.5 元")."""
+        offered, the yuan amounts it names ("50元优惠券", "退款 199.5 元"), and the plans
+        by kind of measure and of compensation (rules.analysis.kinds_named)."""
         latest = (
             sa.select(sa.func.max(AuditEntry.id))
             .join(Case, Case.id == AuditEntry.case_id)
@@ -726,19 +731,29 @@ class PeriodQuery:
             .group_by(AuditEntry.case_id)
         )
         stmt = (
-            sa.select(AuditEntry.payload["compensation"].as_string())
+            sa.select(
+                AuditEntry.payload["compensation"].as_string(),
+                AuditEntry.payload["measures"].as_string(),
+            )
             .where(AuditEntry.id.in_(latest))
             .execution_options(yield_per=500)
         )
         plans = offered = 0
         amount = 0.0
-        for (text,) in self.session.execute(stmt):
+        measures, compensations = [], []
+        for text, measure in self.session.execute(stmt):
             plans += 1
+            measures.append(kinds_named(measure, MEASURE_WORDS))
             if text and text.strip():
                 offered += 1
-                amount += sum(float(n) for n in _YUAN.findall(text))
+                amount += sum(float(n) for n in YUAN.findall(text))
+                compensations.append(kinds_named(text, COMPENSATION_WORDS))
         return CompensationSummary(
-            plans=plans, with_compensation=offered, amount_yuan=round(amount, 2)
+            plans=plans,
+            with_compensation=offered,
+            amount_yuan=round(amount, 2),
+            measures_by_kind=by_kind(measures),
+            compensation_by_kind=by_kind(compensations),
         )
 
     def by_product(self, volume: int, limit: int = 10) -> list[Count]:
@@ -797,7 +812,6 @@ class PeriodQuery:
 
 # Who a case's free text may name: masked out of everything a report shows.
 CUSTOMER = (Case.customer_name, Case.customer_phone, Case.customer_email)
-_YUAN = re.compile(r"(\d+(?:\.\d+)?)\s*元")
 
 
 def _aware(moment: datetime) -> datetime:

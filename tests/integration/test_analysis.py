@@ -530,6 +530,33 @@ def test_process_analysis_suggestions_and_compensation_match_an_independent_comp
         len(offered),
     )
     assert figures.compensation.amount_yuan == round(amount, 2)
+    # by kind: each plan counted once per kind its text names (the naming rule is
+    # rules.analysis.kinds_named, tested on its own); the yuan of each kind add up
+    from rules.analysis import COMPENSATION_WORDS, MEASURE_WORDS, kinds_named
+
+    for words, texts, shown_kinds in (
+        (COMPENSATION_WORDS, offered, figures.compensation.compensation_by_kind),
+        (
+            MEASURE_WORDS,
+            [e.payload.get("measures") for e in latest.values()],
+            figures.compensation.measures_by_kind,
+        ),
+    ):
+        plans: Counter[str] = Counter()
+        yuan: Counter[str] = Counter()
+        for text in texts:
+            for kind, named in kinds_named(text, words).items():
+                plans[kind] += 1
+                yuan[kind] += named
+        assert {k.kind: (k.plans, k.amount_yuan) for k in shown_kinds} == {
+            kind: (plans[kind], round(yuan[kind], 2)) for kind in plans
+        }
+        assert [k.plans for k in shown_kinds] == sorted(
+            (k.plans for k in shown_kinds), reverse=True
+        )
+    assert sum(k.amount_yuan for k in figures.compensation.compensation_by_kind) == pytest.approx(
+        figures.compensation.amount_yuan
+    )
     products = Counter(c.product or "—" for c in cases.values())
     shown = [(c.label, c.count) for c in figures.by_product]
     assert len(shown) == min(10, len(products))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from rules.analysis import (
     Change,
     Count,
@@ -103,3 +105,39 @@ def test_a_month_that_met_every_target_recommends_nothing_for_the_targets() -> N
     )
     month.kpis = kpis(month, TARGETS)
     assert not any(s.zh.startswith("未达标") for s in recommend(month, TARGETS))
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("免费换货，赠送50元优惠券", {"免费服务 / free service": 0.0, "优惠券 / coupon": 50.0}),
+        ("退款 199.5 元并赠送 20 元优惠券", {"退款 / refund": 199.5, "优惠券 / coupon": 20.0}),
+        ("补偿 30 元", {"现金赔偿 / cash": 30.0}),
+        ("送积分 500", {"积分 / points": 0.0}),
+        ("另付 15 元", {"其他 / other": 15.0}),
+        ("无", {"其他 / other": 0.0}),
+        ("", {}),
+        (None, {}),
+    ],
+)
+def test_the_kinds_of_compensation_a_plan_names_with_their_yuan(text, kinds) -> None:
+    from rules.analysis import COMPENSATION_WORDS, kinds_named
+
+    assert kinds_named(text, COMPENSATION_WORDS) == kinds
+
+
+def test_the_measures_a_plan_names_each_counted_once() -> None:
+    from rules.analysis import MEASURE_WORDS, by_kind, kinds_named
+
+    named = [
+        kinds_named("免费换货，客服当面道歉并参加服务培训", MEASURE_WORDS),
+        kinds_named("更换新品", MEASURE_WORDS),
+        kinds_named("退款", MEASURE_WORDS),
+    ]
+
+    assert [(k.kind, k.plans) for k in by_kind(named)] == [
+        ("换货 / exchange", 2),
+        ("培训与考核 / retraining", 1),
+        ("退款 / refund", 1),
+        ("道歉 / apology", 1),
+    ]
