@@ -77,13 +77,21 @@ def resume_verification_in_the_ui(
 
 
 def sees_the_case_waiting_at_grading(browser: Any, stack: Stack, run_id: str) -> bool:
-    """What the operator sees after a reload: the run tagged with its new step."""
+    """What the operator sees after a reload: the run tagged with its new step.
+
+    The UI is a single-page app: the page has loaded long before it has fetched and drawn
+    the run, so give it a while to draw before concluding the tag is not there.
+    """
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{stack.ui_url}/runs/flow-run/{run_id}")
+    tag = (By.XPATH, "//*[normalize-space()='步骤:grade']")
     try:
-        browser.find_element(By.XPATH, "//*[normalize-space()='步骤:grade']")
-    except Exception:
+        WebDriverWait(browser, 15).until(ec.presence_of_element_located(tag))
+    except TimeoutException:
         return False
     return True
 
@@ -106,11 +114,27 @@ def resume_and_follow(browser: Any, product: Stack, settings: Any, case_no: str)
         what=f"{case_no} to wait at grading after the UI resume",
     )
     assert verified_by(settings, case_no) == [actor]
-    wait_until(
-        lambda: sees_the_case_waiting_at_grading(browser, product, view.flow_run_id or ""),
-        timeout=60,
-        what="the UI to show the run at its new step",
-    )
+    try:
+        wait_until(
+            lambda: sees_the_case_waiting_at_grading(browser, product, view.flow_run_id or ""),
+            timeout=60,
+            what="the UI to show the run at its new step",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {what_the_ui_shows(browser, view.flow_run_id)}") from None
+
+
+def what_the_ui_shows(browser: Any, run_id: str) -> str:
+    """The run's tags as the API has them and the start of the page, for a failure."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from selenium.webdriver.common.by import By
+
+    with get_client(sync_client=True) as client:
+        tags = client.read_flow_run(UUID(run_id)).tags
+    page = browser.find_element(By.TAG_NAME, "body").text
+    return f"the API has tags {tags}; the page shows {page[:600]!r}"
 
 
 def test_an_operator_resumes_a_suspended_case_in_the_prefect_ui(
