@@ -23,6 +23,16 @@ from rules.fields import (
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
 LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
 
+# The rules between fields, and the fields each one is about (a caller is told which).
+NO_CONTACT = "至少需要一种联系方式 / give a phone number or an e-mail address"
+NO_ON_SPOT_ANSWER = "当场解答需填写解答内容 / on_spot_answer is required when answered"
+OCCURRED_AFTER_RECEIPT = "发生时间晚于受理时间 / occurred_at is after received_at"
+CROSS_FIELD_RULES: dict[str, tuple[str, ...]] = {
+    NO_CONTACT: ("customer_phone", "customer_email"),
+    NO_ON_SPOT_ANSWER: ("on_spot_answer",),
+    OCCURRED_AFTER_RECEIPT: ("occurred_at", "received_at"),
+}
+
 
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
@@ -89,11 +99,11 @@ class ComplaintIn(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> ComplaintIn:
         if not self.customer_phone and not self.customer_email:
-            raise ValueError("至少需要一种联系方式 / give a phone number or an e-mail address")
+            raise ValueError(NO_CONTACT)
         if self.answered_on_spot and not self.on_spot_answer:
-            raise ValueError("当场解答需填写解答内容 / on_spot_answer is required when answered")
+            raise ValueError(NO_ON_SPOT_ANSWER)
         if self.occurred_at and self.received_at and self.occurred_at > self.received_at:
-            raise ValueError("发生时间晚于受理时间 / occurred_at is after received_at")
+            raise ValueError(OCCURRED_AFTER_RECEIPT)
         return self
 
     def timing_problems(self, now: datetime, limits: InputLimits = DEFAULT_LIMITS) -> list[str]:

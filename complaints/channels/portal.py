@@ -29,7 +29,7 @@ from complaints.settings import Settings
 from rules.customer_view import Milestone, milestones
 from rules.enums import CaseStatus, Channel
 from rules.fields import prose
-from rules.intake import ComplaintIn
+from rules.intake import CROSS_FIELD_RULES, ComplaintIn
 from rules.masking import mask_name
 from rules.sla import response_promise
 from rules.steps import Step
@@ -86,8 +86,10 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """Each wrong field with its reason, as the API answers them."""
     fields = []
     for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "body"
-        fields.append({"field": where, "reason": error["msg"].removeprefix("Value error, ")})
+        reason = error["msg"].removeprefix("Value error, ")
+        where = ".".join(str(p) for p in error["loc"])
+        for field in (where,) if where else CROSS_FIELD_RULES.get(reason, ("body",)):
+            fields.append({"field": field, "reason": reason})
     return fields
 
 

@@ -8,6 +8,7 @@ path, which resumes a real run, is in tests/flows/test_customer_pages.py.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from complaints.channels import keys, links
 from complaints.settings import Settings, get_settings
@@ -27,6 +30,7 @@ from models.db import engine_for, unit_of_work, upgrade
 from models.ledger import AuditEntry
 from models.repositories import CaseRepository
 from rules.enums import Channel
+from tests.hostile import HOSTILE, HOSTILE_TEXT
 from tests.integration.cli_support import UNREACHABLE_PREFECT
 
 COMPLAINT: dict[str, Any] = {
@@ -213,6 +217,71 @@ def test_bad_input_is_refused_naming_the_field_and_writes_nothing(
     assert response.status_code == 422, response.text
     assert field in {f["field"] for f in response.json()["fields"]}
     assert service.cases() == before
+
+
+HYPOTHESIS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+REGISTER_FIELDS = sorted({*COMPLAINT, "customer_email", "received_at", "occurred_at", "severity"})
+
+
+@HYPOTHESIS
+@given(field=st.sampled_from(REGISTER_FIELDS), value=HOSTILE, serial=st.uuids())
+def test_any_hostile_value_in_any_field_is_refused_in_json_naming_it_and_writes_nothing(
+    service: Service, field: str, value: Any, serial: Any
+) -> None:
+    body = {**complaint(external_ref=f"APP-H-{serial}"), field: value}
+    if field == "external_ref":
+        body["external_ref"] = value
+    before = service.cases()
+
+    response = httpx.post(  # as a careless client writes it: NaN and Infinity as JSON allows
+        f"{service.url}/api/v1/complaints",
+        content=json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass"),
+        headers={"Authorization": f"Bearer {service.app_key}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+    if response.status_code == 201:  # a value that makes sense (the models' tests say how)
+        assert service.cases() == before + 1
+        return
+    assert response.status_code in (409, 413, 422), (response.status_code, response.text[:300])
+    answer = response.json()  # JSON, never a traceback (the module checks the server log)
+    if response.status_code == 413:  # larger than any complaint: refused before it is read
+        assert "larger than" in answer["error"]
+    else:
+        assert field in {f["field"] for f in answer["fields"]}, answer
+    assert service.cases() == before
+
+
+@HYPOTHESIS
+@given(
+    form=st.dictionaries(
+        st.sampled_from(["efficiency", "accepts_result", "comment", "x"]),
+        HOSTILE_TEXT.filter(lambda t: not any("\ud800" <= c <= "\udfff" for c in t)),
+        max_size=4,
+    )
+)
+def test_any_hostile_survey_form_is_answered_with_a_page_never_a_traceback(
+    service: Service, form: dict[str, str]
+) -> None:
+    case_no = service.post(complaint(external_ref="APP-SV")).json()["case_no"]
+    url = links.survey_url(
+        service.settings, links.secret(service.settings, utc_now()), case_no, 0, utc_now()
+    )
+
+    answer = httpx.post(url, data=form, timeout=30)
+
+    # not at its callback yet, the form incomplete, or larger than any form: said, nothing taken
+    assert answer.status_code in (400, 409, 413), answer.status_code
+    if answer.status_code != 413:
+        assert "<html" in answer.text.lower()
+    with unit_of_work(service.settings.database_url) as session:
+        case = CaseRepository(session).get(case_no)
+        assert case is not None
+        assert not list(CaseRepository(session).surveys(case.id))
 
 
 @pytest.mark.parametrize(
