@@ -177,6 +177,20 @@ class DepartmentRow(BaseModel):
     overdue_at_end: int
 
 
+class HandlerRow(BaseModel):
+    """One owner's share of the period's cases: the owner of the case's latest plan made by
+    the period's end, else its first receiver, who owns it until a plan hands it over
+    (首问责任制; `handed_over` False)."""
+
+    handler: str
+    handed_over: bool
+    volume: int
+    timely: Rate
+    satisfaction: Rate
+    open_at_end: int
+    overdue_at_end: int
+
+
 class OverdueSource(BaseModel):
     """Where deadlines were missed: a step of a department's cases, and how often."""
 
@@ -346,6 +360,7 @@ class Figures(BaseModel):
     still_open: int
     quotes: list[Quote] = Field(default_factory=list)
     departments: list[DepartmentRow] = Field(default_factory=list)
+    handlers: list[HandlerRow] = Field(default_factory=list)
     overdue_sources: list[OverdueSource] = Field(default_factory=list)
     open_cases: list[OpenCase] = Field(default_factory=list)
     causes: list[Count] = Field(default_factory=list)  # root causes of the plans, ranked
@@ -435,6 +450,11 @@ DEFINITIONS: dict[str, str] = {
     " Departments: the period's cases by responsible department — volume, timely rate,"
     " satisfaction, and the cases still open and those overdue (a deadline passed with its step"
     " not done) at the period's end; ungraded cases are not in any row.",
+    "handlers": "处理人：本期案件按期末的负责人统计——期末前最近一次处理方案的负责人；尚无方案的案件归其受理人（首问责任制，标“受理人，未交办”）——投诉量、及时率、满意率、期末未结与期末逾期，口径同部门表；每件案件只在一行。"
+    " Handlers: the period's cases by who owned them at the period's end — the owner of the"
+    " latest plan made by then; a case with no plan yet stays with its first receiver"
+    ' (marked "receiver, not handed over") — with volume, timely rate, satisfaction, open'
+    " and overdue at the end, as in the department table; each case is in one row.",
     "overdue_sources": "逾期来源：本期内首次逾期（一级升级）的处理环节，按环节与责任部门计数。"
     " Where deadlines were missed: first overdue escalations (level 1) fired within the period,"
     " by step and responsible department.",

@@ -36,6 +36,7 @@ from rules.analysis import (
     Duration,
     EscalationCount,
     Figures,
+    HandlerRow,
     MajorCase,
     Notice,
     OpenCase,
@@ -123,6 +124,7 @@ def compute(
             still_open=volume - q.closed(),
             quotes=q.quotes(),
             departments=q.departments(),
+            handlers=q.handlers(),
             overdue_sources=q.overdue_sources(),
             open_cases=q.open_cases(),
             causes=q.causes(),
@@ -213,18 +215,28 @@ def _trend_point(within: PeriodQuery, month: Period, tz: Any) -> TrendPoint:
 
 
 class PeriodQuery:
-    """Aggregates over the cases received in [start, end), as of `end`."""
+    """Aggregates over the cases received in [start, end), as of `end`; of one department's
+    cases, or of one owner's (`handler`: the name and whether a plan handed it over)."""
 
     def __init__(
-        self, session: Session, start: datetime, end: datetime, department: str | None = None
+        self,
+        session: Session,
+        start: datetime,
+        end: datetime,
+        department: str | None = None,
+        handler: tuple[str, bool] | None = None,
     ) -> None:
         self.session = session
         self.start, self.end = start, end
         self.department = department
+        self.handler = handler
         self.dialect = session.get_bind().dialect.name
 
     def for_department(self, department: str) -> PeriodQuery:
         return PeriodQuery(self.session, self.start, self.end, department)
+
+    def for_handler(self, name: str, handed_over: bool) -> PeriodQuery:
+        return PeriodQuery(self.session, self.start, self.end, self.department, (name, handed_over))
 
     def over(self, start: datetime, end: datetime) -> PeriodQuery:
         """The same cases (all, or one department's) in another period."""
@@ -240,9 +252,43 @@ class PeriodQuery:
     @property
     def in_period(self) -> sa.ColumnElement[bool]:
         window = sa.and_(Case.received_at >= self.start, Case.received_at < self.end)
-        if self.department is None:
-            return window
-        return sa.and_(window, Case.department == Department(self.department))
+        if self.department is not None:
+            window = sa.and_(window, Case.department == Department(self.department))
+        if self.handler is not None:
+            name, handed_over = self.handler
+            planned = self._planned() if handed_over else sa.not_(self._planned())
+            window = sa.and_(window, planned, self._owner() == name)
+        return window
+
+    def _latest_plan_owner(self) -> Any:
+        """The owner named by the case's latest plan made before the period's end."""
+        return (
+            sa.select(AuditEntry.payload["owner"].as_string())
+            .where(
+                AuditEntry.case_id == Case.id,
+                AuditEntry.step == Step.PLAN.value,
+                AuditEntry.at < self.end,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    def _planned(self) -> sa.ColumnElement[bool]:
+        return (
+            sa.select(AuditEntry.id)
+            .where(
+                AuditEntry.case_id == Case.id,
+                AuditEntry.step == Step.PLAN.value,
+                AuditEntry.at < self.end,
+            )
+            .exists()
+        )
+
+    def _owner(self) -> Any:
+        """Who owns the case at the period's end: its latest plan's owner, else the first
+        receiver, who owns a complaint until a plan hands it over (首问责任制)."""
+        return sa.func.coalesce(self._latest_plan_owner(), Case.receiver)
 
     def _scalar(self, stmt: sa.Select[Any]) -> int:
         return int(self.session.scalar(stmt) or 0)
@@ -478,6 +524,37 @@ class PeriodQuery:
                     volume=volume,
                     timely=dept.timely_cases(),
                     satisfaction=dept.satisfaction(),
+                    open_at_end=self._scalar(open_),
+                    overdue_at_end=self._scalar(open_.where(self._overdue_at_end())),
+                )
+            )
+        return rows
+
+    def handlers(self) -> list[HandlerRow]:
+        """One row per owner at the period's end (`_owner`), most cases first: every case
+        of the period is in one row."""
+        owners = (
+            sa.select(self._owner().label("owner"), self._planned().label("planned"))
+            .where(self.in_period)
+            .subquery()
+        )
+        stmt = sa.select(owners.c.owner, owners.c.planned, sa.func.count()).group_by(
+            owners.c.owner, owners.c.planned
+        )
+        groups = [
+            (str(name), bool(planned), int(n)) for name, planned, n in self.session.execute(stmt)
+        ]
+        rows = []
+        for name, handed_over, volume in sorted(groups, key=lambda g: (-g[2], not g[1], g[0])):
+            mine = self.for_handler(name, handed_over)
+            open_ = sa.select(sa.func.count()).where(mine.in_period, self._open_at_end())
+            rows.append(
+                HandlerRow(
+                    handler=name,
+                    handed_over=handed_over,
+                    volume=volume,
+                    timely=mine.timely_cases(),
+                    satisfaction=mine.satisfaction(),
                     open_at_end=self._scalar(open_),
                     overdue_at_end=self._scalar(open_.where(self._overdue_at_end())),
                 )

@@ -51,6 +51,7 @@ from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, t
 from rules.masking import mask_text
 
 NOTHING_TO_JUDGE = "本期无可评估的指标 / nothing to judge in this period"
+NOT_HANDED_OVER = "（受理人，未交办 / receiver, not handed over）"
 
 BOM = "\ufeff"
 CSV_COLUMNS = ("section", "name", "value", "unit", "numerator", "denominator", "note")
@@ -330,6 +331,16 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
             ("投诉量 / volume", d.volume),
             ("期末未结 / open at the end", d.open_at_end),
             ("期末逾期 / overdue at the end", d.overdue_at_end),
+        ):
+            rows.append((section, name, _figure(count), cases, "", "", ""))
+    for h in figures.handlers:
+        section = f"处理人 / handler {h.handler}{'' if h.handed_over else NOT_HANDED_OVER}"
+        rows.append(_rate_row(section, "及时率 / timely rate", h.timely))
+        rows.append(_rate_row(section, "满意率 / satisfaction rate", h.satisfaction))
+        for name, count in (
+            ("投诉量 / volume", h.volume),
+            ("期末未结 / open at the end", h.open_at_end),
+            ("期末逾期 / overdue at the end", h.overdue_at_end),
         ):
             rows.append((section, name, _figure(count), cases, "", "", ""))
     rows.extend(

@@ -458,6 +458,41 @@ def test_departments_overdue_sources_and_open_cases_match_an_independent_computa
     shown_days = [o.overdue_days for o in figures.open_cases if o.overdue_days is not None]
     assert shown_days == sorted(shown_days, reverse=True)  # most overdue first
 
+    # Handlers: the owner of each case's latest plan made by the end, else its receiver.
+    owners = {c.id: owner_at(data["audit"], c, end) for c in cases}
+    handlers = {}
+    for who in set(owners.values()):
+        mine = [c for c in cases if owners[c.id] == who]
+        ids = {c.id for c in mine}
+        surveys = [s for s in data["surveys"] if s.case_id in ids and s.at < end]
+        handlers[who] = (
+            len(mine),
+            timely_cases(data["clocks"], ids, end),
+            (sum(s.accepts_result for s in surveys), len(surveys)),
+            sum(open_at_end(c) for c in mine),
+            sum(open_at_end(c) and bool(overdue(c)) for c in mine),
+        )
+    assert {
+        (h.handler, h.handed_over): (
+            h.volume,
+            pair(h.timely),
+            pair(h.satisfaction),
+            h.open_at_end,
+            h.overdue_at_end,
+        )
+        for h in figures.handlers
+    } == handlers
+    assert sum(h.volume for h in figures.handlers) == len(cases)  # each case in one row
+    assert any(handed_over for _, handed_over in handlers), "plans name owners this period"
+
+
+def owner_at(audit: list[AuditEntry], case: Case, end: datetime) -> tuple[str, bool]:
+    """Who owns a case at `end`: its latest plan's owner, else its first receiver."""
+    plans = [e for e in audit if e.case_id == case.id and e.step == "plan" and e.at < end]
+    if plans:
+        return str(max(plans, key=lambda e: e.id).payload["owner"]), True
+    return case.receiver, False
+
 
 def test_root_causes_are_counted_from_the_plans_made_by_the_periods_end(
     ledger: tuple[Settings, list[str]],

@@ -23,6 +23,7 @@ from rules.analysis import (
     Change,
     DepartmentRow,
     Figures,
+    HandlerRow,
     Kpi,
     Notice,
     OpenCase,
@@ -437,6 +438,40 @@ def test_a_department_head_finds_their_row_the_overdue_steps_and_the_open_cases(
     rows = csv_rows(csv_text)
     (opened,) = [r for r in rows if r["section"] == "期末未结 / open cases"]
     assert (opened["name"], opened["value"]) == ("TS-20261028-0003", "2.5")
+
+
+def test_each_handler_finds_their_row_next_to_the_departments_in_every_format() -> None:
+    owner = HandlerRow(
+        handler="物流-周敏",
+        handed_over=True,
+        volume=8,
+        timely=Rate(numerator=6, denominator=8),
+        satisfaction=Rate(numerator=3, denominator=4),
+        open_at_end=2,
+        overdue_at_end=1,
+    )
+    receiver = owner.model_copy(
+        update={"handler": "客服-王芳", "handed_over": False, "volume": 2, "open_at_end": 2}
+    )
+    month = figures(handlers=[owner, receiver])
+
+    markdown = render_markdown(month, TEMPLATES)
+    english = render_markdown(month, TEMPLATES, language="en")
+    page = render_html(month, TEMPLATES)
+    rows = csv_rows(render_csv(month))
+
+    assert "| 物流-周敏 | 8 | 75.0% | 75.0% | 2 | 1 |" in markdown
+    assert "| 客服-王芳（受理人，未交办 / receiver, not handed over） | 2 |" in markdown
+    assert markdown.index("按部门 / By department") < markdown.index("按处理人 / By handler")
+    assert "| 物流-周敏 | 8 | 75.0% | 75.0% | 2 | 1 |" in english
+    assert '<td>物流-周敏</td><td class="num">8</td>' in page
+    assert "客服-王芳（受理人，未交办）" in page
+    timely = next(
+        r
+        for r in rows
+        if r["section"] == "处理人 / handler 物流-周敏" and r["name"].startswith("及时率")
+    )
+    assert (timely["value"], timely["numerator"], timely["denominator"]) == ("75.0", "6", "8")
 
 
 def test_the_markdown_the_prefect_ui_shows_draws_its_charts_in_the_tables(
