@@ -206,9 +206,10 @@ class OpenCase(BaseModel):
     received_at: datetime
     category: str
     department: str
-    owner: str
+    owner: str  # the latest plan's owner, else the first receiver (首问责任制)
     step: str
     overdue_days: float | None  # None: nothing overdue at the period's end
+    handed_over: bool = True  # False: no plan yet, `owner` is the receiver
 
 
 class StepTime(BaseModel):
@@ -459,10 +460,10 @@ DEFINITIONS: dict[str, str] = {
     " Where deadlines were missed: first overdue escalations (level 1) fired within the period,"
     " by step and responsible department.",
     "open_cases": "期末未结案件：期末尚未关闭的案件（含以前各期受理的），按逾期天数排序，最多 50 件；"
-    "责任人取期末前最近一次处理方案的负责人，没有方案时为责任部门。"
+    "责任人取期末前最近一次处理方案的负责人；尚无方案时为受理人（首问责任制：受理人负责到交办为止）。"
     " Open cases: cases not closed at the period's end (received in this period or before), most"
     " overdue first, at most 50; the owner is the latest plan's owner before the end, else the"
-    " responsible department.",
+    " first receiver, who owns a complaint until it is handed over.",
     "causes": "原因分析：本期案件的处理方案（期末前已制定）所记录的原因，按相同文字归并计数，取前十。"
     " Root causes: the causes recorded by the plans of the period's cases (made by its end),"
     " the same wording counted together, top ten.",

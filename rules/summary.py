@@ -6,12 +6,25 @@ Each sentence comes in Chinese and English (`Sentence`); the templates choose.
 
 from __future__ import annotations
 
-from rules.analysis import Figures, KpiTargets, Sentence
+from rules.analysis import Figures, KpiTargets, OpenCase, Sentence
 
 
 def _quoted(text: str) -> str:
     """Free text quoted inside a sentence: its own closing punctuation dropped."""
     return text.strip().rstrip("。；;，,.!！ ")
+
+
+def _whose(case: OpenCase) -> tuple[str, str]:
+    """An open case's department and owner, each named once: the plan's owner, or the
+    first receiver who still owns a case with no plan (首问责任制)."""
+    if not case.handed_over:
+        return (
+            f"{case.department}，受理人 {case.owner}，尚未交办",
+            f"{case.department}, still with its receiver {case.owner}",
+        )
+    if case.owner.strip() in {"", case.department}:
+        return case.department, case.department
+    return f"{case.department}，{case.owner}", f"{case.department}, {case.owner}"
 
 
 def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
@@ -96,13 +109,13 @@ def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
     overdue = [o for o in figures.open_cases if o.overdue_days is not None]
     if overdue:
         worst = overdue[0]
+        zh_who, en_who = _whose(worst)
         said.append(
             Sentence(
                 zh=f"期末有 {len(overdue)} 件案件逾期未结，最久的 {worst.case_no} 已逾期 "
-                f"{worst.overdue_days:.1f} 天（{worst.department}，{worst.owner}）。",
+                f"{worst.overdue_days:.1f} 天（{zh_who}）。",
                 en=f"{len(overdue)} open cases were overdue at the end; the longest,"
-                f" {worst.case_no}, by {worst.overdue_days:.1f} days ({worst.department},"
-                f" {worst.owner}).",
+                f" {worst.case_no}, by {worst.overdue_days:.1f} days ({en_who}).",
             )
         )
     if figures.callbacks_owed:

@@ -611,9 +611,10 @@ class PeriodQuery:
                     .order_by(AuditEntry.id)
                 )
             ]
+            # 首问责任制: the first receiver owns the complaint until a plan hands it over.
             owner = next(
                 (str(e.payload.get("owner")) for e in reversed(plans) if e.step == Step.PLAN.value),
-                _text(case.department) or case.receiver,
+                None,
             )
             step = next((e.step for e in reversed(plans) if not e.key.startswith("esc:")), "")
             overdue = (self.end - _aware(since)).total_seconds() / 86400 if since else None
@@ -623,9 +624,10 @@ class PeriodQuery:
                     received_at=case.received_at,
                     category=_text(case.category) or UNGRADED,
                     department=_text(case.department) or UNGRADED,
-                    owner=owner,
+                    owner=owner or case.receiver,
                     step=clock_label(step) if step else "—",
                     overdue_days=round(overdue, 1) if overdue is not None else None,
+                    handed_over=owner is not None,
                 )
             )
         return found

@@ -363,7 +363,7 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
             "逾期天数 / days overdue",
             "",
             "",
-            f"{o.department} · {o.owner} · {o.step}",
+            f"{o.department} · {o.owner}{'' if o.handed_over else NOT_HANDED_OVER} · {o.step}",
         )
         for o in figures.open_cases
     )

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from complaints.cases import casework
-from complaints.reporting import analysis
+from complaints.reporting import analysis, reports
 from complaints.settings import Settings
 from embedded.synthetic import generate_complaints
 from models.db import unit_of_work
@@ -484,6 +484,9 @@ def test_departments_overdue_sources_and_open_cases_match_an_independent_computa
     } == handlers
     assert sum(h.volume for h in figures.handlers) == len(cases)  # each case in one row
     assert any(handed_over for _, handed_over in handlers), "plans name owners this period"
+    for shown in figures.open_cases:
+        case = next(c for c in still_open if c.case_no == shown.case_no)
+        assert (shown.owner, shown.handed_over) == owner_at(data["audit"], case, end)
 
 
 def owner_at(audit: list[AuditEntry], case: Case, end: datetime) -> tuple[str, bool]:
@@ -492,6 +495,27 @@ def owner_at(audit: list[AuditEntry], case: Case, end: datetime) -> tuple[str, b
     if plans:
         return str(max(plans, key=lambda e: e.id).payload["owner"]), True
     return case.receiver, False
+
+
+def test_an_open_case_with_no_plan_yet_is_owned_by_its_receiver_and_named_once(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    settings, case_nos = ledger
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    data = rows(settings)
+    unplanned = case_nos[5]  # registered on 3 October and taken no further
+    case = next(c for c in data["cases"] if c.case_no == unplanned)
+
+    (shown,) = [o for o in figures.open_cases if o.case_no == unplanned]
+
+    assert (shown.owner, shown.handed_over) == (case.receiver, False)
+    assert shown.owner != shown.department
+    text = "".join(s.zh for s in figures.summary) + "".join(s.en for s in figures.summary)
+    for o in figures.open_cases:
+        assert f"{o.department}，{o.department}" not in text
+        assert f"{o.department}, {o.department}" not in text
+    report = reports.build(settings, OCTOBER, GENERATED)
+    assert f"{case.receiver}（受理人，未交办）" in report.markdown
 
 
 def test_root_causes_are_counted_from_the_plans_made_by_the_periods_end(

@@ -63,6 +63,26 @@ def test_it_names_the_departments_below_the_timely_target_and_the_longest_overdu
     assert "最久的 TS-20261002-0001 已逾期 12.5 天（物流部，物流-周敏）" in text
 
 
+def test_the_longest_overdue_case_without_a_plan_names_its_receiver_not_the_department_twice() -> (
+    None
+):
+    unplanned = OpenCase(
+        case_no="TS-20261002-0002",
+        received_at=datetime(2026, 10, 2, tzinfo=UTC),
+        category="物流配送",
+        department="物流部",
+        owner="客服-王芳",
+        step="核实 / Verify",
+        overdue_days=9.0,
+        handed_over=False,
+    )
+    text = written(open_cases=[unplanned])
+    assert "已逾期 9.0 天（物流部，受理人 客服-王芳，尚未交办）" in text
+    assert "物流部，物流部" not in text
+    named_after = unplanned.model_copy(update={"owner": "物流部", "handed_over": True})
+    assert "已逾期 9.0 天（物流部）" in written(open_cases=[named_after])
+
+
 def test_it_names_the_most_common_cause() -> None:
     text = written(causes=[Count(label="包装不足", count=7, share=0.7)])
     assert "最常见的原因是“包装不足”（7 件）" in text
