@@ -9,6 +9,7 @@ link then works no more.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ import httpx
 import pytest
 
 from complaints.cases import casefile, casework
+from complaints.settings import DEFAULT_CHANNELS
 from embedded.stack import Stack
+from rules.enums import Severity
 from tests.flows.support import (
     HAPPY_PATH,
     act_through,
@@ -30,6 +33,7 @@ from tests.flows.support import (
     wait_closed,
     wait_until,
 )
+from tests.integration.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e
 
@@ -156,3 +160,54 @@ def test_each_delay_tells_the_customer_why_and_when_once(settings: Any) -> None:
     local = settings.tz
     assert f"{first.astimezone(local):%Y-%m-%d %H:%M} 前完成" in notices[0].body
     assert f"{second.astimezone(local):%Y-%m-%d %H:%M} 前完成" in notices[1].body
+
+
+def test_a_customer_who_rejects_the_result_on_the_survey_page_reopens_the_case_and_alerts_leadership(
+    web: Stack, settings: Any, slack: FakeSlack
+) -> None:
+    complaint = new_complaint(severity=Severity.SERIOUS)
+    case_no, steps = submit(settings, complaint)
+    steps["grade"] = {**steps["grade"], "severity": "严重"}  # nothing else to escalate
+    act_through(settings, case_no, steps, HAPPY_PATH[:-1])  # all but the callback
+    wait_until(
+        lambda: (
+            (view := casework.load(settings, case_no)).current_step == "callback"
+            and view.waiting_key
+        ),
+        what=f"{case_no} to wait for its callback",
+    )
+    survey = link_in(settings, case_no, "survey_invitation", "s")
+
+    answer = httpx.post(  # what the page's form sends
+        survey,
+        data={
+            "efficiency": "2",
+            "resolution": "1",
+            "attitude": "3",
+            "fairness": "2",
+            "accepts_result": "no",
+            "comment": "换的货还是坏的",
+        },
+        timeout=60,
+    )
+
+    assert answer.status_code == 200, answer.text
+    wait_until(
+        lambda: (v := casework.load(settings, case_no)).cycle == 1 and v.waiting_key == "plan-c1",
+        what="the case to reopen and wait for a new plan",
+    )
+    file = casefile.read(settings, case_no)
+    assert [e.trigger for e in file.escalations] == ["rejected"]
+    callback = next(e for e in file.audit if e.step == "callback")
+    assert callback.actor == "客户本人（在线问卷）" and callback.decision == "not_satisfied"
+    wait_until(
+        lambda: [
+            m
+            for m in slack.messages
+            if m.channel == DEFAULT_CHANNELS["L3"]
+            and case_no in json.dumps(m.blocks, ensure_ascii=False)
+        ],
+        timeout=60,
+        what="the leadership message",
+    )
+    assert httpx.post(survey, data={"efficiency": "5"}).status_code == 410  # answered once
