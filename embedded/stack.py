@@ -17,9 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from complaints.settings import Settings
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
@@ -230,7 +234,6 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
     from prefect.context import refresh_global_settings_context
 
     from complaints.settings import get_settings
-    from deployments.definitions import deploy_all, ensure_work_pool
     from models.db import engine_for, upgrade
 
     get_settings.cache_clear()
@@ -242,15 +245,7 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
         # Every thread of this process talks to this stack: Prefect's global settings
         # (not a context manager, whose settings would hold for this thread only).
         refresh_global_settings_context()
-        ensure_work_pool(settings.work_pool, settings.worker_type)
-        deploy_all(
-            settings.work_pool,
-            settings.timezone,
-            settings.report_crons,
-            mailbox=bool(settings.mailbox.host),
-        )
-        for index in range(workers):
-            stack.start_worker(settings.work_pool, name=f"worker-{index}")
+        deploy_product(stack, settings, workers, "worker")
         yield stack
     finally:
         stack.kill_workers()  # and the runs they started: no orphan outlives the stack
@@ -260,6 +255,21 @@ def _run_product(stack: Stack, workers: int) -> Iterator[Stack]:
         os.environ.update(saved)
         refresh_global_settings_context()
         get_settings.cache_clear()
+
+
+def deploy_product(stack: Stack, settings: Settings, workers: int, worker_prefix: str) -> None:
+    """On a running server: the work pool, every deployment, and `workers` workers."""
+    from deployments.definitions import deploy_all, ensure_work_pool
+
+    ensure_work_pool(settings.work_pool, settings.worker_type)
+    deploy_all(
+        settings.work_pool,
+        settings.timezone,
+        settings.report_crons,
+        mailbox=bool(settings.mailbox.host),
+    )
+    for index in range(workers):
+        stack.start_worker(settings.work_pool, name=f"{worker_prefix}-{index}")
 
 
 @contextmanager

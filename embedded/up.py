@@ -19,7 +19,7 @@ from complaints.settings import DEFAULT_VAR
 
 
 def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
-    from embedded.stack import Stack
+    from embedded.stack import Stack, deploy_product
 
     # Ctrl-C and a service manager's SIGTERM both stop everything this command started.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -31,7 +31,6 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     os.environ.update(stack.env())  # this process talks to the server it starts
     get_settings.cache_clear()
 
-    from deployments.definitions import deploy_all, ensure_work_pool
     from models.db import upgrade
 
     settings = get_settings()
@@ -41,15 +40,7 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     print(f"starting the Prefect server on {stack.ui_url} (first start takes a while) ...")
     stack.start_server()
     try:
-        ensure_work_pool(settings.work_pool, settings.worker_type)
-        deploy_all(
-            settings.work_pool,
-            settings.timezone,
-            settings.report_crons,
-            mailbox=bool(settings.mailbox.host),
-        )
-        for index in range(workers):
-            stack.start_worker(settings.work_pool, name=f"complaints-worker-{index}")
+        deploy_product(stack, settings, workers, "complaints-worker")
         stack.start_web()
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
         print(
