@@ -460,7 +460,10 @@ def cmd_key(args: argparse.Namespace) -> None:
     from complaints.timesource import utc_now
 
     settings = _settings()
-    _upgrade(settings)
+    if args.key_command == "list":  # a read: never migrates
+        _readable(settings)
+    else:
+        _upgrade(settings)
     try:
         if args.key_command == "create":
             channel = keys.parse_channel(args.channel)

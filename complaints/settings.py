@@ -2,6 +2,10 @@
 
 Read it with `get_settings()` at run time, never at import time. Secrets are SecretStr:
 they never print and never travel as flow parameters.
+
+Longer than most modules on purpose: every setting a company can change is declared,
+described and validated here, in one place, with the error naming the variable as the
+user wrote it; the policies it validates (SLA, patterns, KPIs) are rules.* models.
 """
 
 from __future__ import annotations

@@ -258,7 +258,9 @@ def elsewhere(ledger: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> s
     return url
 
 
-@pytest.mark.parametrize("argv", [("show", "TS-20261123-0001"), ("list",), ("escalations",)])
+@pytest.mark.parametrize(
+    "argv", [("show", "TS-20261123-0001"), ("list",), ("escalations",), ("key", "list")]
+)
 def test_reading_a_ledger_that_is_not_there_says_so_and_creates_nothing(
     run: Any, elsewhere: str, argv: tuple[str, ...]
 ) -> None:
