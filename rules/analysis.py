@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.periods import Kind
+from rules.periods import Kind, Period
 
 RECTIFY_WITHIN = timedelta(days=30)
 """A rectification notice gives its department this long to report the action done."""
+
+SUMMARY_DUE_DAY = 5
+"""Departments summarise the month by this day of the next one (PROCESS.md, "Analysis")."""
 
 MIN_RISING = 3
 """A category · product pair is a potential problem when it has at least this many
@@ -191,6 +195,76 @@ class HandlerRow(BaseModel):
     overdue_at_end: int
 
 
+class SummarySent(BaseModel):
+    """What became of a department's own monthly summary: saved, and sent when and where
+    (`sent_at` None: not sent; `where` then says why)."""
+
+    department: str
+    period: str
+    saved_at: datetime | None = None
+    sent_at: datetime | None = None
+    where: str = ""
+
+
+class DepartmentInput(BaseModel):
+    """A department's input to the consolidated monthly report: whether its own summary
+    was sent by the 5th, and the lines of it a manager looks for."""
+
+    department: str
+    due: date
+    saved: bool
+    sent_at: datetime | None
+    where: str
+    on_time: bool | None  # None: not sent
+    volume: int
+    timely: Rate
+    main_cause: str | None
+    main_cause_cases: int
+    actions_open: int
+    actions_overdue: int
+
+
+def summary_due(period: Period, tz: ZoneInfo) -> date:
+    """The day a department's summary of `period` (a month) is due: the 5th of the next."""
+    _, end = period.bounds(tz)
+    return end.astimezone(tz).date().replace(day=SUMMARY_DUE_DAY)
+
+
+def department_inputs(
+    rows: list[DepartmentRow],
+    causes: dict[str, Count | None],
+    actions: list[ActionStatus],
+    sent: dict[str, SummarySent],
+    due: date,
+    tz: ZoneInfo,
+) -> list[DepartmentInput]:
+    """Per department of the department table (in its order): its summary's fate and its
+    key lines — volume, timely rate, main cause, corrective actions open and overdue."""
+    found = []
+    for row in rows:
+        record = sent.get(row.department)
+        sent_at = record.sent_at if record else None
+        cause = causes.get(row.department)
+        mine = [a for a in actions if a.department == row.department and a.done_at is None]
+        found.append(
+            DepartmentInput(
+                department=row.department,
+                due=due,
+                saved=record is not None and record.saved_at is not None,
+                sent_at=sent_at,
+                where=record.where if record else "",
+                on_time=None if sent_at is None else sent_at.astimezone(tz).date() <= due,
+                volume=row.volume,
+                timely=row.timely,
+                main_cause=cause.label if cause else None,
+                main_cause_cases=cause.count if cause else 0,
+                actions_open=len(mine),
+                actions_overdue=sum(a.overdue for a in mine),
+            )
+        )
+    return found
+
+
 class OverdueSource(BaseModel):
     """Where deadlines were missed: a step of a department's cases, and how often."""
 
@@ -362,6 +436,7 @@ class Figures(BaseModel):
     quotes: list[Quote] = Field(default_factory=list)
     departments: list[DepartmentRow] = Field(default_factory=list)
     handlers: list[HandlerRow] = Field(default_factory=list)
+    department_inputs: list[DepartmentInput] = Field(default_factory=list)  # monthly, all
     overdue_sources: list[OverdueSource] = Field(default_factory=list)
     open_cases: list[OpenCase] = Field(default_factory=list)
     causes: list[Count] = Field(default_factory=list)  # root causes of the plans, ranked
@@ -456,6 +531,11 @@ DEFINITIONS: dict[str, str] = {
     " latest plan made by then; a case with no plan yet stays with its first receiver"
     ' (marked "receiver, not handed over") — with volume, timely rate, satisfaction, open'
     " and overdue at the end, as in the department table; each case is in one row.",
+    "department_inputs": "部门小结：合并月报中，各责任部门本月小结（次月 5 日前报送）是否已保存、何时发往何处、是否按时，以及其中的要点：投诉量、及时率、最主要原因、未完成与逾期的整改事项。"
+    " Departments' summaries: in the consolidated monthly report, whether each responsible"
+    " department's own summary (due by the 5th of the next month) was saved, when and where it"
+    " was sent and whether on time, with its key lines: volume, timely rate, main cause,"
+    " corrective actions open and overdue.",
     "overdue_sources": "逾期来源：本期内首次逾期（一级升级）的处理环节，按环节与责任部门计数。"
     " Where deadlines were missed: first overdue escalations (level 1) fired within the period,"
     " by step and responsible department.",

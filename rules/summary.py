@@ -125,7 +125,27 @@ def summary(figures: Figures, targets: KpiTargets) -> list[Sentence]:
                 en=f"{figures.callbacks_owed} callbacks were still owed at the end.",
             )
         )
+    said.extend(_summaries_in(figures))
     return said
+
+
+def _summaries_in(figures: Figures) -> list[Sentence]:
+    """How many departments sent their own summary by the 5th, and who did not."""
+    inputs = figures.department_inputs
+    if not inputs:
+        return []
+    on_time = [d for d in inputs if d.on_time]
+    missing = [d.department for d in inputs if d.sent_at is None]
+    late = [d.department for d in inputs if d.on_time is False]
+    zh = f"部门小结：{len(inputs)} 个部门中 {len(on_time)} 个于 {inputs[0].due} 前报送"
+    en = f"Departments' summaries: {len(on_time)} of {len(inputs)} sent by {inputs[0].due}"
+    if missing:
+        zh += f"；未报送：{'、'.join(missing)}"
+        en += f"; not sent: {', '.join(missing)}"
+    if late:
+        zh += f"；逾期报送：{'、'.join(late)}"
+        en += f"; sent late: {', '.join(late)}"
+    return [Sentence(zh=zh + "。", en=en + ".")]
 
 
 def recommend(figures: Figures, targets: KpiTargets) -> list[Sentence]:
@@ -186,6 +206,15 @@ def recommend(figures: Figures, targets: KpiTargets) -> list[Sentence]:
             Sentence(
                 zh=f"补做期末未完成的 {figures.callbacks_owed} 次回访。",
                 en=f"Make the {figures.callbacks_owed} callbacks still owed.",
+            )
+        )
+    unsent = [d.department for d in figures.department_inputs if not d.on_time]
+    if unsent:
+        said.append(
+            Sentence(
+                zh=f"未按时报送部门小结的部门（{'、'.join(unsent)}）：补报小结，说明本月原因与措施。",
+                en=f"Departments whose summary was not sent on time ({', '.join(unsent)}):"
+                " send it, with the month's causes and measures.",
             )
         )
     overdue = [o for o in figures.open_cases if o.overdue_days is not None]

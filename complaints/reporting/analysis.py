@@ -48,11 +48,14 @@ from rules.analysis import (
     Rising,
     StepTime,
     Suggestion,
+    SummarySent,
     TrendPoint,
     by_kind,
+    department_inputs,
     distribution,
     kinds_named,
     kpis,
+    summary_due,
 )
 from rules.enums import Category, Department, Severity
 from rules.human_steps import HUMAN_STEPS
@@ -73,10 +76,13 @@ def compute(
     now: datetime,
     partial: bool = False,
     department: str | None = None,
+    summaries: dict[str, SummarySent] | None = None,
 ) -> Figures:
     """Every figure of `period` from the ledger (read in one transaction); `partial`: of a
     period not over yet, as of `now`; `department`: of that responsible department's
-    cases only (its own summary)."""
+    cases only (its own summary); `summaries`: what became of the departments' own
+    summaries of the month, which the consolidated monthly report shows with their key
+    lines."""
     tz = settings.tz
     start, end = period.bounds(tz)
     if partial:
@@ -136,14 +142,28 @@ def compute(
         )
         if period.kind is not Kind.MONTHLY and department is None:
             figures.review = review(q, period, settings, now)
-    figures.kpis = kpis(figures, settings.kpi)
-    figures.summary = summary(figures, settings.kpi)
-    figures.recommendations = recommend(figures, settings.kpi)
+        consolidated_month = period.kind is Kind.MONTHLY and department is None
+        causes = {  # each department's main cause, the line its own summary leads with
+            row.department: next(iter(q.for_department(row.department).causes(limit=1)), None)
+            for row in (figures.departments if consolidated_month else [])
+        }
     figures.actions = [
         action
         for action in rectification.status_as_of(settings, end)
         if department is None or action.department == department
     ]
+    if consolidated_month:
+        figures.department_inputs = department_inputs(
+            figures.departments,
+            causes,
+            figures.actions,
+            summaries or {},
+            summary_due(period, tz),
+            tz,
+        )
+    figures.kpis = kpis(figures, settings.kpi)
+    figures.summary = summary(figures, settings.kpi)
+    figures.recommendations = recommend(figures, settings.kpi)
     return figures
 
 

@@ -367,6 +367,32 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
         )
         for o in figures.open_cases
     )
+    for given in figures.department_inputs:
+        section = f"部门小结 / department summary {given.department}"
+        if given.sent_at is None:
+            state = "已生成未发送 / saved, not sent" if given.saved else "未报送 / not sent"
+        else:
+            sent_on = _local(given.sent_at, tz).date().isoformat()
+            state = f"{'按时 / on time' if given.on_time else '逾期 / late'} {sent_on}"
+        rows.append((section, "小结 / summary", state, "", "", "", given.where))
+        rows.append(_rate_row(section, "及时率 / timely rate", given.timely))
+        rows.append((section, "投诉量 / volume", _figure(given.volume), cases, "", "", ""))
+        rows.append(
+            (
+                section,
+                "主要原因 / main cause",
+                given.main_cause or "",
+                cases,
+                _figure(given.main_cause_cases),
+                "",
+                "",
+            )
+        )
+        for name, count in (
+            ("整改未完成 / actions open", given.actions_open),
+            ("整改逾期 / actions overdue", given.actions_overdue),
+        ):
+            rows.append((section, name, _figure(count), "项 / actions", "", "", ""))
     for point in figures.trend:
         section = f"趋势 / trend {point.period}"
         rows.append((section, "投诉量 / volume", _figure(point.count), cases, "", "", ""))

@@ -7,9 +7,10 @@ delivery sends the same files.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo
 from complaints.reporting import analysis
 from complaints.reporting.render import render_csv, render_html, render_markdown
 from complaints.settings import Settings
-from rules.analysis import Figures
+from complaints.timesource import utc_now
+from rules.analysis import Figures, SummarySent
 from rules.enums import Department
 from rules.periods import Kind, Period
 
@@ -88,7 +90,14 @@ def build(
     if department is not None and department not in {d.value for d in Department}:
         names = ", ".join(d.value for d in Department)
         raise ValueError(f"no department {department!r}: the departments are {names}")
-    figures = analysis.compute(settings, period, now, partial=partial, department=department)
+    summaries = (
+        summaries_sent(settings, period)
+        if department is None and period.kind is Kind.MONTHLY
+        else None
+    )
+    figures = analysis.compute(
+        settings, period, now, partial=partial, department=department, summaries=summaries
+    )
     templates = settings.templates_dir
     return Report(
         figures=figures,
@@ -115,6 +124,47 @@ def save(settings: Settings, report: Report) -> Saved:
         _write(path, text)
     _write(paths.csv, report.csv)
     return paths
+
+
+SENT = "sent.json"
+"""Beside a department's saved summary: when and where it was sent (`record_sent`)."""
+
+
+def record_sent(saved: Saved, figures: Figures, outcome: str, now: datetime) -> None:
+    """Note beside a department's saved summary what its delivery did, for the
+    consolidated report to show; "not delivered: …" is recorded as not sent."""
+    sent = not outcome.startswith("not delivered")
+    record = SummarySent(
+        department=figures.department or "",
+        period=figures.period,
+        saved_at=figures.generated_at,
+        sent_at=now if sent else None,
+        where=outcome,
+    )
+    _write(saved.directory / SENT, record.model_dump_json(indent=2))
+
+
+def summaries_sent(settings: Settings, period: Period) -> dict[str, SummarySent]:
+    """The departments' own summaries of `period` found under the reports directory, by
+    department: saved (with the time of its Markdown) and, if recorded, sent."""
+    found = {}
+    for department in Department:
+        directory = settings.reports_dir / period.kind.value / str(period) / department.value
+        markdown = directory / "analysis.md"
+        if not markdown.exists():
+            continue
+        saved_at = datetime.fromtimestamp(markdown.stat().st_mtime, tz=UTC)
+        record = SummarySent(department=department.value, period=str(period), saved_at=saved_at)
+        try:
+            stored = json.loads((directory / SENT).read_text(encoding="utf-8"))
+            record = SummarySent.model_validate(stored).model_copy(update={"saved_at": saved_at})
+        except FileNotFoundError:
+            pass
+        except ValueError as exc:  # a damaged note: the summary was saved, its sending unknown
+            log.warning("unreadable %s for %s: %s", SENT, department.value, exc)
+            record = record.model_copy(update={"where": f"unknown ({SENT} unreadable)"})
+        found[department.value] = record
+    return found
 
 
 def _write(path: Path, text: str) -> None:
@@ -254,7 +304,9 @@ def deliver_to_department(settings: Settings, client: Any, report: Report, saved
     department = report.figures.department or ""
     contact = settings.departments.get(department)
     if contact is None:
-        return f"not delivered: no contact for {department} in COMPLAINTS_DEPARTMENTS"
+        outcome = f"not delivered: no contact for {department} in COMPLAINTS_DEPARTMENTS"
+        record_sent(saved, report.figures, outcome, utc_now())
+        return outcome
     went = []
     if contact.slack_channel and client is not None:
         client.files_upload_v2(
@@ -274,7 +326,9 @@ def deliver_to_department(settings: Settings, client: Any, report: Report, saved
         for address in contact.email_to:
             sender.send(address, subject, headline(report.figures), [saved.html, saved.csv])
         went.append("e-mailed to " + ", ".join(contact.email_to))
-    return "; ".join(went) or f"not delivered: {department} has no channel or address set"
+    outcome = "; ".join(went) or f"not delivered: {department} has no channel or address set"
+    record_sent(saved, report.figures, outcome, utc_now())
+    return outcome
 
 
 def _as_of(figures: Figures) -> str:

@@ -10,14 +10,18 @@ import csv
 import io
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from complaints.cli import main
 from complaints.settings import Settings, get_settings
 from complaints.timesource import utc_now
+from models.db import unit_of_work
+from models.ledger import AuditEntry, Case
 from tests.integration.ledger_builder import build_ledger
 from tests.integration.slack_server import FakeSlack
 from tests.integration.smtp_server import Inbox
@@ -231,3 +235,79 @@ def test_a_department_that_does_not_exist_is_refused_in_one_line(
     assert main(["report", "monthly", "--period", "2026-10", "--department", "物流"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no department '物流'" in err and "物流部" in err
+
+
+def test_the_consolidated_month_shows_which_departments_sent_their_own_summary_and_its_key_lines(
+    settings: Settings,
+    slack_api: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from complaints.reporting import analysis, reports
+    from rules.periods import Kind, Period
+
+    build_ledger(settings)
+    monkeypatch.setenv(
+        "COMPLAINTS_DEPARTMENTS", '{"物流部": {"slack_channel": "#complaints-reports"}}'
+    )
+    get_settings.cache_clear()
+    october = Period.parse(Kind.MONTHLY, "2026-10")
+    departments = reports.departments_with_cases(get_settings(), october)
+    assert "物流部" in departments and len(departments) > 1
+    quiet = next(d for d in departments if d != "物流部")
+    sent = report(capsys, "monthly", "--period", "2026-10", "--department", "物流部")
+    report(capsys, "monthly", "--period", "2026-10", "--department", quiet, "--no-deliver")
+
+    done = report(capsys, "monthly", "--period", "2026-10", "--no-deliver")
+
+    figures = analysis.compute(
+        get_settings(),
+        october,
+        utc_now(),
+        summaries=reports.summaries_sent(get_settings(), october),
+    )
+    inputs = {d.department: d for d in figures.department_inputs}
+    assert set(inputs) == set(departments)
+    logistics = inputs["物流部"]
+    assert logistics.where == "posted to #complaints-reports" and logistics.sent_at is not None
+    # sent today, a month after the 5 November it was due by
+    assert (str(logistics.due), logistics.on_time) == ("2026-11-05", False)
+    assert inputs[quiet].saved and inputs[quiet].sent_at is None
+    others = [d for d in departments if d not in ("物流部", quiet)]
+    assert all(not inputs[d].saved for d in others)
+    # its key lines, counted here from the rows: its cases and the causes of their plans
+    start, end = october.bounds(settings.tz)
+    with unit_of_work(settings.database_url) as session:
+        mine = [
+            c
+            for c in session.scalars(sa.select(Case))
+            if c.department is not None
+            and c.department.value == "物流部"
+            and start <= c.received_at < end
+        ]
+        planned = {
+            e.case_id
+            for e in session.scalars(sa.select(AuditEntry).where(AuditEntry.step == "plan"))
+            if e.at < end
+        }
+    causes = Counter(c.root_cause.strip() for c in mine if c.id in planned and c.root_cause)
+    assert logistics.volume == sent["volume"] == len(mine)
+    top = max(causes.values(), default=0)
+    assert logistics.main_cause_cases == top
+    assert (logistics.main_cause is None) if not causes else causes[logistics.main_cause] == top
+    assert (logistics.actions_open, logistics.actions_overdue) == (0, 0)  # none issued yet
+
+    markdown = Path(done["markdown"]).read_text(encoding="utf-8")
+    assert "部门小结 / The departments' own summaries" in markdown
+    assert "| 物流部 | **逾期 late** |" in markdown
+    assert f"| {quiet} | **已生成未发送 saved, not sent** |" in markdown
+    assert "未报送 not sent" in markdown or not others
+    summary = markdown.split("**摘要 / Summary**：", 1)[1].split("\n", 1)[0]
+    assert f"部门小结：{len(departments)} 个部门中 0 个于 2026-11-05 前报送" in summary
+    html = Path(done["html"]).read_text(encoding="utf-8")
+    assert 'id="department-summaries"' in html and "posted to #complaints-reports" in html
+    rows = list(csv.reader(io.StringIO(Path(done["csv"]).read_text(encoding="utf-8-sig"))))
+    (state,) = [
+        r for r in rows if r[:2] == ["部门小结 / department summary 物流部", "小结 / summary"]
+    ]
+    assert state[2].startswith("逾期 / late") and state[6] == "posted to #complaints-reports"

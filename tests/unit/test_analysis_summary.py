@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -161,3 +161,62 @@ def test_the_measures_a_plan_names_each_counted_once() -> None:
         ("退款 / refund", 1),
         ("道歉 / apology", 1),
     ]
+
+
+def test_the_consolidated_month_says_which_departments_sent_their_summary_by_the_fifth() -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from rules.analysis import ActionStatus, SummarySent, department_inputs, summary_due
+    from rules.periods import Kind, Period
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    due = summary_due(Period.parse(Kind.MONTHLY, "2026-10"), shanghai)
+    row = DepartmentRow(
+        department="物流部",
+        volume=10,
+        timely=Rate(numerator=9, denominator=10),
+        satisfaction=Rate(numerator=4, denominator=5),
+        open_at_end=1,
+        overdue_at_end=0,
+    )
+    rows = [row, *(row.model_copy(update={"department": d}) for d in ("产品部", "客服部"))]
+    at = datetime(2026, 11, 5, 15, 59, tzinfo=UTC)  # 23:59 on the 5th in Shanghai
+    sent = {
+        "物流部": SummarySent(department="物流部", period="2026-10", saved_at=at, sent_at=at),
+        "产品部": SummarySent(
+            department="产品部", period="2026-10", saved_at=at, sent_at=at + timedelta(minutes=2)
+        ),
+    }
+    action = ActionStatus(
+        ref="CA-00001",
+        period="2026-H1",
+        department="物流部",
+        requirement="整改",
+        due_at=at,
+        done_at=None,
+        overdue=True,
+    )
+    inputs = department_inputs(
+        rows, {"物流部": Count(label="包装不足", count=4, share=0.4)}, [action], sent, due, shanghai
+    )
+
+    assert due == date(2026, 11, 5)
+    assert [(d.department, d.on_time) for d in inputs] == [
+        ("物流部", True),
+        ("产品部", False),
+        ("客服部", None),
+    ]
+    assert (inputs[0].main_cause, inputs[0].actions_open, inputs[0].actions_overdue) == (
+        "包装不足",
+        1,
+        1,
+    )
+    assert inputs[2].actions_open == 0 and not inputs[2].saved
+    month = figures(department_inputs=inputs)
+    text = "".join(s.zh for s in summary(month, TARGETS))
+    assert (
+        "部门小结：3 个部门中 1 个于 2026-11-05 前报送；未报送：客服部；逾期报送：产品部。" in text
+    )
+    advice = "".join(s.zh for s in recommend(month, TARGETS))
+    assert "未按时报送部门小结的部门（产品部、客服部）" in advice
