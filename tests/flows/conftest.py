@@ -8,6 +8,7 @@ pass), and Slack is a local server speaking the Web API to the real slack_sdk cl
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,8 @@ def product_env(root: Path, slack: FakeSlack) -> dict[str, str]:
     return {
         **SECONDS_POLICY,
         "COMPLAINTS_SLACK__TOKEN": slack.token,
+        # a configured link key (as several machines need): a secret the privacy test hunts
+        "COMPLAINTS_LINK_SECRET": f"link-key-{uuid.uuid4().hex}",
         "COMPLAINTS_SLACK__BASE_URL": slack.base_url,
         "COMPLAINTS_REPORTS_DIR": str(root / "reports"),
     }

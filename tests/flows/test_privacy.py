@@ -1,10 +1,11 @@
 """End to end: a customer's raw name, phone and e-mail appear nowhere but in the case's own
 record — not in an artifact, run name, log line, Slack post, report or JSON output — and
-what they typed is inert in the Prefect UI."""
+what they typed is inert in the Prefect UI. The product's secrets appear in none of them."""
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,13 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
         where: [raw for raw in (phone, email, name) if raw in text] for where, text in shown.items()
     }
     assert {where: found for where, found in leaks.items() if found} == {}
+    # nor does any secret of the product: the Slack token, the key that signs the links
+    secrets = {"slack token": slack.token, "link key": os.environ["COMPLAINTS_LINK_SECRET"]}
+    exposed = {
+        where: [what for what, secret in secrets.items() if secret in text]
+        for where, text in shown.items()
+    }
+    assert {where: found for where, found in exposed.items() if found} == {}
     live = {
         where: text
         for where, text in shown.items()
