@@ -170,10 +170,9 @@ class ActionStatus(BaseModel):
     overdue: bool
 
 
-class DepartmentRow(BaseModel):
-    """One responsible department's month: its cases, rates and what it left open."""
+class Standing(BaseModel):
+    """How a share of the period's cases stands: rates, and what was left open at the end."""
 
-    department: str
     volume: int
     timely: Rate
     satisfaction: Rate
@@ -181,18 +180,19 @@ class DepartmentRow(BaseModel):
     overdue_at_end: int
 
 
-class HandlerRow(BaseModel):
+class DepartmentRow(Standing):
+    """One responsible department's month: its cases, rates and what it left open."""
+
+    department: str
+
+
+class HandlerRow(Standing):
     """One owner's share of the period's cases: the owner of the case's latest plan made by
     the period's end, else its first receiver, who owns it until a plan hands it over
     (首问责任制; `handed_over` False)."""
 
     handler: str
     handed_over: bool
-    volume: int
-    timely: Rate
-    satisfaction: Rate
-    open_at_end: int
-    overdue_at_end: int
 
 
 class SummarySent(BaseModel):

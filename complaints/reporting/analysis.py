@@ -536,19 +536,21 @@ class PeriodQuery:
         for department, volume in sorted(self.grouped(Case.department), key=lambda r: -r[1]):
             if department is None:
                 continue
-            dept = self.for_department(department)
-            open_ = sa.select(sa.func.count()).where(dept.in_period, self._open_at_end())
-            rows.append(
-                DepartmentRow(
-                    department=department,
-                    volume=volume,
-                    timely=dept.timely_cases(),
-                    satisfaction=dept.satisfaction(),
-                    open_at_end=self._scalar(open_),
-                    overdue_at_end=self._scalar(open_.where(self._overdue_at_end())),
-                )
-            )
+            standing = self._standing(self.for_department(department), volume)
+            rows.append(DepartmentRow(department=department, **standing))
         return rows
+
+    def _standing(self, share: PeriodQuery, volume: int) -> dict[str, Any]:
+        """The `Standing` figures of a share of the period's cases (`share` narrows this
+        query to it)."""
+        open_ = sa.select(sa.func.count()).where(share.in_period, self._open_at_end())
+        return {
+            "volume": volume,
+            "timely": share.timely_cases(),
+            "satisfaction": share.satisfaction(),
+            "open_at_end": self._scalar(open_),
+            "overdue_at_end": self._scalar(open_.where(self._overdue_at_end())),
+        }
 
     def handlers(self) -> list[HandlerRow]:
         """One row per owner at the period's end (`_owner`), most cases first: every case
@@ -566,19 +568,8 @@ class PeriodQuery:
         ]
         rows = []
         for name, handed_over, volume in sorted(groups, key=lambda g: (-g[2], not g[1], g[0])):
-            mine = self.for_handler(name, handed_over)
-            open_ = sa.select(sa.func.count()).where(mine.in_period, self._open_at_end())
-            rows.append(
-                HandlerRow(
-                    handler=name,
-                    handed_over=handed_over,
-                    volume=volume,
-                    timely=mine.timely_cases(),
-                    satisfaction=mine.satisfaction(),
-                    open_at_end=self._scalar(open_),
-                    overdue_at_end=self._scalar(open_.where(self._overdue_at_end())),
-                )
-            )
+            standing = self._standing(self.for_handler(name, handed_over), volume)
+            rows.append(HandlerRow(handler=name, handed_over=handed_over, **standing))
         return rows
 
     def overdue_sources(self) -> list[OverdueSource]:
