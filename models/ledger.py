@@ -139,6 +139,9 @@ class CustomerMessage(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The e-mail's Message-ID, given before the first attempt and kept for every retry: a
+    # customer's reply names it (In-Reply-To, References), and so finds its case.
+    mail_message_id: Mapped[str | None] = mapped_column(sa.String(250), index=True, unique=True)
 
 
 class SurveyAnswer(Base):

@@ -1,9 +1,18 @@
 """A mail in the complaints mailbox, read as what it says: who wrote, what, about which case.
 
 Pure: bytes in, a `Mail` out (or `Unreadable` with the reason). The text is the plain part
-when there is one, else the HTML part made plain; attachments are kept as they came. A
-mail that names a case number (TS-YYYYMMDD-NNNN), as a reply to our acknowledgement does
-in its subject, is correspondence on that case, not a new complaint.
+when there is one, else the HTML part made plain; attachments are kept as they came, up to
+`ATTACHMENT_LIMIT` each. A mail that threads on one of our e-mails to a customer
+(In-Reply-To, References) or names a case number (TS-YYYYMMDD-NNNN) is correspondence on
+that case when its sender is the case's customer (`case_joined`), not a new complaint.
+
+An attachment over the limit is not kept but listed (`Mail.not_kept`), so the case says
+which file of what size was left out. A serious helpdesk does the same (Zendesk, Freshdesk
+and Jira Service Management cap attachments and note the ones dropped) rather than keep
+everything: the evidence folder sits beside the ledger and serves every case, one mail
+with a film attached would fill it for all of them, and the mail itself is never lost —
+intake only flags it, so the original, attachment and all, stays in the mailbox under its
+Message-ID for the handler to open or to ask the customer for a smaller copy.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -19,6 +29,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 from rules.case_number import PATTERN
+from rules.patterns import normal_email
 
 TEXT_LIMIT = 2000
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
@@ -26,6 +37,9 @@ _QUOTE_HEAD = re.compile(
     r"^(在 .{0,80}写道[:：]|On .{0,200} wrote:|-{2,} ?(原始邮件|Original Message) ?-{2,}|>)"
 )
 _CASE = re.compile(PATTERN.pattern, re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,248}>")
+THREAD_LIMIT = 50
+"""Message-IDs looked up per mail: a long thread's References are cut to its newest."""
 
 
 class Unreadable(ValueError):
@@ -40,6 +54,26 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class NotKept:
+    """An attachment left out of the case for its size."""
+
+    filename: str
+    content_type: str
+    size: int  # bytes
+
+    @property
+    def note(self) -> str:
+        """What the handler reads on the case (the mail is left in the mailbox)."""
+        size = f"{self.size / 1024 / 1024:.1f} MB"
+        limit = f"{ATTACHMENT_LIMIT // 1024 // 1024} MB"
+        return (
+            f"附件「{self.filename}」（{size}）超过 {limit} 上限，未存入案件，原件在邮箱的原邮件中"
+            f" / attachment {self.filename!r} ({size}) is over the {limit} limit and was not"
+            " kept; the original mail in the mailbox still has it"
+        )
+
+
+@dataclass(frozen=True)
 class Mail:
     message_id: str
     sender_name: str
@@ -49,6 +83,10 @@ class Mail:
     sent_at: datetime | None
     case_no: str | None  # the case the mail is about, when it names one
     attachments: list[Attachment] = field(default_factory=list)
+    not_kept: list[NotKept] = field(default_factory=list)  # attachments over the limit
+    # the Message-IDs the mail answers, the nearest first: In-Reply-To, then References
+    # from the newest
+    replies_to: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:
@@ -68,6 +106,9 @@ def read(raw: bytes) -> Mail:
         senders = getaddresses([str(message.get("From", ""))])
         subject = " ".join(str(message.get("Subject", "")).split())
         message_id = str(message.get("Message-ID", "")).strip()
+        replies_to = _thread(
+            str(message.get("In-Reply-To", "")), str(message.get("References", ""))
+        )
     except Exception as exc:
         raise Unreadable(f"unreadable headers ({type(exc).__name__})") from None
     name, address = senders[0] if senders else ("", "")
@@ -77,6 +118,7 @@ def read(raw: bytes) -> Mail:
     if not message_id:  # some systems send none: the content itself identifies the mail
         message_id = f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}>"
     found = _CASE.search(subject) or _CASE.search(text)
+    kept, not_kept = _attachments(message)
     return Mail(
         message_id=message_id[:100],
         sender_name=" ".join(name.split())[:50] or address.split("@")[0][:50],
@@ -85,8 +127,48 @@ def read(raw: bytes) -> Mail:
         text=_new_text(text),
         sent_at=_date(message),
         case_no=found.group(0).upper() if found else None,
-        attachments=list(_attachments(message)),
+        attachments=kept,
+        not_kept=not_kept,
+        replies_to=replies_to,
     )
+
+
+def case_joined(
+    mail: Mail, threads: Mapping[str, str], customers: Mapping[str, str | None]
+) -> str | None:
+    """The case this mail joins as its customer's correspondence; None: a new complaint.
+
+    The candidates, most certain first (`cases_named`): the case of our e-mail the mail
+    threads on, then the case number it names. The first whose customer (`customers`: case
+    number → the e-mail address registered) is the mail's sender is the one. A thread and
+    a number both reach other people (a forward, a colleague in copy, a number typed from
+    a letter), so neither proves a case is the sender's: a mail from anyone else is a
+    complaint of its own, registered from its own sender, and the case it points at is left
+    as it was (nothing of another person's mail is added to it).
+    """
+    sender = normal_email(mail.sender_email)
+    for case_no in cases_named(mail, threads):
+        owner = customers.get(case_no)
+        if sender and normal_email(owner) == sender:
+            return case_no
+    return None
+
+
+def cases_named(mail: Mail, threads: Mapping[str, str]) -> list[str]:
+    """The cases a mail points at, most certain first, each once: the cases of our e-mails
+    it answers (`threads`: a Message-ID we sent → its case number; the nearest reply
+    first), then the case number it quotes — a reply may have lost it from its subject and
+    text, or quote an older case in them."""
+    named = [threads[mail_id] for mail_id in mail.replies_to if mail_id in threads]
+    if mail.case_no is not None:
+        named.append(mail.case_no)
+    return list(dict.fromkeys(named))
+
+
+def _thread(in_reply_to: str, references: str) -> tuple[str, ...]:
+    """Message-IDs a mail answers, nearest first (References lists the oldest first)."""
+    ids = _MESSAGE_ID.findall(in_reply_to) + _MESSAGE_ID.findall(references)[::-1]
+    return tuple(dict.fromkeys(ids))[:THREAD_LIMIT]
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -136,15 +218,20 @@ def _date(message: EmailMessage) -> datetime | None:
     return value if value.tzinfo else None
 
 
-def _attachments(message: EmailMessage) -> list[Attachment]:
+def _attachments(message: EmailMessage) -> tuple[list[Attachment], list[NotKept]]:
+    """The attachments to keep, and those over the limit (named, with their size)."""
     found: list[Attachment] = []
-    for part in message.iter_attachments():
+    too_big: list[NotKept] = []
+    for number, part in enumerate(message.iter_attachments(), start=1):
         data = part.get_payload(decode=True)
-        if not isinstance(data, bytes) or not data or len(data) > ATTACHMENT_LIMIT:
+        if not isinstance(data, bytes) or not data:
             continue
-        name = part.get_filename() or f"attachment-{len(found) + 1}"
-        found.append(Attachment(safe_filename(name), part.get_content_type(), data))
-    return found
+        name = safe_filename(part.get_filename() or f"attachment-{number}")
+        if len(data) > ATTACHMENT_LIMIT:
+            too_big.append(NotKept(name, part.get_content_type(), len(data)))
+            continue
+        found.append(Attachment(name, part.get_content_type(), data))
+    return found, too_big
 
 
 def safe_filename(name: str) -> str:

@@ -22,7 +22,7 @@ from tasks.views import publish_escalated
 @ledger_task("keep-deadlines")
 def keep_deadlines(window_seconds: float, every_seconds: float) -> dict[str, int]:
     """Pass after pass until `window_seconds` are up: fire due SLA and cluster alerts, send
-    Slack what waits in the outbox, and show new escalations on the cases' runs."""
+    Slack what waits in the outbox, and show new escalations and chases on the cases' runs."""
     settings = get_settings()
     logger = get_run_logger()
     client = slack.slack_client(settings, warn=False)
@@ -45,14 +45,15 @@ def keep_deadlines(window_seconds: float, every_seconds: float) -> dict[str, int
                 told_unconfigured = True
             fired_total += len(fired.keys)
             to_publish |= fired.cases
+        to_publish |= fired.chased  # the handler sees the chase on the case's run
         if to_publish:
-            # The UI view of escalated cases, within a time budget so that a burst of
-            # escalations never holds up the next pass; the rest is shown next pass.
+            # The UI view of escalated and chased cases, within a time budget so that a
+            # burst never holds up the next pass; the rest is shown next pass.
             to_publish = set(publish_escalated(settings, sorted(to_publish), every_seconds))
         left = (until - utc_now()).total_seconds()
         if left <= 0:
             break
         time.sleep(min(every_seconds, left))
     if to_publish:
-        logger.info("%d escalated case(s) left for the next run to show", len(to_publish))
+        logger.info("%d escalated or chased case(s) left for the next run", len(to_publish))
     return {"fired": fired_total, "sent": sent_total}

@@ -51,6 +51,8 @@ DECISION_WORDS = {
     "repeat": "重复投诉",
     "customer_wrote": "客户来信",
     "evidence": "客户提供证据",
+    "attachment_not_kept": "附件过大未保存",
+    "chased": "客户催办",
     "escalated:W": "预警",
     "escalated:L1": "一级升级",
     "escalated:L2": "二级升级",

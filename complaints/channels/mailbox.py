@@ -2,9 +2,12 @@
 
 Each new mail becomes a complaint on the e-mail channel, its Message-ID the channel
 reference (so a mail delivered twice, or read again after a lost connection, is one
-case), its sender the contact, its attachments kept as evidence. A mail from a case's
-customer that names the case number — a reply to our acknowledgement names it in its
-subject — is added to that case as the customer's correspondence instead.
+case), its sender the contact, its attachments kept as evidence (one over the size limit is
+named on the case with its size, and stays in the mailbox: rules.mail). A mail from a
+case's customer that threads on one of our e-mails about the case (In-Reply-To or
+References names its Message-ID, which the ledger keeps) or names the case number is added
+to that case as the customer's correspondence instead; from anyone else it is a complaint
+of its own (rules.mail.case_joined).
 
 A mail is flagged handled (IMAP keyword `$ComplaintsHandled`) only after the ledger
 committed what it said. One that cannot be read or registered is flagged
@@ -30,9 +33,8 @@ from models.db import unit_of_work
 from models.repositories import CaseRepository
 from rules.enums import Channel, Demand
 from rules.intake import ComplaintIn
-from rules.mail import Attachment, Mail, Unreadable, read
+from rules.mail import Attachment, Mail, Unreadable, case_joined, cases_named, read
 from rules.masking import mask_email
-from rules.patterns import normal_email
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,10 @@ def take(settings: Settings, raw: bytes, now: datetime) -> tuple[str, str]:
             "customer_wrote",
             {"note": mail.description, "message_id": mail.message_id, "evidence": evidence},
         )
+        _note_not_kept(settings, case_no, mail, now)
         if CHASE_WORDS.search(mail.description):
-            casework.chase(settings, case_no, now, "email", mail.text[:200] or None)
+            with contextlib.suppress(casework.CaseStateError):  # closed: a letter, not a chase
+                casework.chase(settings, case_no, now, "email", mail.text[:200] or None)
         return "correspondence", case_no
     complaint = _complaint(settings, mail, now)
     try:
@@ -92,6 +96,7 @@ def take(settings: Settings, raw: bytes, now: datetime) -> tuple[str, str]:
             "evidence",
             {"note": f"随邮件附件 / attached: {', '.join(evidence)}", "evidence": evidence},
         )
+    _note_not_kept(settings, submitted.case_no, mail, now)
     return ("registered" if submitted.created else "repeated"), submitted.case_no
 
 
@@ -119,16 +124,33 @@ def poll(settings: Settings, now: datetime) -> MailboxPass:
 
 
 def _case_of_sender(settings: Settings, mail: Mail) -> str | None:
-    """The case the mail is about, when it names one of its sender's own cases."""
-    if mail.case_no is None:
+    """The case the mail is about, when it threads on or names one of its sender's own."""
+    if mail.case_no is None and not mail.replies_to:
         return None
     with unit_of_work(settings.database_url) as session:
-        case = CaseRepository(session).get(mail.case_no)
-        if case is None or not case.customer_email:
-            return None
-        if normal_email(case.customer_email) != normal_email(mail.sender_email):
-            return None  # a case number anyone could type: not proof it is theirs
-        return case.case_no
+        repo = CaseRepository(session)
+        threads = repo.cases_of_mails(mail.replies_to)
+        customers = repo.customer_emails(cases_named(mail, threads))
+        return case_joined(mail, threads, customers)
+
+
+def _note_not_kept(settings: Settings, case_no: str, mail: Mail, now: datetime) -> None:
+    """Tell the handler, on the case, of each attachment left out for its size."""
+    for number, left in enumerate(mail.not_kept, start=1):
+        casework.record_correspondence(
+            settings,
+            case_no,
+            now,
+            f"{mail.message_id} not-kept {number}",
+            "attachment_not_kept",
+            {
+                "note": left.note,
+                "message_id": mail.message_id,
+                "filename": left.filename,
+                "content_type": left.content_type,
+                "bytes": left.size,
+            },
+        )
 
 
 def _complaint(settings: Settings, mail: Mail, now: datetime) -> ComplaintIn:

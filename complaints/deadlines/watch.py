@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from complaints.deadlines import clocks
 from complaints.deadlines.escalation import escalate, raise_for_case, run_url
@@ -27,6 +27,9 @@ from rules.patterns import CaseFacts, find_clusters
 
 log = logging.getLogger("complaints.deadlines.watch")
 
+CHASE_LOOKBACK = timedelta(minutes=3)
+"""How far the first pass of a watch run looks for chases to show (runs start each minute)."""
+
 VERIFICATION_LATE_REASON = (
     "核实需要与相关部门及记录逐一确认，仍在进行中 / checking the records with the departments "
     "concerned takes longer than we said"
@@ -41,11 +44,14 @@ class Fired:
     cases: set[str] = field(default_factory=set)
     # (case, cycle, expected done) of verifications that ran past the promised response
     to_tell: list[tuple[str, int, datetime | None]] = field(default_factory=list)
+    # cases a customer chased since the last pass, wherever the chase came from
+    chased: set[str] = field(default_factory=set)
 
     def add(self, other: Fired) -> None:
         self.keys += other.keys
         self.cases |= other.cases
         self.to_tell += other.to_tell
+        self.chased |= other.chased
 
 
 def fire_due(settings: Settings, now: datetime, limit: int = 500) -> Fired:
@@ -152,6 +158,11 @@ class Watcher:
     Due alerts are looked up every pass (one indexed query). Clusters can only form when
     a case arrives or is graded, and every change to a case appends to the audit trail,
     so cluster detection runs only when the trail's high-water mark has moved.
+
+    The customer's chases (催办) recorded since the last pass are reported too, so their
+    cases' views in the Prefect UI are refreshed by the watch (tasks.deadlines): a chase
+    comes in through the web service, which never waits on Prefect for it. The first pass
+    of a run looks back `CHASE_LOOKBACK`, over the gap between two runs.
     """
 
     settings: Settings
@@ -161,7 +172,10 @@ class Watcher:
         fired = fire_due(self.settings, now)
         fired.keys += rectification.fire_due(self.settings, now)
         with unit_of_work(self.settings.database_url) as session:
-            mark = CaseRepository(session).audit_mark()
+            repo = CaseRepository(session)
+            mark = repo.audit_mark()
+            if mark != self.mark:
+                fired.chased = set(repo.chased_cases(self.mark, now - CHASE_LOOKBACK))
         if mark != self.mark:
             self.mark = mark
             fired.add(detect_clusters(self.settings, now))

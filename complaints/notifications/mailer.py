@@ -44,12 +44,21 @@ class Mailer:
     starttls: bool = False
     timeout: float = 10.0
 
-    def send(self, to: str, subject: str, body: str, attachments: Sequence[Path] = ()) -> str:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        attachments: Sequence[Path] = (),
+        message_id: str | None = None,
+    ) -> str:
         """Send one plain-text UTF-8 message and return its Message-ID, the proof of sending.
 
-        `attachments` are added as files (their type guessed from the name).
+        `attachments` are added as files (their type guessed from the name). `message_id`
+        (from `new_message_id`) sends it under an identity recorded beforehand, so a retry
+        is the same message and a reply to either copy names it.
         """
-        message = self._compose(to, subject, body)
+        message = self._compose(to, subject, body, message_id or self.new_message_id())
         for path in attachments:
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             maintype, _, subtype = kind.partition("/")
@@ -72,7 +81,13 @@ class Mailer:
         logger.info("mail %s sent via %s:%s", message_id, self.host, self.port)
         return message_id
 
-    def _compose(self, to: str, subject: str, body: str) -> EmailMessage:
+    def new_message_id(self) -> str:
+        """A fresh Message-ID in the sender's domain."""
+        # An explicit domain avoids make_msgid's DNS lookup of the local host name.
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
+        return make_msgid(domain=domain)
+
+    def _compose(self, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
         message = EmailMessage()
         try:
             message["From"] = self.sender
@@ -81,9 +96,7 @@ class Mailer:
         except ValueError as exc:
             raise MailError(f"invalid message header: {_reason(exc)}") from exc
         message["Date"] = formatdate(localtime=True)
-        # An explicit domain avoids make_msgid's DNS lookup of the local host name.
-        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
-        message["Message-ID"] = make_msgid(domain=domain)
+        message["Message-ID"] = message_id
         # base64 keeps Chinese text intact even through a server without 8BITMIME.
         message.set_content(body, charset="utf-8", cte="base64")
         return message

@@ -117,15 +117,21 @@ def _compose(
 
 
 def _deliver(settings: Settings, message_id: int, now: datetime) -> Outcome:
-    """E-mail the message. A passing failure raises (the task tries again later); a
-    refusal for good (no such mailbox) turns it into a script for the receiver to phone
-    or text the customer, so a mistyped address never stops the case."""
-    with unit_of_work(settings.database_url) as session:
+    """E-mail the message under a Message-ID the ledger holds before the first attempt (a
+    reply threading on it finds the case; a retry is the same mail). A passing failure
+    raises (the task tries again later); a refusal for good (no such mailbox) turns it
+    into a script for the receiver to phone or text the customer, so a mistyped address
+    never stops the case."""
+    sender = mailer(settings)
+    with unit_of_work(settings.database_url) as session:  # the identity, before sending
         message = CaseRepository(session).message_by_id(message_id)
+        if message.mail_message_id is None:
+            message.mail_message_id = sender.new_message_id()
         to, subject, body = message.recipient, message.subject, message.body
+        mail_id = message.mail_message_id
     failure: MailError | None = None
     try:
-        mailer(settings).send(to, subject, body)
+        sender.send(to, subject, body, message_id=mail_id)
     except MailError as exc:
         failure = exc
     with unit_of_work(settings.database_url) as session:

@@ -137,6 +137,24 @@ class CaseRepository:
         )
         return self.session.scalars(stmt).all()
 
+    def cases_of_mails(self, mail_message_ids: Sequence[str]) -> dict[str, str]:
+        """The case each of these Message-IDs of ours was sent for (unknown ones left out)."""
+        if not mail_message_ids:
+            return {}
+        stmt = (
+            sa.select(CustomerMessage.mail_message_id, Case.case_no)
+            .join(Case, Case.id == CustomerMessage.case_id)
+            .where(CustomerMessage.mail_message_id.in_(mail_message_ids))
+        )
+        return {str(mail_id): case_no for mail_id, case_no in self.session.execute(stmt)}
+
+    def customer_emails(self, case_nos: Sequence[str]) -> dict[str, str | None]:
+        """Each case's customer e-mail address, as registered."""
+        if not case_nos:
+            return {}
+        stmt = sa.select(Case.case_no, Case.customer_email).where(Case.case_no.in_(case_nos))
+        return {case_no: email for case_no, email in self.session.execute(stmt)}
+
     def add_message(self, message: CustomerMessage) -> CustomerMessage:
         self.session.add(message)
         self.session.flush()
@@ -221,6 +239,18 @@ class CaseRepository:
     def audit_mark(self) -> int:
         """The newest audit entry's id: it moves whenever any case changes."""
         return int(self.session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0)
+
+    def chased_cases(self, after: int | None, since: datetime) -> Sequence[str]:
+        """Cases with a customer's chase in the audit trail after entry `after` (or, without
+        one, at or after `since`)."""
+        stmt = (
+            sa.select(Case.case_no)
+            .join(AuditEntry, AuditEntry.case_id == Case.id)
+            .where(AuditEntry.decision == "chased")
+            .where(AuditEntry.id > after if after is not None else AuditEntry.at >= since)
+            .distinct()
+        )
+        return self.session.scalars(stmt).all()
 
     def earlier_of_customer(
         self, case: Case, since: datetime, phones: Sequence[str], email: str | None

@@ -16,14 +16,20 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from complaints.cases import casefile
 from complaints.channels import mailbox
+from complaints.deadlines import watch
+from complaints.notifications.messages import send_once
 from complaints.settings import Settings, get_settings
+from complaints.templating import MessageKind
 from complaints.timesource import utc_now
 from models.db import engine_for, unit_of_work, upgrade
 from models.repositories import CaseRepository
-from rules.enums import Channel
+from rules.enums import CaseStatus, Channel
+from rules.mail import ATTACHMENT_LIMIT
 from tests.integration.cli_support import UNREACHABLE_PREFECT
 from tests.integration.imap_server import Mailbox, imap_server
+from tests.integration.smtp_server import Inbox
 
 CUSTOMER = "王小红 <wang.xiaohong@example.com>"
 
@@ -81,12 +87,16 @@ def mail(
     sender: str = CUSTOMER,
     message_id: str | None = None,
     attachments: tuple[tuple[str, bytes], ...] = (),
+    in_reply_to: str | None = None,
 ) -> bytes:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "complaints@example.com"
     message["Subject"] = subject
     message["Message-ID"] = message_id or make_msgid(domain="example.com")
+    if in_reply_to is not None:  # as a mail program threads a reply
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = f"<older@example.com> {in_reply_to}"
     if text is not None:
         message.set_content(text, charset="utf-8")
         if html is not None:
@@ -174,6 +184,79 @@ def test_a_reply_to_the_acknowledgement_joins_its_case_instead_of_a_new_one(
     assert wrote.payload["evidence"] == ["发票.jpg"]
 
 
+def acknowledged(settings: Settings, smtp: tuple[Inbox, int], case_no: str) -> str:
+    """E-mail the case's acknowledgement over SMTP; the Message-ID the customer received."""
+    inbox, port = smtp
+    by_mail = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    assert send_once(by_mail, case_no, MessageKind.ACKNOWLEDGEMENT, 0, utc_now()).status == "sent"
+    return str(inbox.received()["Message-ID"])
+
+
+def timeline_words(settings: Settings, case_no: str) -> list[str]:
+    """The decisions as the handler reads them on the case's zh-CN timeline."""
+    return [
+        row["decision"] for row in casefile.timeline(casefile.read(settings, case_no), settings)
+    ]
+
+
+def test_a_reply_threading_on_our_acknowledgement_joins_its_case_though_it_names_no_number(
+    box: Mailbox, settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    ack_id = acknowledged(settings, smtp, case_no)
+    box.deliver(mail("Re: 您好", text="周六上午在家，可以上门取件。", in_reply_to=ack_id))
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert done.registered == [] and done.correspondence == [case_no]
+    (wrote,) = [e for e in case(settings, case_no)[1] if e.decision == "customer_wrote"]
+    assert "周六上午在家" in wrote.payload["note"]
+    assert mailbox.HANDLED in box.flags()[1]
+
+
+def test_only_the_cases_own_customer_joins_it_by_threading_a_forward_is_a_complaint_of_its_own(
+    box: Mailbox, settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    ack_id = acknowledged(settings, smtp, case_no)
+    box.deliver(
+        mail(
+            "Fwd: 您好",
+            text="转给我的：我家的水壶也漏水了，请处理。",
+            sender="李四 <li@example.com>",
+            in_reply_to=ack_id,
+        )
+    )
+    box.deliver(mail("Re: 您好", text="发票在附件里。", in_reply_to=ack_id))
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert done.correspondence == [case_no]
+    (forwarded,) = done.registered
+    assert case(settings, forwarded)[0].customer_email == "li@example.com"
+    (wrote,) = [e for e in case(settings, case_no)[1] if e.decision == "customer_wrote"]
+    assert "发票在附件里" in wrote.payload["note"]  # the customer's, not the forward
+
+
+def test_an_attachment_over_the_size_limit_is_named_on_the_case_with_its_size(
+    box: Mailbox, settings: Settings
+) -> None:
+    video = b"\x00\x00\x00\x18ftypmp42" + b"v" * (ATTACHMENT_LIMIT + 512 * 1024)
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 100
+    box.deliver(mail("内胆裂了", attachments=(("开箱视频.mp4", video), ("裂纹.jpg", photo))))
+
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+
+    assert sorted(p.name for p in (Path(settings.evidence_dir) / case_no).iterdir()) == ["裂纹.jpg"]
+    (left,) = [e for e in case(settings, case_no)[1] if e.decision == "attachment_not_kept"]
+    assert left.payload["filename"] == "开箱视频.mp4" and left.payload["bytes"] == len(video)
+    assert "开箱视频.mp4" in left.payload["note"] and "10.5 MB" in left.payload["note"]
+    assert "附件过大未保存" in timeline_words(settings, case_no)
+    assert mailbox.HANDLED in box.flags()[0]  # the original stays in the mailbox
+
+
 def test_a_case_number_quoted_by_someone_else_is_a_new_complaint_not_theirs(
     box: Mailbox, settings: Settings
 ) -> None:
@@ -251,6 +334,40 @@ def test_a_reply_asking_where_the_case_stands_is_a_chase_too(
 
     decisions = [e.decision for e in case(settings, case_no)[1]]
     assert decisions.count("customer_wrote") == 1 and decisions.count("chased") == 1
+
+
+def test_a_chase_by_mail_is_shown_to_the_handler_in_chinese_and_on_the_cases_run(
+    box: Mailbox, settings: Settings
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    watcher = watch.Watcher(settings)
+    assert watcher.watch_once(utc_now()).chased == set()
+    box.deliver(mail(f"Re: 案件编号 {case_no}", text="还没有处理吗？进展如何？"))
+    mailbox.poll(settings, utc_now())
+
+    assert "客户催办" in timeline_words(settings, case_no)
+    # the watch's next pass refreshes the case's view in the Prefect UI, once
+    assert watcher.watch_once(utc_now()).chased == {case_no}
+    assert watcher.watch_once(utc_now()).chased == set()
+
+
+def test_a_reply_asking_about_a_closed_case_is_kept_and_holds_up_no_other_mail(
+    box: Mailbox, settings: Settings
+) -> None:
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    with unit_of_work(settings.database_url) as session:
+        closed = CaseRepository(session).get(case_no)
+        assert closed is not None
+        closed.status = CaseStatus.CLOSED
+    box.deliver(mail(f"Re: 案件编号 {case_no}", text="什么时候给我退款？"))
+    box.deliver(mail("床垫发错颜色", text="订的灰色，送来的是米白色，要求更换。"))
+
+    done = mailbox.poll(settings, utc_now())
+
+    assert done.correspondence == [case_no] and len(done.registered) == 1
+    assert all(mailbox.HANDLED in flags for flags in box.flags())
 
 
 def test_the_mailbox_password_may_come_from_a_prefect_secret_block(

@@ -1,4 +1,5 @@
-"""A mail read as what it says (rules.mail): text, sender, the case it names, attachments."""
+"""A mail read as what it says (rules.mail): text, sender, the case it names or threads on,
+attachments."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from rules.mail import Unreadable, html_to_text, read, safe_filename
+from rules.mail import ATTACHMENT_LIMIT, Unreadable, case_joined, html_to_text, read, safe_filename
 
 
 def raw(subject: str, body: str, sender: str = "张三 <zs@example.com>", **headers: str) -> bytes:
@@ -54,3 +55,79 @@ def test_an_attachments_name_never_leads_out_of_its_folder(given: str, kept: str
 def test_a_mail_with_no_sender_is_unreadable() -> None:
     with pytest.raises(Unreadable, match="no sender"):
         read(b"Subject: x\r\n\r\nbody\r\n")
+
+
+CASE, OLDER, OTHERS = "TS-20261203-0007", "TS-20261120-0002", "TS-20261203-0008"
+
+
+def test_a_reply_threading_on_our_mail_joins_its_case_though_it_no_longer_names_it() -> None:
+    mail = read(
+        raw("Re: 已收到您的反馈", "好的，周六上门取件可以。", In_Reply_To="<ack-7@shop.example>")
+    )
+    assert mail.case_no is None
+    threads = {"<ack-7@shop.example>": CASE}
+
+    assert case_joined(mail, threads, {CASE: "ZS@Example.com"}) == CASE
+
+
+def test_the_nearest_of_our_mails_in_a_thread_names_the_case() -> None:
+    mail = read(
+        raw(
+            "Re: Re: 反馈",
+            "还是没有人联系我。",
+            References="<ack-2@shop.example> <ack-7@shop.example>",  # oldest first
+        )
+    )
+    threads = {"<ack-2@shop.example>": OLDER, "<ack-7@shop.example>": CASE}
+    customers = {OLDER: "zs@example.com", CASE: "zs@example.com"}
+
+    assert case_joined(mail, threads, customers) == CASE
+
+
+def test_a_thread_forwarded_from_another_address_joins_no_case() -> None:
+    mail = read(
+        raw(
+            "Fwd: 已收到您的反馈",
+            "我同事的水壶也漏水。",
+            sender="李四 <li@example.com>",
+            In_Reply_To="<ack-7@shop.example>",
+        )
+    )
+
+    assert case_joined(mail, {"<ack-7@shop.example>": CASE}, {CASE: "zs@example.com"}) is None
+
+
+def test_a_thread_on_someone_elses_case_leaves_the_senders_own_case_number_to_decide() -> None:
+    mail = read(raw(f"关于 {CASE}", "补充照片。", In_Reply_To="<ack-8@shop.example>"))
+    threads = {"<ack-8@shop.example>": OTHERS}
+    customers = {OTHERS: "li@example.com", CASE: "zs@example.com"}
+
+    assert case_joined(mail, threads, customers) == CASE
+
+
+def test_a_mail_threading_on_mails_we_never_sent_joins_no_case() -> None:
+    mail = read(raw("Re: 订单", "水壶漏水。", In_Reply_To="<someone@elsewhere.example>"))
+
+    assert case_joined(mail, {}, {}) is None
+
+
+def test_an_attachment_over_the_limit_is_named_with_its_size_instead_of_kept() -> None:
+    message = EmailMessage()
+    message["From"] = "张三 <zs@example.com>"
+    message["Subject"] = "开箱视频"
+    message.set_content("水壶底部漏水，见视频和照片。")
+    message.add_attachment(
+        b"v" * (ATTACHMENT_LIMIT + 1), maintype="video", subtype="mp4", filename="开箱.mp4"
+    )
+    message.add_attachment(b"\xff\xd8photo", maintype="image", subtype="jpeg", filename="底部.jpg")
+
+    mail = read(bytes(message))
+
+    assert [a.filename for a in mail.attachments] == ["底部.jpg"]
+    (left,) = mail.not_kept
+    assert (left.filename, left.content_type, left.size) == (
+        "开箱.mp4",
+        "video/mp4",
+        ATTACHMENT_LIMIT + 1,
+    )
+    assert "开箱.mp4" in left.note and "10.0 MB" in left.note and "10 MB" in left.note
