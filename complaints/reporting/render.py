@@ -46,7 +46,17 @@ from complaints.templating import (
     yesno,
 )
 from rules.alerts import Level, Trigger
-from rules.analysis import DEFINITIONS, Count, Duration, Figures, Kpi, Quote, Rate, Review
+from rules.analysis import (
+    DEFINITIONS,
+    Count,
+    Duration,
+    Figures,
+    Kpi,
+    Quote,
+    Rate,
+    Review,
+    Standing,
+)
 from rules.charts import NO_COMPLAINTS, RateBar, category_chart, target_chart, trend_chart
 from rules.masking import mask_text
 
@@ -323,24 +333,20 @@ def csv_rows(figures: Figures) -> list[tuple[str, ...]]:
         )
         for e in figures.escalations
     )
-    for d in figures.departments:
-        section = f"部门 / department {d.department}"
-        rows.append(_rate_row(section, "及时率 / timely rate", d.timely))
-        rows.append(_rate_row(section, "满意率 / satisfaction rate", d.satisfaction))
+    shares: list[tuple[str, Standing]] = [
+        (f"部门 / department {d.department}", d) for d in figures.departments
+    ]
+    shares += [
+        (f"处理人 / handler {h.handler}{'' if h.handed_over else NOT_HANDED_OVER}", h)
+        for h in figures.handlers
+    ]
+    for section, share in shares:
+        rows.append(_rate_row(section, "及时率 / timely rate", share.timely))
+        rows.append(_rate_row(section, "满意率 / satisfaction rate", share.satisfaction))
         for name, count in (
-            ("投诉量 / volume", d.volume),
-            ("期末未结 / open at the end", d.open_at_end),
-            ("期末逾期 / overdue at the end", d.overdue_at_end),
-        ):
-            rows.append((section, name, _figure(count), cases, "", "", ""))
-    for h in figures.handlers:
-        section = f"处理人 / handler {h.handler}{'' if h.handed_over else NOT_HANDED_OVER}"
-        rows.append(_rate_row(section, "及时率 / timely rate", h.timely))
-        rows.append(_rate_row(section, "满意率 / satisfaction rate", h.satisfaction))
-        for name, count in (
-            ("投诉量 / volume", h.volume),
-            ("期末未结 / open at the end", h.open_at_end),
-            ("期末逾期 / overdue at the end", h.overdue_at_end),
+            ("投诉量 / volume", share.volume),
+            ("期末未结 / open at the end", share.open_at_end),
+            ("期末逾期 / overdue at the end", share.overdue_at_end),
         ):
             rows.append((section, name, _figure(count), cases, "", "", ""))
     rows.extend(
