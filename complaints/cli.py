@@ -606,6 +606,13 @@ def limit_arg(text: str) -> int:
     return value
 
 
+def period_arg(text: str) -> str:
+    """A period as typed; blank is a mistake, not "the last one" (leave --period out)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; leave --period out for the last complete one")
+    return text.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="complaints", description="客户投诉处理 on Prefect")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -659,7 +666,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report, "compile an analysis report for a period")
     report.add_argument("kind", choices=["monthly", "half_year", "annual"])
     report.add_argument(
-        "--period", help="2026-10 (monthly), 2026-H1 (half_year), 2026 (annual); default: last"
+        "--period",
+        type=period_arg,
+        help="2026-10 (monthly), 2026-H1 (half_year), 2026 (annual); default: last",
     )
     report.add_argument("--no-deliver", action="store_true", help="save only, do not post")
     report.add_argument(
