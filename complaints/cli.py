@@ -1,6 +1,8 @@
 """The `complaints` command.
 
-    complaints up [--port 4200] [--no-demo]   run the product (server, deployments, worker)
+    complaints up [--port 4200] [--no-demo]   run the product (server, deployments, worker);
+                                              --host beyond 127.0.0.1 needs
+                                              PREFECT_SERVER_API_AUTH_STRING
     complaints submit FILE|-                  register a complaint (JSON) and start its run
     complaints act CASE STEP --input FILE|-   give a waiting step its input (JSON)
     complaints show CASE [--raw]              one case: register, status, timeline, messages,
@@ -228,9 +230,10 @@ def cmd_release(args: argparse.Namespace) -> None:
 
 
 def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
-    from complaints.cases import casework
+    from complaints.cases import casework, staff
     from complaints.timesource import utc_now
     from rules.inputs import WaitOnCustomer, describe_errors
+    from rules.steps import Step
 
     settings = _settings()
     _upgrade(settings)
@@ -249,7 +252,12 @@ def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
     except ValidationError as exc:
         raise CliError(describe_errors(exc).replace("note:", f"{flag}:")) from None
     record = casework.hold if hold else casework.release
+    now = utc_now()
     try:
+        key = f"refused@hold.{now:%H%M%S%f}"
+        refused = staff.attempt(settings, request.case_no, Step.HOLD, request.actor, key, now)
+        if refused is not None:
+            raise CliError(f"{request.case_no}: {refused}")
         record(settings, request.case_no, utc_now(), request.actor, request.note)
     except casework.CaseNotFound:
         raise CliError(f"no case {request.case_no}") from None
@@ -459,11 +467,7 @@ def cmd_key(args: argparse.Namespace) -> None:
     from complaints.channels import keys
     from complaints.timesource import utc_now
 
-    settings = _settings()
-    if args.key_command == "list":  # a read: never migrates
-        _readable(settings)
-    else:
-        _upgrade(settings)
+    settings = _ledger(reading=args.key_command == "list")
     try:
         if args.key_command == "create":
             channel = keys.parse_channel(args.channel)
@@ -489,6 +493,52 @@ def cmd_key(args: argparse.Namespace) -> None:
         raise CliError(str(exc)) from None
 
 
+def cmd_staff(args: argparse.Namespace) -> None:
+    from complaints.cases import staff
+    from complaints.timesource import utc_now
+
+    settings = _ledger(reading=args.staff_command == "list")
+    try:
+        if args.staff_command == "import":
+            people = staff.read_file(args.file)
+            added, updated = staff.save(settings, people, utc_now())
+            emit(
+                args,
+                {"added": added, "updated": updated, "people": len(people)},
+                f"{len(people)} people read: {added} added, {updated} updated",
+            )
+        elif args.staff_command == "add":
+            person = staff.parse_person(
+                {"name": args.name, "department": args.department, "roles": args.roles}
+            )
+            added, _ = staff.save(settings, [person], utc_now())
+            emit(
+                args, _person_row(person), f"{'added' if added else 'updated'}: {person.describe()}"
+            )
+        elif args.staff_command == "deactivate":
+            person = staff.deactivate(settings, args.name, utc_now())
+            emit(args, _person_row(person), f"{person.name} may act no more (kept in history)")
+        else:
+            people = list(staff.directory(settings).values())
+            lines = [f"{p.describe()}{'' if p.active else '  [停用 / inactive]'}" for p in people]
+            emit(
+                args,
+                [_person_row(p) for p in people],
+                "\n".join(lines) or "no staff directory yet: anyone may act (see README)",
+            )
+    except staff.StaffRefused as exc:
+        raise CliError(str(exc)) from None
+
+
+def _person_row(person: Any) -> dict[str, Any]:
+    return {
+        "name": person.name,
+        "department": person.department.value,
+        "roles": sorted(role.code for role in person.roles),
+        "active": person.active,
+    }
+
+
 def _key_row(info: Any) -> dict[str, Any]:
     return {
         "name": info.name,
@@ -510,7 +560,7 @@ def cmd_web(args: argparse.Namespace) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     from embedded.up import run_product
 
-    run_product(port=args.port, demo=not args.no_demo, workers=args.workers)
+    run_product(port=args.port, demo=not args.no_demo, workers=args.workers, host=args.host)
 
 
 # -- plumbing -------------------------------------------------------------------------------
@@ -552,6 +602,17 @@ def unreachable(settings: Any, exc: Exception) -> str:
         f"no Prefect server answers at {get_current_settings().api.url} ({reason}); start the "
         "product (make run) or point PREFECT_API_URL at its server"
     )
+
+
+def _ledger(reading: bool) -> Any:
+    """The settings, with the ledger checked for a read (which never migrates) or
+    migrated for a write."""
+    settings = _settings()
+    if reading:
+        _readable(settings)
+    else:
+        _upgrade(settings)
+    return settings
 
 
 def _upgrade(settings: Any) -> None:
@@ -624,6 +685,12 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     up = add("up", cmd_up, "run the product: Prefect server + UI, deployments, worker")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="where the Prefect server listens; beyond loopback only with Prefect's basic auth "
+        "(PREFECT_SERVER_API_AUTH_STRING)",
+    )
     up.add_argument("--port", type=int, default=4200)
     up.add_argument("--workers", type=int, default=1)
     up.add_argument("--no-demo", action="store_true", help="start without demo cases")
@@ -700,6 +767,28 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (create, revoke, key_sub.choices["list"]):
         command.add_argument("--json", action="store_true")
         command.set_defaults(func=cmd_key)
+
+    staff = add("staff", cmd_staff, "the staff directory: who may act at which step")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    imported = staff_sub.add_parser(
+        "import", help="add or update people from a TOML or CSV file (examples/staff.toml)"
+    )
+    imported.add_argument("file", type=Path)
+    person = staff_sub.add_parser("add", help="add or update one person")
+    person.add_argument("name")
+    person.add_argument("--department", required=True, help="产品部, 客服部, 物流部, …")
+    person.add_argument(
+        "--roles",
+        required=True,
+        help="comma-separated: receiver, handler, department_director, "
+        "operations_director, callback, leadership",
+    )
+    gone = staff_sub.add_parser("deactivate", help="a person who may act no more (kept in history)")
+    gone.add_argument("name")
+    staff_sub.add_parser("list", help="everyone, active or not, with department and roles")
+    for command in staff_sub.choices.values():
+        command.add_argument("--json", action="store_true")
+        command.set_defaults(func=cmd_staff)
 
     web = add("web", cmd_web, "the intake API and the customer's pages (complaints up starts it)")
     web.add_argument("--host", help="default COMPLAINTS_API_HOST (127.0.0.1)")

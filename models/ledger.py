@@ -303,3 +303,21 @@ class ProductSecret(Base):
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime]
+
+
+class StaffMember(Base):
+    """A person of the staff directory: their department and roles (rules.staff).
+
+    Never deleted: a person who leaves is deactivated, so the names in the audit trail
+    keep meaning someone. `roles` holds the roles' codes, comma-separated.
+    """
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    department: Mapped[Department] = mapped_column(enum_column(Department))
+    roles: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    added_at: Mapped[datetime]
+    changed_at: Mapped[datetime]

@@ -88,6 +88,17 @@ class Department(_Vocabulary):
     OTHER = "其他部门"
 
 
+class Role(_Vocabulary):
+    """The roles of the process (PROCESS.md, "Roles"); rules.staff says who may do what."""
+
+    RECEIVER = "受理人"
+    HANDLER = "处理人员"  # the complaint-handling team and the responsible departments' staff
+    DEPARTMENT_DIRECTOR = "部门总监"
+    OPERATIONS_DIRECTOR = "运营总监"
+    CALLBACK = "回访专员"
+    LEADERSHIP = "公司领导"
+
+
 class Language(StrEnum):
     ZH_CN = "zh-CN"
     EN = "en"

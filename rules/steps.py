@@ -26,6 +26,7 @@ class Step(StrEnum):
     RELEASE = "release"  # the customer answered: SLA clocks run again
     ESCALATE = "escalate"
     CORRESPONDENCE = "correspondence"  # the customer wrote (a reply, evidence), any time
+    REFUSED = "refused"  # someone the staff directory does not allow tried a step
 
     @property
     def label(self) -> str:
@@ -57,6 +58,7 @@ STEP_LABELS: dict[Step, str] = {
     Step.RELEASE: "客户已回复 / Customer answered",
     Step.ESCALATE: "升级 / Escalation",
     Step.CORRESPONDENCE: "客户来信 / Customer wrote",
+    Step.REFUSED: "无权办理 / Refused attempt",
 }
 
 

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from complaints.cases import casefile, casework, intake
+from complaints.cases import casefile, casework, intake, staff
+from complaints.cases.casework import INVALID_SUFFIX
 from complaints.notifications.messages import Outcome, send_once
 from complaints.settings import get_settings
 from complaints.templating import MessageKind
@@ -27,6 +28,7 @@ from rules.inputs import (
     settle,
 )
 from rules.intake import ComplaintIn
+from rules.staff import CUSTOMER
 from rules.steps import Step
 from tasks.kinds import DELIVERY_RETRIES, case_step, ledger_task
 from tasks.views import publish_case
@@ -122,8 +124,17 @@ def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
     data, problems = settle(data, now, settings.sla.clock(settings.tz), settings.input_limits)
     if problems:
         casework.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
-    else:
-        casework.record_decision(settings, case_no, step, key, data, now)
+        return data, problems
+    # The UI's form resumed the run without asking anyone: the directory is asked here. The
+    # customer's own survey page checked its link instead (complaints.channels.portal).
+    if not (step is Step.CALLBACK and data.actor == CUSTOMER):
+        refused = staff.check(settings, case_no, step, data.actor)
+        if refused is not None:
+            staff.record_refused(
+                settings, case_no, step, key + INVALID_SUFFIX, data.actor, refused, now
+            )
+            return data, [refused]
+    casework.record_decision(settings, case_no, step, key, data, now)
     return data, problems
 
 
@@ -207,6 +218,11 @@ def close(case_no: str) -> str:
 def record_customer_wait(case_no: str, request: WaitOnCustomer) -> None:
     """The case waits on the customer (its SLA clocks stop), or the customer answered."""
     settings = get_settings()
+    now = utc_now()
+    key = f"refused@hold.{now:%H%M%S%f}"
+    refused = staff.attempt(settings, case_no, Step.HOLD, request.actor, key, now)
+    if refused is not None:
+        raise ValueError(f"{case_no}: {refused}")  # the run says why; nothing changed
     if request.waiting:
         casework.hold(settings, case_no, utc_now(), request.actor, request.note)
     else:

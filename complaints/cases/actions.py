@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from complaints.cases import casework
+from complaints.cases import casework, staff
 from complaints.settings import Settings
 from complaints.timesource import utc_now
 from rules.enums import CaseStatus
@@ -118,7 +118,12 @@ def _api_url() -> str:
     return str(get_current_settings().api.url)
 
 
-def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
+def act(
+    settings: Settings, case_no: str, step_name: str, raw: Any, *, as_customer: bool = False
+) -> Acted:
+    """Resume the case's run with a person's decision, once it is checked: the input, the
+    wait, and the person (the staff directory; `as_customer` for the customer's own survey
+    page). A refused person is kept in the audit trail and told why in one line."""
     from prefect.client.orchestration import get_client
 
     step = parse_step(step_name)
@@ -140,6 +145,12 @@ def act(settings: Settings, case_no: str, step_name: str, raw: Any) -> Acted:
             f"{case_no} is not waiting at {step.value}; it is at {view.current_step}"
             + ("" if view.waiting_key else " (not waiting for a person)")
         )
+    if not as_customer:
+        now = utc_now()
+        key = f"refused@{view.waiting_key}.{now:%H%M%S%f}"  # never a wait's key
+        refused = staff.attempt(settings, case_no, step, data.actor, key, now)
+        if refused is not None:
+            raise ActionRefused(f"{case_no}: {refused}")
     if view.flow_run_id is None:
         raise ActionRefused(f"{case_no} has no flow run yet; run `complaints reconcile`")
     run_id = UUID(view.flow_run_id)

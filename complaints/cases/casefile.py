@@ -46,6 +46,7 @@ DECISION_WORDS = {
     "reopened": "重新处理",
     "closed": "已关闭",
     "invalid_input": "输入无效",
+    "refused": "无权办理（已拒绝）",
     "on_hold": "等待客户（计时暂停）",
     "released": "客户已回复（恢复计时）",
     "repeat": "重复投诉",

@@ -32,10 +32,11 @@ from rules.fields import prose
 from rules.intake import CROSS_FIELD_RULES, ComplaintIn
 from rules.masking import mask_name
 from rules.sla import response_promise
+from rules.staff import CUSTOMER
 from rules.steps import Step
 from rules.working_time import Unit
 
-ONLINE_SURVEY_ACTOR = "客户本人（在线问卷）"
+ONLINE_SURVEY_ACTOR = CUSTOMER
 
 
 class Refused(ValueError):
@@ -188,7 +189,7 @@ def answer_survey(
     except actions.ActionRefused as exc:
         raise Refused(400, str(exc).split(": ", 2)[-1]) from None
     try:
-        actions.act(settings, form.case_no, Step.CALLBACK.value, raw)
+        actions.act(settings, form.case_no, Step.CALLBACK.value, raw, as_customer=True)
     except actions.ActionRefused as exc:
         raise Refused(
             409, f"your answer could not be taken just now ({exc}); please try again"

@@ -354,3 +354,111 @@ def test_without_prefect_api_url_the_command_talks_to_the_products_own_server(
     assert "registered" in done.stdout
     assert "no Prefect server answers at http://127.0.0.1:9/api" in done.stdout, done.stdout
     assert "database is locked" not in done.stderr and "temporary" not in done.stderr.lower()
+
+
+# -- the staff directory -----------------------------------------------------------------------
+EXAMPLE_STAFF = Path(__file__).resolve().parents[2] / "examples" / "staff.toml"
+
+
+def test_the_example_directory_is_imported_listed_and_a_person_deactivated(
+    run: Any, settings: Settings
+) -> None:
+    imported = run("staff", "import", str(EXAMPLE_STAFF), "--json")
+    again = run("staff", "import", str(EXAMPLE_STAFF), "--json")
+    gone = run("staff", "deactivate", "孙七")
+    listed_people = run("staff", "list", "--json").json()
+
+    assert imported.code == 0 and imported.json() == {"added": 6, "updated": 0, "people": 6}
+    assert again.json() == {"added": 0, "updated": 0, "people": 6}  # nothing changed
+    assert gone.code == 0 and "孙七 may act no more" in gone.out
+    by_name = {p["name"]: p for p in listed_people}
+    assert by_name["赵六"]["roles"] == ["department_director", "operations_director"]
+    assert by_name["孙七"]["active"] is False and by_name["王五"]["active"] is True
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ('[[person]]\nname = "王五"\ndepartment = "火星部"\nroles = ["handler"]\n', "department"),
+        ('[[person]]\nname = "王五"\ndepartment = "客服部"\nroles = ["boss"]\n', "roles"),
+        ("name,department,roles\n王五,客服部,handler\n王五,物流部,handler\n", "more than once"),
+        ("[[person]\n", "not TOML"),
+        ("", "no people in it"),
+    ],
+)
+def test_a_directory_file_that_cannot_be_right_is_refused_in_one_line_and_writes_nothing(
+    run: Any, settings: Settings, tmp_path: Path, content: str, said: str
+) -> None:
+    suffix = ".csv" if content.startswith("name,") else ".toml"
+    path = tmp_path / f"staff{suffix}"
+    path.write_text(content, encoding="utf-8")
+
+    assert_one_line(run("staff", "import", str(path)), said)
+    assert run("staff", "list", "--json").json() == []
+
+
+def waiting(settings: Settings, case_no: str, step: Step, key: str) -> None:
+    casework.open_step(settings, case_no, step, key, datetime.now(UTC))
+
+
+def test_with_a_directory_a_stranger_is_refused_the_attempt_audited_and_the_case_waits(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    run("staff", "import", str(EXAMPLE_STAFF))
+    waiting(settings, case_no, Step.VERIFY, "verify-c0")
+
+    stranger = run("act", case_no, "verify", "--input", write({**VERIFIED, "actor": "路人甲"}))
+    no_role = run("act", case_no, "verify", "--input", write({**VERIFIED, "actor": "回访员小林"}))
+    customer = run(
+        "act", case_no, "verify", "--input", write({**VERIFIED, "actor": "客户本人（在线问卷）"})
+    )
+    allowed = run("act", case_no, "verify", "--input", write({**VERIFIED, "actor": "王五"}))
+
+    assert_one_line(stranger, f"{case_no}: 路人甲", "is not in the staff directory")
+    assert_one_line(no_role, "回访员小林（客服部，回访专员）", "it needs")
+    assert_one_line(customer, "stands for the customer's own survey page")
+    assert_one_line(allowed, "has no flow run yet")  # past the directory, on to the run
+    refused = [e for e in audit_of(settings, case_no) if e.decision == "refused"]
+    assert [(e.payload["step"], e.actor) for e in refused] == [
+        ("verify", "路人甲"),
+        ("verify", "回访员小林"),
+        ("verify", "客户本人（在线问卷）"),
+    ]
+    assert casework.load(settings, case_no).waiting_key == "verify-c0"
+
+
+def test_no_one_approves_the_grading_they_made(
+    run: Any, write: Any, settings: Settings, case_no: str
+) -> None:
+    from rules.inputs import GradeInput
+
+    run("staff", "import", str(EXAMPLE_STAFF))  # 客服主管-周敏: handler and department director
+    grading = GradeInput(
+        actor="客服主管-周敏", category="物流配送", severity="一般", basis="核实属实", reason="一般"
+    )
+    waiting(settings, case_no, Step.GRADE, "grade-c0")
+    casework.record_decision(settings, case_no, Step.GRADE, "grade-c0", grading, datetime.now(UTC))
+    waiting(settings, case_no, Step.APPROVE_GRADE, "approve-grade-c0")
+    approval = {"approved": True, "reason": "同意"}
+
+    own = run(
+        "act", case_no, "approve_grade", "--input", write({**approval, "actor": "客服主管-周敏"})
+    )
+    other = run("act", case_no, "approve_grade", "--input", write({**approval, "actor": "赵六"}))
+
+    assert_one_line(own, "cannot approve their own decision", "four eyes")
+    assert_one_line(other, "has no flow run yet")
+
+
+def test_with_a_directory_only_its_people_stop_a_cases_clocks(
+    run: Any, settings: Settings, case_no: str
+) -> None:
+    run("staff", "import", str(EXAMPLE_STAFF))
+
+    default_actor = run("hold", case_no, "--reason", "等客户补充照片")  # --actor 客服
+    by_receiver = run("hold", case_no, "--reason", "等客户补充照片", "--actor", "王五")
+
+    assert_one_line(default_actor, f"{case_no}: 客服", "is not in the staff directory")
+    assert by_receiver.code == 0 and "SLA clocks stopped" in by_receiver.out
+    held = [(e.step, e.decision, e.actor) for e in audit_of(settings, case_no)][1:]
+    assert held == [("refused", "refused", "客服"), ("hold", "on_hold", "王五")]

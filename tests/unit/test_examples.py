@@ -126,3 +126,22 @@ def test_each_human_step_declares_an_example_that_its_own_model_accepts(declared
     raw = load(declared.example)
     declared.model.model_validate(raw)
     assert declared.step in STEP_FILES[declared.example]
+
+
+def test_the_example_staff_directory_lets_every_example_act_where_it_is_used() -> None:
+    import tomllib
+
+    from rules.staff import Person, refusal
+
+    rows = tomllib.loads((EXAMPLES / "staff.toml").read_text(encoding="utf-8"))["person"]
+    people = {p.name: p for p in (Person.model_validate(row) for row in rows)}
+    deciders = {
+        Step.APPROVE_GRADE: load("grade.json")["actor"],
+        Step.APPROVE_PLAN: load("plan.json")["actor"],
+    }
+    refused = {
+        (name, step.value): reason
+        for name, step in STEP_CASES
+        if (reason := refusal(people, step, load(name)["actor"], deciders.get(step)))
+    }
+    assert refused == {}

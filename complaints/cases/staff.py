@@ -1,0 +1,212 @@
+"""The staff directory in the ledger, and the check every action passes (rules.staff).
+
+People are imported from a file (TOML or CSV, see examples/staff.toml), added or
+deactivated from the command line; a deactivated person stays listed so the audit trail
+keeps its names. `check` is asked before a decision is taken — by `complaints act` and the
+intake service before they resume a run, and by the case run itself when the Prefect UI's
+form resumed it — and a refused attempt is kept in the case's audit trail.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from complaints.settings import Settings
+from models.db import transaction, unit_of_work
+from models.ledger import AuditEntry, StaffMember
+from models.repositories import CaseRepository
+from models.repositories.staff import StaffRepository
+from rules.enums import Role
+from rules.fields import decode
+from rules.inputs import describe_errors
+from rules.staff import APPROVES, Person, refusal
+from rules.steps import Step
+
+REFUSED = "refused"
+
+
+class StaffRefused(ValueError):
+    """The directory cannot be changed so; the message says why in one line."""
+
+
+def _person(member: StaffMember) -> Person:
+    roles = frozenset(Role(code) for code in member.roles.split(",") if code)
+    return Person(name=member.name, department=member.department, roles=roles, active=member.active)
+
+
+def directory(settings: Settings, session: Session | None = None) -> dict[str, Person]:
+    """Everyone in the directory by name, the deactivated included."""
+    with transaction(settings.database_url, session) as session:
+        return {m.name: _person(m) for m in StaffRepository(session).all()}
+
+
+def parse_person(raw: dict[str, Any]) -> Person:
+    """A person from a file's row or the command line: roles by code or Chinese name,
+    as a list or separated by commas."""
+    roles = raw.get("roles", [])
+    if isinstance(roles, str):
+        roles = [r.strip() for r in roles.replace("，", ",").split(",") if r.strip()]
+    try:
+        return Person.model_validate({**raw, "roles": [_role(r) for r in roles]})
+    except ValidationError as exc:
+        raise StaffRefused(f"{raw.get('name', '?')}: {describe_errors(exc)}") from None
+
+
+def _role(text: Any) -> Role | Any:
+    try:
+        return Role(text)
+    except ValueError:
+        return text  # validation names it
+
+
+def read_file(path: Path) -> list[Person]:
+    """People from a TOML file (`[[person]]` tables) or a CSV file (name, department,
+    roles) in any encoding the command line reads."""
+    try:
+        text = decode(path.read_bytes())
+    except OSError as exc:
+        raise StaffRefused(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise StaffRefused(f"cannot read {path}: {exc}") from None
+    if path.suffix.lower() == ".csv":
+        rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(text)))
+    else:
+        try:
+            rows = tomllib.loads(text).get("person", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise StaffRefused(f"{path}: not TOML: {exc}") from None
+    if not rows:
+        raise StaffRefused(f"{path}: no people in it (TOML [[person]] tables or CSV rows)")
+    people = [parse_person(row) for row in rows]
+    names = [p.name for p in people]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise StaffRefused(f"{path}: named more than once: {', '.join(twice)}")
+    return people
+
+
+def save(settings: Settings, people: list[Person], now: datetime) -> tuple[int, int]:
+    """Add or update each person (activating them); returns (added, updated)."""
+    added = updated = 0
+    with unit_of_work(settings.database_url) as session:
+        repo = StaffRepository(session)
+        for person in people:
+            roles = ",".join(sorted(role.code for role in person.roles))
+            member = repo.by_name(person.name)
+            if member is None:
+                repo.add(
+                    StaffMember(
+                        name=person.name,
+                        department=person.department,
+                        roles=roles,
+                        active=person.active,
+                        added_at=now,
+                        changed_at=now,
+                    )
+                )
+                added += 1
+            elif (member.department, member.roles, member.active) != (
+                person.department,
+                roles,
+                person.active,
+            ):
+                member.department, member.roles, member.active = (
+                    person.department,
+                    roles,
+                    person.active,
+                )
+                member.changed_at = now
+                updated += 1
+    return added, updated
+
+
+def deactivate(settings: Settings, name: str, now: datetime) -> Person:
+    with unit_of_work(settings.database_url) as session:
+        member = StaffRepository(session).by_name(name.strip())
+        if member is None:
+            raise StaffRefused(f"{name} is not in the staff directory; `complaints staff list`")
+        if member.active:
+            member.active, member.changed_at = False, now
+        return _person(member)
+
+
+def check(
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    actor: str,
+    session: Session | None = None,
+) -> str | None:
+    """Why `actor` may not take `step` of the case now, or None (rules.staff.refusal)."""
+    with transaction(settings.database_url, session) as session:
+        people = directory(settings, session)
+        decided_by = None
+        if step in APPROVES:
+            repo = CaseRepository(session)
+            case = repo.get(case_no)
+            if case is not None:
+                decided_by = _decider(list(repo.audit(case.id)), APPROVES[step], case.cycle)
+        return refusal(people, step, actor, decided_by)
+
+
+def _decider(audit: list[AuditEntry], step: Step, cycle: int) -> str | None:
+    """Who made the latest decision at `step` in `cycle`: the one an approval approves."""
+    taken = [
+        e
+        for e in audit
+        if e.step == step.value
+        and e.cycle == cycle
+        and e.decision not in ("invalid_input", REFUSED)
+    ]
+    return taken[-1].actor if taken else None
+
+
+def record_refused(
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    key: str,
+    actor: str,
+    reason: str,
+    now: datetime,
+    session: Session | None = None,
+) -> None:
+    """Keep a refused attempt in the audit trail: who tried which step, and why not.
+
+    Kept under a step of its own (the step tried is in the payload), so that nothing that
+    reads a step's entries — the clocks' holds, who decided what — mistakes it for one."""
+    with transaction(settings.database_url, session) as session:
+        repo = CaseRepository(session)
+        case = repo.get(case_no)
+        if case is None:
+            return
+        repo.record(
+            AuditEntry(
+                case_id=case.id,
+                key=key,
+                step=Step.REFUSED.value,
+                cycle=case.cycle,
+                actor=actor[:50],
+                at=now,
+                decision=REFUSED,
+                payload={"step": step.value, "errors": reason},
+            )
+        )
+
+
+def attempt(
+    settings: Settings, case_no: str, step: Step, actor: str, key: str, now: datetime
+) -> str | None:
+    """`check`, with a refusal kept in the audit trail under `key`; returns the refusal."""
+    reason = check(settings, case_no, step, actor)
+    if reason is not None:
+        record_refused(settings, case_no, step, key, actor, reason, now)
+    return reason
