@@ -104,6 +104,7 @@ def settings(database_url: str) -> Settings:
         smtp_starttls=False,
         smtp_timeout_seconds=5,
         templates_dir=PROJECT_ROOT / "templates",
+        link_secret=None,  # the ledger's own key, not one an end-to-end stack left in the env
     )
 
 

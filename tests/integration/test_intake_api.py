@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -78,7 +79,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "PREFECT_API_URL": UNREACHABLE_PREFECT,
     }
     upgrade(url)
-    settings = Settings(_env_file=None, database_url=url, public_url=env["COMPLAINTS_PUBLIC_URL"])
+    # as the service has them: no link key of the end-to-end stack this process may hold
+    settings = Settings(
+        _env_file=None, database_url=url, public_url=env["COMPLAINTS_PUBLIC_URL"], link_secret=None
+    )
     app_key = keys.create(settings, "app-backend", Channel.APP, utc_now())
     hotline_key = keys.create(settings, "call-centre", Channel.HOTLINE, utc_now())
     log = root / "web.log"
@@ -228,11 +232,12 @@ REGISTER_FIELDS = sorted({*COMPLAINT, "customer_email", "received_at", "occurred
 
 
 @HYPOTHESIS
-@given(field=st.sampled_from(REGISTER_FIELDS), value=HOSTILE, serial=st.uuids())
+@given(field=st.sampled_from(REGISTER_FIELDS), value=HOSTILE)
 def test_any_hostile_value_in_any_field_is_refused_in_json_naming_it_and_writes_nothing(
-    service: Service, field: str, value: Any, serial: Any
+    service: Service, field: str, value: Any
 ) -> None:
-    body = {**complaint(external_ref=f"APP-H-{serial}"), field: value}
+    # a reference of its own each time, also when an example is replayed
+    body = {**complaint(external_ref=f"APP-H-{uuid.uuid4()}"), field: value}
     if field == "external_ref":
         body["external_ref"] = value
     before = service.cases()

@@ -66,6 +66,7 @@ def settings(box: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         _env_file=None,
         database_url=url,
         evidence_dir=tmp_path / "evidence",
+        link_secret=None,  # not the key an end-to-end stack of this session left in the env
         mailbox={
             "host": box.host,
             "port": box.port,
