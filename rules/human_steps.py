@@ -1,17 +1,18 @@
 """The steps that wait for a person, declared once each.
 
 A human step is its place in the process chart (flows/case.py), its input model (what the
-person decides, and what that means for the case: rules.inputs), its default time limit
-and its example file. Everything else — the command line's `act`, the UI's form, the SLA
-policy's defaults, the audit trail's words, the demo — reads this table. To add a step:
-add its `Step` and label (rules.steps), its input model, a row here, its example, and its
-`wait_for` in the flow.
+person decides, and what that means for the case: rules.inputs), its default time limit,
+its example file and the roles that may take it (rules.staff). Everything else — the
+command line's `act`, the UI's form, the SLA policy's defaults, the audit trail's words,
+who may act, the demo — reads this table. To add a step: add its `Step` and label
+(rules.steps), its input model, a row here, its example, and its `wait_for` in the flow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.enums import Role
 from rules.inputs import (
     ApprovalInput,
     FeedbackInput,
@@ -31,19 +32,36 @@ class HumanStep:
     model: type[StepInput]
     limit: str | None  # the default SLA limit; None: set by severity or by the plan
     example: str  # in examples/
+    roles: frozenset[Role]  # who may take it, once a staff directory is in force
 
+
+RECEIVER, HANDLER = Role.RECEIVER, Role.HANDLER
 
 HUMAN = (
     # due by the response promised for the complaint's severity (SlaPolicy.response)
-    HumanStep(Step.VERIFY, VerifyInput, None, "verify.json"),
-    HumanStep(Step.GRADE, GradeInput, "8h", "grade.json"),
-    HumanStep(Step.APPROVE_GRADE, ApprovalInput, "8h", "approve.json"),
-    HumanStep(Step.PLAN, PlanInput, "24h", "plan.json"),
-    HumanStep(Step.APPROVE_PLAN, ApprovalInput, "8h", "approve.json"),
+    HumanStep(Step.VERIFY, VerifyInput, None, "verify.json", frozenset({RECEIVER, HANDLER})),
+    HumanStep(Step.GRADE, GradeInput, "8h", "grade.json", frozenset({HANDLER})),
+    HumanStep(
+        Step.APPROVE_GRADE,
+        ApprovalInput,
+        "8h",
+        "approve.json",
+        frozenset({Role.DEPARTMENT_DIRECTOR}),
+    ),
+    HumanStep(Step.PLAN, PlanInput, "24h", "plan.json", frozenset({HANDLER})),
+    HumanStep(
+        Step.APPROVE_PLAN,
+        ApprovalInput,
+        "8h",
+        "approve.json",
+        frozenset({Role.OPERATIONS_DIRECTOR}),
+    ),
     # due by the approved plan's deadline (or a recorded delay's)
-    HumanStep(Step.EXECUTE, ProgressInput, None, "done.json"),
-    HumanStep(Step.FEEDBACK, FeedbackInput, "24h", "feedback.json"),
-    HumanStep(Step.CALLBACK, SurveyInput, "48h", "callback.json"),
+    HumanStep(Step.EXECUTE, ProgressInput, None, "done.json", frozenset({HANDLER})),
+    HumanStep(Step.FEEDBACK, FeedbackInput, "24h", "feedback.json", frozenset({HANDLER, RECEIVER})),
+    HumanStep(
+        Step.CALLBACK, SurveyInput, "48h", "callback.json", frozenset({Role.CALLBACK, RECEIVER})
+    ),
 )
 """In chart order."""
 

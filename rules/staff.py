@@ -19,17 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rules.enums import Department, Role
 from rules.fields import Line
+from rules.human_steps import HUMAN
 from rules.steps import Step
 
 STEP_ROLES: dict[Step, frozenset[Role]] = {
-    Step.VERIFY: frozenset({Role.RECEIVER, Role.HANDLER}),
-    Step.GRADE: frozenset({Role.HANDLER}),
-    Step.APPROVE_GRADE: frozenset({Role.DEPARTMENT_DIRECTOR}),
-    Step.PLAN: frozenset({Role.HANDLER}),
-    Step.APPROVE_PLAN: frozenset({Role.OPERATIONS_DIRECTOR}),
-    Step.EXECUTE: frozenset({Role.HANDLER}),
-    Step.FEEDBACK: frozenset({Role.HANDLER, Role.RECEIVER}),
-    Step.CALLBACK: frozenset({Role.CALLBACK, Role.RECEIVER}),
+    **{human.step: human.roles for human in HUMAN},
     # holding a case's clocks while it waits on the customer
     Step.HOLD: frozenset({Role.RECEIVER, Role.HANDLER}),
 }
