@@ -2,6 +2,11 @@
 
 Used by `complaints up` (the embedded default: SQLite, UI on 127.0.0.1:4200), by the
 end-to-end tests and by the benchmarks, so all three run the product the same way.
+
+With Prefect's basic auth (`PREFECT_SERVER_API_AUTH_STRING` in the environment or in
+`extra_env`) only the server is given the server's setting; every other process of the
+stack — this one, the workers and their flow runs, the intake service — is given the
+same credential as a client's (`PREFECT_API_AUTH_STRING`), in its environment only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import TYPE_CHECKING
 import httpx
 from sqlalchemy.engine import make_url
 
+from complaints.orchestration.server import CLIENT_AUTH, SERVER_AUTH, is_loopback
+
 if TYPE_CHECKING:
     from complaints.settings import Settings
 
@@ -38,6 +45,7 @@ def free_port() -> int:
 class Stack:
     home: Path
     port: int = 4200
+    host: str = "127.0.0.1"  # where the Prefect server listens; beyond loopback only with auth
     database_url: str | None = None
     prefect_database_url: str | None = None
     worker_poll_seconds: float = 2
@@ -52,24 +60,35 @@ class Stack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
+        return f"{self.ui_url}/api"
 
     @property
     def ui_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """The server's address from this machine (loopback when it listens everywhere)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def auth_string(self) -> str | None:
+        """The server's basic-auth credential, or None: a server open to whoever reaches it."""
+        return self.extra_env.get(SERVER_AUTH, os.environ.get(SERVER_AUTH)) or None
 
     def env(self) -> dict[str, str]:
+        """The environment of every client process of the stack (the server's adds its own
+        credential, `server_env`)."""
         env = {
             **os.environ,
             "PREFECT_HOME": str(self.home),
             "PREFECT_API_URL": self.api_url,
-            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_HOST": self.host,
             "PREFECT_SERVER_API_PORT": str(self.port),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             "PREFECT_RUNNER_POLL_FREQUENCY": str(max(1, int(self.worker_poll_seconds))),
-            "PREFECT_UI_API_URL": self.api_url,
+            # A browser elsewhere reaches the API where it reached the UI (a name, a TLS
+            # proxy in front): the UI takes a path as the API's address on its own origin.
+            "PREFECT_UI_API_URL": self.api_url if is_loopback(self.host) else "/api",
             # The classic UI at the root too (3.9 opens its new UI there by default): the
             # Resume forms, the README and the browser tests are the classic UI's.
             "PREFECT_SERVER_UI_V2_ENABLED": "false",
@@ -83,16 +102,25 @@ class Stack:
             env["COMPLAINTS_DATABASE_URL"] = self.database_url
         if self.prefect_database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.prefect_database_url
+        env.pop(SERVER_AUTH, None)
+        if self.auth_string:
+            env[CLIENT_AUTH] = self.auth_string
+        return env
+
+    def server_env(self) -> dict[str, str]:
+        env = self.env()
+        if self.auth_string:
+            env[SERVER_AUTH] = self.auth_string
         return env
 
     def start_server(self, timeout: float = 120) -> None:
         """Prefect's server (API, UI, services) with busy requests retried in the server."""
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
-        command = [sys.executable, "-m", "complaints.orchestration.server", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "complaints.orchestration.server", "--host", self.host]
         self.server = subprocess.Popen(
             [*command, "--port", str(self.port)],
-            env=self.env(),
+            env=self.server_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -195,6 +223,7 @@ def local_product(
     worker_poll_seconds: float = 1,
     extra_env: dict[str, str] | None = None,
     postgres: str | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[Stack]:
     """The whole product under `root`, for tests and benchmarks.
 
@@ -203,7 +232,9 @@ def local_product(
     ledger and the Prefect server are on fresh SQLite files (the embedded default), or,
     given `postgres` (a PostgreSQL server's admin URL), both on fresh databases of that
     server, dropped afterwards (the production topology).
-    `extra_env` (e.g. an SLA policy in seconds) applies to this process and the stack.
+    `extra_env` (e.g. an SLA policy in seconds) applies to this process and the stack;
+    the server listens on `host` (beyond loopback with PREFECT_SERVER_API_AUTH_STRING in
+    `extra_env`, or the server refuses to start).
     """
     with contextlib.ExitStack() as resources:
         if postgres:
@@ -219,6 +250,7 @@ def local_product(
         stack = Stack(
             home=root / "prefect",
             port=free_port(),
+            host=host,
             web_port=free_port(),  # known before any worker starts: links in messages
             database_url=ledger,
             prefect_database_url=server_url,

@@ -4,6 +4,9 @@ Starts a Prefect server on SQLite (UI on 127.0.0.1:4200), migrates the ledger, c
 the process work pool, registers the deployments, starts a worker and the intake service
 (API and customer pages on 127.0.0.1:4210) and, unless told not to, seeds demo cases at
 every step. Ctrl-C stops everything it started.
+
+With `--host` beyond loopback it first demands Prefect's basic auth
+(`PREFECT_SERVER_API_AUTH_STRING`), which the stack then hands to each of its processes.
 """
 
 from __future__ import annotations
@@ -17,9 +20,18 @@ from typing import Any
 
 from complaints.settings import DEFAULT_VAR
 
+PUBLIC_ADDRESSES = ("COMPLAINTS_UI_URL", "PREFECT_UI_API_URL")
 
-def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
+
+def run_product(
+    port: int = 4200, demo: bool = True, workers: int = 1, host: str = "127.0.0.1"
+) -> None:
+    from complaints.cli import CliError
+    from complaints.orchestration.server import SERVER_AUTH, exposure_refusal
     from embedded.stack import Stack, deploy_product
+
+    if refusal := exposure_refusal(host, os.environ.get(SERVER_AUTH)):
+        raise CliError(refusal)
 
     # Ctrl-C and a service manager's SIGTERM both stop everything this command started.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -27,7 +39,12 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
     from complaints.settings import get_settings
 
     home = Path(os.environ.get("PREFECT_HOME", DEFAULT_VAR / "prefect"))
-    stack = Stack(home=home, port=port, web_port=get_settings().api_port)
+    # Behind a TLS proxy the operator names the addresses a browser uses: the UI's, which
+    # messages link to, and the API's, which the UI calls.
+    public = {k: os.environ[k] for k in PUBLIC_ADDRESSES if k in os.environ}
+    stack = Stack(
+        home=home, port=port, host=host, web_port=get_settings().api_port, extra_env=public
+    )
     os.environ.update(stack.env())  # this process talks to the server it starts
     get_settings.cache_clear()
 
@@ -43,6 +60,8 @@ def run_product(port: int = 4200, demo: bool = True, workers: int = 1) -> None:
         deploy_product(stack, settings, workers, "complaints-worker")
         stack.start_web()
         print(f"Prefect UI: {stack.ui_url}   (logs in {stack.home})")
+        if stack.auth_string:
+            print(f"listening on {host}:{port}; the UI and the API ask for {SERVER_AUTH}")
         print(
             f"intake API and customer pages: {stack.web_url}   (API docs {stack.web_url}/docs; "
             f"links in messages point to {settings.public_url})"

@@ -9,12 +9,17 @@ the client to try again. Prefect's Python client does; the UI does not, so an op
 pressing Resume at that moment saw "Failed to resume flow run" and lost what they typed.
 Here the server itself tries the request again for a while before any answer leaves it,
 which is the retry Prefect's own client would make, done where every caller gets it.
+
+It listens beyond loopback only when Prefect's basic auth is configured
+(`PREFECT_SERVER_API_AUTH_STRING`): a server anyone on the network could act through is
+refused in one line instead (`exposure_refusal`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import random
 import time
@@ -49,6 +54,36 @@ READ_ONLY_POST_ENDINGS = (
     "/concurrency_status",
     "/get_runs",
 )
+
+
+# Prefect's basic auth: the credential the server demands, and the one its clients send.
+SERVER_AUTH = "PREFECT_SERVER_API_AUTH_STRING"
+CLIENT_AUTH = "PREFECT_API_AUTH_STRING"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to `host` can be reached from this machine only: `localhost`,
+    127.0.0.0/8 or ::1. A wildcard (0.0.0.0, ::, empty), any other address and any other
+    name (it may resolve to anything) is the network."""
+    name = host.strip().rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_refusal(host: str, auth_string: str | None) -> str | None:
+    """Why a Prefect server must not listen on `host`, in one line; None when it may: on
+    loopback, or anywhere once its basic auth is configured (a non-empty auth string)."""
+    if is_loopback(host) or auth_string:
+        return None
+    return (
+        f"refusing to listen on {host!r} without authentication: anyone who reaches it could "
+        f"act on every case; set {SERVER_AUTH} (e.g. admin:a-long-random-password) or keep "
+        "--host 127.0.0.1"
+    )
 
 
 def writes(method: str, path: str) -> bool:
@@ -265,9 +300,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
+    from prefect.settings import (
+        PREFECT_SERVER_API_AUTH_STRING,
+        PREFECT_SERVER_API_KEEPALIVE_TIMEOUT,
+        get_current_settings,
+    )
+
+    # The credential as Prefect resolves it (environment, profile, prefect.toml): the one
+    # its app will demand.
+    if refusal := exposure_refusal(args.host, PREFECT_SERVER_API_AUTH_STRING.value()):
+        parser.exit(2, f"{parser.prog}: {refusal}\n")
+
     import uvicorn
     from prefect.server.api.server import create_app
-    from prefect.settings import PREFECT_SERVER_API_KEEPALIVE_TIMEOUT, get_current_settings
 
     log.setLevel(logging.INFO)
     wait_briefly_for_sqlite_locks()
