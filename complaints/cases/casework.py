@@ -46,6 +46,7 @@ from rules.routing import responsible_department
 from rules.steps import Step, event_key
 
 INVALID_SUFFIX = "-x"
+INVALID_INPUT = "invalid_input"  # the audit word of input a case refused and asked again for
 
 
 class CaseNotFound(LookupError):
@@ -393,7 +394,7 @@ def record_invalid(
         case = _get(repo, case_no)
         repo.record(
             _entry(
-                case, step, key + INVALID_SUFFIX, "system", now, "invalid_input", {"errors": errors}
+                case, step, key + INVALID_SUFFIX, "system", now, INVALID_INPUT, {"errors": errors}
             )
         )
 

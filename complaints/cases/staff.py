@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from complaints.cases.casework import INVALID_INPUT
 from complaints.settings import Settings
 from models.db import transaction, unit_of_work
 from models.ledger import AuditEntry, StaffMember
@@ -162,9 +163,7 @@ def _decider(audit: list[AuditEntry], step: Step, cycle: int) -> str | None:
     taken = [
         e
         for e in audit
-        if e.step == step.value
-        and e.cycle == cycle
-        and e.decision not in ("invalid_input", REFUSED)
+        if e.step == step.value and e.cycle == cycle and e.decision != INVALID_INPUT
     ]
     return taken[-1].actor if taken else None
 

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from complaints.cases.casework import INVALID_INPUT
 from complaints.reporting import rectification
 from complaints.settings import Settings
 from models.db import unit_of_work
@@ -284,26 +285,14 @@ class PeriodQuery:
         """The owner named by the case's latest plan made before the period's end."""
         return (
             sa.select(AuditEntry.payload["owner"].as_string())
-            .where(
-                AuditEntry.case_id == Case.id,
-                AuditEntry.step == Step.PLAN.value,
-                AuditEntry.at < self.end,
-            )
+            .where(*self._entered(Step.PLAN))
             .order_by(AuditEntry.id.desc())
             .limit(1)
             .scalar_subquery()
         )
 
     def _planned(self) -> sa.ColumnElement[bool]:
-        return (
-            sa.select(AuditEntry.id)
-            .where(
-                AuditEntry.case_id == Case.id,
-                AuditEntry.step == Step.PLAN.value,
-                AuditEntry.at < self.end,
-            )
-            .exists()
-        )
+        return sa.select(AuditEntry.id).where(*self._entered(Step.PLAN)).exists()
 
     def _owner(self) -> Any:
         """Who owns the case at the period's end: its latest plan's owner, else the first
@@ -481,15 +470,7 @@ class PeriodQuery:
         )
 
     def reopened(self) -> int:
-        reopen = (
-            sa.select(AuditEntry.id)
-            .where(
-                AuditEntry.case_id == Case.id,
-                AuditEntry.step == Step.REOPEN.value,
-                AuditEntry.at < self.end,
-            )
-            .exists()
-        )
+        reopen = sa.select(AuditEntry.id).where(*self._entered(Step.REOPEN)).exists()
         return self._scalar(sa.select(sa.func.count()).where(self.in_period, reopen))
 
     def customers(self) -> CustomerProfile:
@@ -530,6 +511,16 @@ class PeriodQuery:
 
     def _open_at_end(self) -> sa.ColumnElement[bool]:
         return sa.or_(Case.closed_at.is_(None), Case.closed_at >= self.end)
+
+    def _entered(self, step: Step) -> tuple[sa.ColumnElement[bool], ...]:
+        """A decision at `step` in the case's audit trail by the period's end (not input
+        the case refused and asked again for)."""
+        return (
+            AuditEntry.case_id == Case.id,
+            AuditEntry.step == step.value,
+            AuditEntry.at < self.end,
+            AuditEntry.decision != INVALID_INPUT,
+        )
 
     def departments(self) -> list[DepartmentRow]:
         rows = []
@@ -607,27 +598,27 @@ class PeriodQuery:
             .scalar_subquery()
         )
         stmt = (
-            sa.select(Case, overdue_since)
+            sa.select(Case, overdue_since, self._owner(), self._planned())
             .where(Case.received_at < self.end, self._open_at_end(), self.mine)
             .order_by(overdue_since.is_(None), overdue_since, Case.received_at)
             .limit(limit)
         )
         found = []
-        for case, since in self.session.execute(stmt).tuples():
-            plans = [
+        for case, since, owner, handed_over in self.session.execute(stmt).tuples():
+            entries = [
                 e
                 for e in self.session.scalars(
                     sa.select(AuditEntry)
-                    .where(AuditEntry.case_id == case.id, AuditEntry.at < self.end)
+                    .where(
+                        AuditEntry.case_id == case.id,
+                        AuditEntry.at < self.end,
+                        AuditEntry.decision != INVALID_INPUT,  # asked again: not where it is
+                        AuditEntry.step != Step.REFUSED.value,
+                    )
                     .order_by(AuditEntry.id)
                 )
             ]
-            # 首问责任制: the first receiver owns the complaint until a plan hands it over.
-            owner = next(
-                (str(e.payload.get("owner")) for e in reversed(plans) if e.step == Step.PLAN.value),
-                None,
-            )
-            step = next((e.step for e in reversed(plans) if not e.key.startswith("esc:")), "")
+            step = next((e.step for e in reversed(entries) if not e.key.startswith("esc:")), "")
             overdue = (self.end - _aware(since)).total_seconds() / 86400 if since else None
             found.append(
                 OpenCase(
@@ -635,10 +626,10 @@ class PeriodQuery:
                     received_at=case.received_at,
                     category=_text(case.category) or UNGRADED,
                     department=_text(case.department) or UNGRADED,
-                    owner=owner or case.receiver,
+                    owner=str(owner),
                     step=clock_label(step) if step else "—",
                     overdue_days=round(overdue, 1) if overdue is not None else None,
-                    handed_over=owner is not None,
+                    handed_over=bool(handed_over),
                 )
             )
         return found
@@ -721,15 +712,7 @@ class PeriodQuery:
     def causes(self, limit: int = 10) -> list[Count]:
         """The root causes of the period's cases whose plan was made by the period's end,
         the same wording (spaces trimmed) counted together, most frequent first."""
-        planned = (
-            sa.select(AuditEntry.id)
-            .where(
-                AuditEntry.case_id == Case.id,
-                AuditEntry.step == Step.PLAN.value,
-                AuditEntry.at < self.end,
-            )
-            .exists()
-        )
+        planned = sa.select(AuditEntry.id).where(*self._entered(Step.PLAN)).exists()
         cause = sa.func.trim(Case.root_cause)
         stmt = (
             sa.select(cause, sa.func.count())
@@ -817,7 +800,7 @@ class PeriodQuery:
         latest = (
             sa.select(sa.func.max(AuditEntry.id))
             .join(Case, Case.id == AuditEntry.case_id)
-            .where(self.in_period, AuditEntry.step == Step.PLAN.value, AuditEntry.at < self.end)
+            .where(self.in_period, *self._entered(Step.PLAN))
             .group_by(AuditEntry.case_id)
         )
         stmt = (

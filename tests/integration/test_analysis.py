@@ -518,6 +518,25 @@ def test_an_open_case_with_no_plan_yet_is_owned_by_its_receiver_and_named_once(
     assert f"{case.receiver}（受理人，未交办）" in report.markdown
 
 
+def test_a_plan_the_case_refused_and_asked_again_for_hands_nothing_over(
+    ledger: tuple[Settings, list[str]],
+) -> None:
+    from complaints.cases import casework
+    from rules.steps import Step
+
+    settings, case_nos = ledger
+    unplanned = case_nos[5]  # registered on 3 October and taken no further
+    case = next(c for c in rows(settings)["cases"] if c.case_no == unplanned)
+    refused_at = OCTOBER.bounds(SHANGHAI)[0] + timedelta(days=5)
+    casework.record_invalid(settings, unplanned, Step.PLAN, "plan-c0", refused_at, "deadline: …")
+
+    figures = analysis.compute(settings, OCTOBER, GENERATED)
+
+    (shown,) = [o for o in figures.open_cases if o.case_no == unplanned]
+    assert (shown.owner, shown.handed_over) == (case.receiver, False)
+    assert all(h.handler != "None" for h in figures.handlers)
+
+
 def test_root_causes_are_counted_from_the_plans_made_by_the_periods_end(
     ledger: tuple[Settings, list[str]],
 ) -> None:
