@@ -77,6 +77,7 @@ def run_product(
             if box.host
             else "mail intake: off (set COMPLAINTS_MAILBOX__HOST to read a complaints mailbox)"
         )
+        print(f"who may act: {_directory_status(settings)}")
         if demo:
             threading.Thread(target=_seed_demo, args=(settings,), daemon=True).start()
         print("Ctrl-C stops the server and the workers.")
@@ -117,3 +118,15 @@ def _seed_demo(settings: object) -> None:
         print(f"demo: {len(cases)} cases, one waiting at each step: {', '.join(cases)}")
     except Exception as exc:  # the demo is a convenience; the product runs without it
         print(f"demo cases could not be seeded: {exc}")
+
+
+def _directory_status(settings: Any) -> str:
+    from complaints.cases import staff
+
+    active = sum(person.active for person in staff.directory(settings).values())
+    if active:
+        return f"{active} people in the staff directory; every decision must name one of them"
+    return (
+        "WARNING: no staff directory: any name is accepted as the actor "
+        "(complaints staff import examples/staff.toml puts one in force)"
+    )
