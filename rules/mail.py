@@ -1,7 +1,8 @@
 """A mail in the complaints mailbox, read as what it says: who wrote, what, about which case.
 
 Pure: bytes in, a `Mail` out (or `Unreadable` with the reason). The text is the plain part
-when there is one, else the HTML part made plain; attachments are kept as they came, up to
+when there is one, else the HTML part made plain; attachments are kept as they came (a mail
+forwarded as an attachment as its .eml file), up to
 `ATTACHMENT_LIMIT` each. A mail that threads on one of our e-mails to a customer
 (In-Reply-To, References) or names a case number (TS-YYYYMMDD-NNNN) is correspondence on
 that case when its sender is the case's customer (`case_joined`), not a new complaint.
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -224,9 +225,15 @@ def _attachments(message: EmailMessage) -> tuple[list[Attachment], list[NotKept]
     too_big: list[NotKept] = []
     for number, part in enumerate(message.iter_attachments(), start=1):
         data = part.get_payload(decode=True)
+        default = f"attachment-{number}"
+        if part.get_content_type() == "message/rfc822":  # a mail forwarded as an attachment
+            inner = part.get_payload()
+            first = inner[0] if isinstance(inner, list) and inner else None
+            data = first.as_bytes() if isinstance(first, Message) else None
+            default += ".eml"
         if not isinstance(data, bytes) or not data:
             continue
-        name = safe_filename(part.get_filename() or f"attachment-{number}")
+        name = safe_filename(part.get_filename() or default)
         if len(data) > ATTACHMENT_LIMIT:
             too_big.append(NotKept(name, part.get_content_type(), len(data)))
             continue

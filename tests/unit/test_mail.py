@@ -3,7 +3,9 @@ attachments."""
 
 from __future__ import annotations
 
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 
 import pytest
 
@@ -131,3 +133,25 @@ def test_an_attachment_over_the_limit_is_named_with_its_size_instead_of_kept() -
         ATTACHMENT_LIMIT + 1,
     )
     assert "开箱.mp4" in left.note and "10.0 MB" in left.note and "10 MB" in left.note
+
+
+def test_a_mail_forwarded_as_an_attachment_is_kept_as_an_eml_file() -> None:
+    earlier = EmailMessage()
+    earlier["From"] = "快递公司 <notice@courier.example>"
+    earlier["Subject"] = "您的包裹已签收"
+    earlier.set_content("包裹已由门卫代收。")
+    message = EmailMessage()
+    message["From"] = "张三 <zs@example.com>"
+    message["Subject"] = "我根本没收到包裹"
+    message.set_content("快递说已签收，但我没收到，见附件邮件。")
+    message.add_attachment(earlier)
+
+    mail = read(bytes(message))
+
+    (kept,) = mail.attachments
+    assert kept.content_type == "message/rfc822" and kept.filename.endswith(".eml")
+    forwarded = message_from_bytes(kept.data, policy=default)
+    assert forwarded["Subject"] == "您的包裹已签收"
+    assert isinstance(forwarded, EmailMessage)
+    body = forwarded.get_body()
+    assert body is not None and "包裹已由门卫代收" in body.get_content()
