@@ -44,8 +44,11 @@ def product_env(root: Path, slack: FakeSlack) -> dict[str, str]:
     return {
         **SECONDS_POLICY,
         "COMPLAINTS_SLACK__TOKEN": slack.token,
-        # a configured link key (as several machines need): a secret the privacy test hunts
+        # secrets the privacy test hunts in everything the product shows: a configured link
+        # key (as several machines need) and the mail servers' passwords
         "COMPLAINTS_LINK_SECRET": f"link-key-{uuid.uuid4().hex}",
+        "COMPLAINTS_SMTP_PASSWORD": f"smtp-pass-{uuid.uuid4().hex}",
+        "COMPLAINTS_MAILBOX__PASSWORD": f"imap-pass-{uuid.uuid4().hex}",
         "COMPLAINTS_SLACK__BASE_URL": slack.base_url,
         "COMPLAINTS_REPORTS_DIR": str(root / "reports"),
     }

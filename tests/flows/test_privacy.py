@@ -48,6 +48,9 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
         description=f"{phone} {name}反映：热水器漏电，请联系{email}。{INJECTION}",
         demand_detail=f"{name}要求退款，联系电话{phone}",
     )
+    capsys.readouterr()
+    assert main(["key", "create", f"privacy-{unique % 10**6}", "--channel", "app", "--json"]) == 0
+    api_key = json.loads(capsys.readouterr().out)["key"]  # shown once, to the one who made it
     case_no, steps = submit(settings, complaint)
     said = f"已致电{phone}与{name}确认，邮件{email}"  # staff repeat the customer's data
     steps["verify"]["findings"] = said
@@ -114,8 +117,14 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
         where: [raw for raw in (phone, email, name) if raw in text] for where, text in shown.items()
     }
     assert {where: found for where, found in leaks.items() if found} == {}
-    # nor does any secret of the product: the Slack token, the key that signs the links
-    secrets = {"slack token": slack.token, "link key": os.environ["COMPLAINTS_LINK_SECRET"]}
+    # nor does any secret of the product: tokens, passwords, keys
+    secrets = {
+        "slack token": slack.token,
+        "link key": os.environ["COMPLAINTS_LINK_SECRET"],
+        "smtp password": os.environ["COMPLAINTS_SMTP_PASSWORD"],
+        "mailbox password": os.environ["COMPLAINTS_MAILBOX__PASSWORD"],
+        "intake API key": api_key,
+    }
     exposed = {
         where: [what for what, secret in secrets.items() if secret in text]
         for where, text in shown.items()
