@@ -2,10 +2,10 @@
 
 Pure: bytes in, a `Mail` out (or `Unreadable` with the reason). The text is the plain part
 when there is one, else the HTML part made plain; attachments are kept as they came (a mail
-forwarded as an attachment as its .eml file), up to
-`ATTACHMENT_LIMIT` each. A mail that threads on one of our e-mails to a customer
-(In-Reply-To, References) or names a case number (TS-YYYYMMDD-NNNN) is correspondence on
-that case when its sender is the case's customer (`case_joined`), not a new complaint.
+forwarded as an attachment as its .eml file), up to `ATTACHMENT_LIMIT` each. A mail that
+threads on one of our e-mails to a customer (In-Reply-To, References) or names a case
+number (TS-YYYYMMDD-NNNN) is correspondence on that case when its sender is the case's
+customer (`case_joined`), not a new complaint.
 
 An attachment over the limit is not kept but listed (`Mail.not_kept`), so the case says
 which file of what size was left out. A serious helpdesk does the same (Zendesk, Freshdesk

@@ -1,6 +1,9 @@
 """The case file as people read it: timeline artifact, report at closing, open-cases table.
 
 Reads the ledger and hands plain, already formatted and masked values to the templates.
+Longer than most modules on purpose: every view of one case that people read (timeline,
+form text, case report, open-cases table, escalation rows) is built here from the same
+reading of the file, with the same masking and the same words for each decision.
 """
 
 from __future__ import annotations
