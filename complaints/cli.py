@@ -254,11 +254,10 @@ def _hold_or_release(args: argparse.Namespace, hold: bool) -> None:
     record = casework.hold if hold else casework.release
     now = utc_now()
     try:
-        key = f"refused@hold.{now:%H%M%S%f}"
-        refused = staff.attempt(settings, request.case_no, Step.HOLD, request.actor, key, now)
+        refused = staff.attempt(settings, request.case_no, Step.HOLD, request.actor, now)
         if refused is not None:
             raise CliError(f"{request.case_no}: {refused}")
-        record(settings, request.case_no, utc_now(), request.actor, request.note)
+        record(settings, request.case_no, now, request.actor, request.note)
     except casework.CaseNotFound:
         raise CliError(f"no case {request.case_no}") from None
     except casework.CaseStateError as exc:

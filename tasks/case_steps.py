@@ -128,11 +128,8 @@ def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
     # The UI's form resumed the run without asking anyone: the directory is asked here. The
     # customer's own survey page checked its link instead (complaints.channels.portal).
     if not (step is Step.CALLBACK and data.actor == CUSTOMER):
-        refused = staff.check(settings, case_no, step, data.actor)
+        refused = staff.attempt(settings, case_no, step, data.actor, now, key + INVALID_SUFFIX)
         if refused is not None:
-            staff.record_refused(
-                settings, case_no, step, key + INVALID_SUFFIX, data.actor, refused, now
-            )
             return data, [refused]
     casework.record_decision(settings, case_no, step, key, data, now)
     return data, problems
@@ -219,11 +216,10 @@ def record_customer_wait(case_no: str, request: WaitOnCustomer) -> None:
     """The case waits on the customer (its SLA clocks stop), or the customer answered."""
     settings = get_settings()
     now = utc_now()
-    key = f"refused@hold.{now:%H%M%S%f}"
-    refused = staff.attempt(settings, case_no, Step.HOLD, request.actor, key, now)
+    refused = staff.attempt(settings, case_no, Step.HOLD, request.actor, now)
     if refused is not None:
         raise ValueError(f"{case_no}: {refused}")  # the run says why; nothing changed
     if request.waiting:
-        casework.hold(settings, case_no, utc_now(), request.actor, request.note)
+        casework.hold(settings, case_no, now, request.actor, request.note)
     else:
-        casework.release(settings, case_no, utc_now(), request.actor, request.note)
+        casework.release(settings, case_no, now, request.actor, request.note)

@@ -146,9 +146,7 @@ def act(
             + ("" if view.waiting_key else " (not waiting for a person)")
         )
     if not as_customer:
-        now = utc_now()
-        key = f"refused@{view.waiting_key}.{now:%H%M%S%f}"  # never a wait's key
-        refused = staff.attempt(settings, case_no, step, data.actor, key, now)
+        refused = staff.attempt(settings, case_no, step, data.actor, utc_now())
         if refused is not None:
             raise ActionRefused(f"{case_no}: {refused}")
     if view.flow_run_id is None:

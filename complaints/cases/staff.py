@@ -202,10 +202,19 @@ def record_refused(
 
 
 def attempt(
-    settings: Settings, case_no: str, step: Step, actor: str, key: str, now: datetime
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    actor: str,
+    now: datetime,
+    key: str | None = None,
 ) -> str | None:
-    """`check`, with a refusal kept in the audit trail under `key`; returns the refusal."""
+    """`check`, with a refusal kept in the audit trail; returns the refusal.
+
+    `key` is the audit key to keep it under: the case run passes its wait's refused-input
+    key, so that it asks again; anyone else gets a key of its own, never a wait's."""
     reason = check(settings, case_no, step, actor)
     if reason is not None:
+        key = key or f"refused@{step.value}.{now:%H%M%S%f}"
         record_refused(settings, case_no, step, key, actor, reason, now)
     return reason

@@ -36,8 +36,6 @@ from rules.staff import CUSTOMER
 from rules.steps import Step
 from rules.working_time import Unit
 
-ONLINE_SURVEY_ACTOR = CUSTOMER
-
 
 class Refused(ValueError):
     """A request that cannot be served: `status` is the HTTP status, `fields` the wrong ones."""
@@ -183,7 +181,7 @@ def answer_survey(
 ) -> SurveyForm:
     """Resume the callback step with the customer's own answer (as the staff's form would)."""
     form = survey(settings, token, now)
-    raw = {**answer, "actor": ONLINE_SURVEY_ACTOR}
+    raw = {**answer, "actor": CUSTOMER}
     try:
         actions.validate_input(Step.CALLBACK, raw, settings)
     except actions.ActionRefused as exc:
