@@ -204,17 +204,20 @@ def test_the_last_complete_period_is_reported_without_a_word_of_partial(
     assert "本期尚未结束" not in Path(done["markdown"]).read_text(encoding="utf-8")
 
 
-def test_a_department_gets_its_own_summary_of_its_cases_in_its_own_channel(
-    settings: Settings,
-    slack_api: FakeSlack,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def logistics_posts(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The test ledger, with 物流部 receiving its own summary in the reports channel."""
     build_ledger(settings)
     monkeypatch.setenv(
         "COMPLAINTS_DEPARTMENTS", '{"物流部": {"slack_channel": "#complaints-reports"}}'
     )
     get_settings.cache_clear()
+    return settings
+
+
+def test_a_department_gets_its_own_summary_of_its_cases_in_its_own_channel(
+    logistics_posts: Settings, slack_api: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
 
     done = report(capsys, "monthly", "--period", "2026-10", "--department", "物流部")
 
@@ -238,19 +241,11 @@ def test_a_department_that_does_not_exist_is_refused_in_one_line(
 
 
 def test_the_consolidated_month_shows_which_departments_sent_their_own_summary_and_its_key_lines(
-    settings: Settings,
-    slack_api: FakeSlack,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    logistics_posts: Settings, slack_api: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from complaints.reporting import analysis, reports
     from rules.periods import Kind, Period
 
-    build_ledger(settings)
-    monkeypatch.setenv(
-        "COMPLAINTS_DEPARTMENTS", '{"物流部": {"slack_channel": "#complaints-reports"}}'
-    )
-    get_settings.cache_clear()
     october = Period.parse(Kind.MONTHLY, "2026-10")
     departments = reports.departments_with_cases(get_settings(), october)
     assert "物流部" in departments and len(departments) > 1
@@ -276,8 +271,8 @@ def test_the_consolidated_month_shows_which_departments_sent_their_own_summary_a
     others = [d for d in departments if d not in ("物流部", quiet)]
     assert all(not inputs[d].saved for d in others)
     # its key lines, counted here from the rows: its cases and the causes of their plans
-    start, end = october.bounds(settings.tz)
-    with unit_of_work(settings.database_url) as session:
+    start, end = october.bounds(logistics_posts.tz)
+    with unit_of_work(logistics_posts.database_url) as session:
         mine = [
             c
             for c in session.scalars(sa.select(Case))
