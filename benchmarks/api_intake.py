@@ -27,15 +27,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import (
-    Timer,
-    complaints_for_verification,
-    log,
-    median,
-    percentile,
-    product_stack,
-    write_result,
-)
+from benchmarks import common
+from benchmarks.common import Timer, log
 
 NAME = "api_intake"
 BURST_SUBMITTERS = 20
@@ -52,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from rules.enums import Channel
 
     total = Timer()
-    with product_stack(NAME) as bench:
+    with common.product_stack(NAME) as bench:
         bench.stack.kill_workers()  # nothing executes: only intake is measured
         bench.stack.start_web()
         key = keys.create(bench.settings, "bench-app", Channel.APP, utc_now())
@@ -67,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         kinds["api"]["per_minute"] / kinds["cli"]["per_minute"], 2
     )
     result["total_seconds"] = round(total.elapsed, 1)
-    path = write_result(NAME, result)
+    path = common.write_result(NAME, result)
     log(json.dumps(result, ensure_ascii=False, indent=2))
     log(f"written to {path}")
     return result
@@ -75,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def body_list(args: argparse.Namespace, tag: str, channel: str | None = None) -> list[dict]:
     bodies = []
-    for complaint in complaints_for_verification(args.calls, args.seed, tag):
+    for complaint in common.complaints_for_verification(args.calls, args.seed, tag):
         body = complaint.model_dump(mode="json", exclude_none=True)
         body.pop("received_at", None)
         if channel is None:
@@ -127,8 +120,8 @@ def cli_calls(env: dict[str, str], bodies: list[dict]) -> dict[str, Any]:
 
 def summary(seconds: list[float], wall: float, errors: list[str]) -> dict[str, Any]:
     return {
-        "p50_s": round(median(seconds), 3),
-        "p95_s": round(percentile(seconds, 95), 3),
+        "p50_s": round(common.median(seconds), 3),
+        "p95_s": round(common.percentile(seconds, 95), 3),
         "max_s": round(max(seconds), 3),
         "wall_s": round(wall, 1),
         "per_minute": round(60 * len(seconds) / wall, 1),

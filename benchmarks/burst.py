@@ -25,53 +25,29 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from benchmarks.common import (
-    Bench,
-    Ledger,
-    Timer,
-    complaints_for_verification,
-    log,
-    log_counts,
-    mb,
-    percentile,
-    product_stack,
-    run_states,
-    snapshot,
-    wait_quiet,
-    wait_worker_polling,
-    write_result,
-)
+from benchmarks import common
+from benchmarks.common import Bench, Ledger, Timer, log
+from tests.sampler import Sampler
 
 NAME = "burst"
 GOAL_FACTOR = 1.5
 
 
-class Peak:
+class Peak(Sampler):
     """Peak process count and RSS of the stack's trees, sampled in the background."""
 
     def __init__(self, bench: Bench, every: float = 0.5) -> None:
-        self.bench, self.every = bench, every
+        super().__init__(every)
+        self.bench = bench
         self.processes = 0
         self.rss = 0
         self.flow_processes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            tree = snapshot(self.bench.roots, pss=False)
-            self.processes = max(self.processes, tree.count)
-            self.rss = max(self.rss, tree.rss)
-            self.flow_processes = max(self.flow_processes, tree.flow_runs)
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> Peak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        tree = common.snapshot(self.bench.roots, pss=False)
+        self.processes = max(self.processes, tree.count)
+        self.rss = max(self.rss, tree.rss)
+        self.flow_processes = max(self.flow_processes, tree.flow_runs)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -95,18 +71,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     name = args.name or (NAME + ("-postgres" if args.postgres else ""))
 
     total = Timer()
-    with product_stack(name, workers=args.workers, postgres=args.postgres) as bench:
-        wait_worker_polling(bench)
-        wait_quiet(bench)
+    with common.product_stack(name, workers=args.workers, postgres=args.postgres) as bench:
+        common.wait_worker_polling(bench)
+        common.wait_quiet(bench)
         # The deadline watch holds one slot while it runs (about 55 s of each minute).
         slots = bench.stack.worker_limit * args.workers - 1
-        idle = snapshot(bench.roots, pss=False)
+        idle = common.snapshot(bench.roots, pss=False)
         one = baseline(bench, args)
         log(f"one case alone: submitted → waiting in {one:.2f}s; {slots} slots")
         burst_result = burst(bench, args, one, slots)
         cases = burst_result.pop("cases")
         storm_result = {} if args.no_storm else storm(bench, args, cases, one, slots)
-        burst_result["server_log"] = log_counts(bench)
+        burst_result["server_log"] = common.log_counts(bench)
     result = {
         "topology": {
             "server_database": "postgresql" if args.postgres else "sqlite",
@@ -124,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "resume_storm": storm_result,
         "total_seconds": round(total.elapsed, 1),
     }
-    write_result(name, result)
+    common.write_result(name, result)
     report(result)
     return result
 
@@ -144,7 +120,7 @@ def waiting_at(bench: Bench, ledger: Ledger, step: str, cases: dict[str, str]) -
         for case_no, row in rows.items()
         if row["current_step"] == step and row["waiting_key"]
     }
-    states = run_states(cases[c] for c in keyed)
+    states = common.run_states(cases[c] for c in keyed)
     return {c for c, key in keyed.items() if states.get(cases[c]) == ("PAUSED", key)}
 
 
@@ -165,7 +141,7 @@ def follow(
     last = 0.0
     while len(ready) < expected and time.monotonic() < deadline:
         ready = waiting_at(bench, ledger, step, cases)
-        crashed |= {r for r, (t, _) in run_states(cases.values()).items() if t == "CRASHED"}
+        crashed |= {r for r, (t, _) in common.run_states(cases.values()).items() if t == "CRASHED"}
         if time.monotonic() - last > 15:
             log(f"{len(ready)}/{expected} waiting at {step} after {clock.elapsed:.0f}s")
             last = time.monotonic()
@@ -177,7 +153,9 @@ def baseline(bench: Bench, args: argparse.Namespace) -> float:
     from complaints.cases import intake
     from complaints.timesource import utc_now
 
-    (complaint,) = fresh(complaints_for_verification(1, args.seed + 1, f"B1{int(time.time())}"))
+    (complaint,) = fresh(
+        common.complaints_for_verification(1, args.seed + 1, f"B1{int(time.time())}")
+    )
     ledger = Ledger(bench.settings.database_url)
     clock = Timer()
     done = intake.submit(complaint, bench.settings, utc_now())
@@ -194,7 +172,9 @@ def burst(bench: Bench, args: argparse.Namespace, one: float, slots: int) -> dic
     from complaints.cases import intake
     from complaints.timesource import utc_now
 
-    complaints = fresh(complaints_for_verification(args.cases, args.seed, f"B{int(time.time())}"))
+    complaints = fresh(
+        common.complaints_for_verification(args.cases, args.seed, f"B{int(time.time())}")
+    )
     ledger = Ledger(bench.settings.database_url)
     latencies: list[float] = []
     errors: list[str] = []
@@ -226,8 +206,8 @@ def burst(bench: Bench, args: argparse.Namespace, one: float, slots: int) -> dic
     log(f"all {len(ready)} waiting after {all_waiting:.0f}s (goal ≤ {goal:.0f}s)")
     return {
         "cases": cases,
-        "submit_p50_seconds": round(percentile(latencies, 50), 3),
-        "submit_p95_seconds": round(percentile(latencies, 95), 3),
+        "submit_p50_seconds": round(common.percentile(latencies, 50), 3),
+        "submit_p95_seconds": round(common.percentile(latencies, 95), 3),
         "submit_max_seconds": round(max(latencies, default=float("nan")), 3),
         "submit_all_seconds": round(submit_seconds, 1),
         "errors_seen_by_callers": len(errors),
@@ -287,7 +267,7 @@ def storm(
         "resumed": len(cases),
         "accepted": accepted,
         "refusal_samples": refusals[:5],
-        "resume_p50_seconds": round(percentile(latencies, 50), 3),
+        "resume_p50_seconds": round(common.percentile(latencies, 50), 3),
         "resume_max_seconds": round(max(latencies, default=float("nan")), 3),
         "runs_crashed": len(crashed),
         "waiting_at_next_step": len(ready),
@@ -308,14 +288,14 @@ def report(result: dict[str, Any]) -> None:
         f"left {b['left_for_reconcile']}, crashed {b['runs_crashed']}; all waiting after "
         f"{b['seconds_until_all_waiting']}s (goal ≤ {b['goal_seconds']}s); peak "
         f"{b['peak_processes']} processes ({b['peak_flow_run_processes']} flow runs), "
-        f"{mb(b['peak_rss_bytes'])}"
+        f"{common.mb(b['peak_rss_bytes'])}"
     )
     if s:
         print(
             f"  storm: {s['accepted']}/{s['resumed']} accepted (p50 {s['resume_p50_seconds']}s, "
             f"max {s['resume_max_seconds']}s); crashed {s['runs_crashed']}; all at the next wait "
             f"after {s['seconds_until_all_waiting']}s (goal ≤ {s['goal_seconds']}s); peak "
-            f"{s['peak_processes']} processes, {mb(s['peak_rss_bytes'])}"
+            f"{s['peak_processes']} processes, {common.mb(s['peak_rss_bytes'])}"
         )
     print(f"  server/worker logs: {b['server_log']}")
 

@@ -11,6 +11,7 @@ found by walking parent ids from the server and worker processes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -357,6 +358,17 @@ def complaints_for_verification(count: int, seed: int, tag: str) -> list[Any]:
 
 
 # -- small helpers -----------------------------------------------------------------------
+def arguments(name: str, doc: str | None, cases: int, seed: int) -> argparse.ArgumentParser:
+    """The command line of a benchmark that drives `--cases` synthetic complaints drawn with
+    `--seed`; the first line of its docstring (`doc`) describes it."""
+    parser = argparse.ArgumentParser(
+        prog=f"benchmarks.{name}", description=(doc or "").split("\n")[0]
+    )
+    parser.add_argument("--cases", type=int, default=cases)
+    parser.add_argument("--seed", type=int, default=seed)
+    return parser
+
+
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.3) -> Any:
     deadline = time.monotonic() + timeout
     while True:

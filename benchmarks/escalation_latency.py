@@ -25,29 +25,17 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from benchmarks.common import (
-    Timer,
-    complaints_for_verification,
-    log,
-    mb,
-    percentile,
-    product_stack,
-    settled_snapshot,
-    wait_until,
-    wait_worker_polling,
-    write_result,
-)
+from benchmarks import common
+from benchmarks.common import Timer, log
 
 NAME = "escalation_latency"
 GOAL_P95_SECONDS = 30
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog=f"benchmarks.{NAME}", description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=500)
+    parser = common.arguments(NAME, __doc__, cases=500, seed=2026)
     parser.add_argument("--limit-seconds", type=int, default=240)
     parser.add_argument("--spread-seconds", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
 
     from complaints.cases import supervision
@@ -65,29 +53,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "COMPLAINTS_SLACK__TOKEN": slack.token,
             "COMPLAINTS_SLACK__BASE_URL": slack.base_url,
         }
-        with product_stack(NAME, extra_env=env) as bench:
-            wait_worker_polling(bench)
+        with common.product_stack(NAME, extra_env=env) as bench:
+            common.wait_worker_polling(bench)
             pause_reconcile()
             first_watch = Timer()
-            wait_until(supervision.watch_running, timeout=180, what="a running sla-watch run")
+            common.wait_until(
+                supervision.watch_running, timeout=180, what="a running sla-watch run"
+            )
             first_watch_seconds = first_watch.elapsed
             log(f"first sla-watch run running after {first_watch_seconds:.0f}s")
-            idle = settled_snapshot(bench.roots)
+            idle = common.settled_snapshot(bench.roots)
             idle_pass = pass_seconds(bench.settings)
             log(
-                f"no timers: {idle.count} processes, {mb(idle.rss)} RSS, pass {idle_pass * 1e3:.1f} ms"
+                f"no timers: {idle.count} processes, {common.mb(idle.rss)} RSS, pass {idle_pass * 1e3:.1f} ms"
             )
 
             moments = create_cases(bench.settings, args)
-            pending = settled_snapshot(bench.roots)
+            pending = common.settled_snapshot(bench.roots)
             pending_pass = pass_seconds(bench.settings)
             log(
-                f"{args.cases} timers pending: {pending.count} processes, {mb(pending.rss)} RSS, "
+                f"{args.cases} timers pending: {pending.count} processes, {common.mb(pending.rss)} RSS, "
                 f"pass {pending_pass * 1e3:.1f} ms"
             )
             expected = 2 * args.cases
             last = max(at for pair in moments.values() for at in pair.values())
-            wait_until(
+            common.wait_until(
                 lambda: len(slack.messages) >= expected,
                 timeout=(last - now_ts()) + 300,
                 what=f"{expected} Slack messages",
@@ -99,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = summarise(args, moments, messages, idle, pending, idle_pass, pending_pass)
     result["seconds_to_first_watch_run"] = round(first_watch_seconds, 1)
     result["total_seconds"] = round(total.elapsed, 1)
-    write_result(NAME, result)
+    common.write_result(NAME, result)
     report(result)
     return result
 
@@ -132,7 +122,7 @@ def pass_seconds(settings: Any, repeats: int = 50) -> float:
         times.append(time.perf_counter() - started)
         if fired.keys:
             raise RuntimeError(f"a pass meant to find nothing fired {fired.keys}")
-    return percentile(times, 50)
+    return common.percentile(times, 50)
 
 
 def create_cases(settings: Any, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -143,7 +133,7 @@ def create_cases(settings: Any, args: argparse.Namespace) -> dict[str, dict[str,
     from rules.steps import Step, wait_key
 
     rng = random.Random(args.seed)
-    complaints = complaints_for_verification(args.cases, args.seed, f"E{int(time.time())}")
+    complaints = common.complaints_for_verification(args.cases, args.seed, f"E{int(time.time())}")
     moments: dict[str, dict[str, float]] = {}
     made = Timer()
     start = utc_now()
@@ -188,7 +178,7 @@ def summarise(
     everything = latencies["W"] + latencies["L1"]
     duplicates = sum(n - 1 for n in seen.values())
     missing = 2 * args.cases - len(seen)
-    p95 = percentile(everything, 95) if everything else None
+    p95 = common.percentile(everything, 95) if everything else None
     return {
         "cases": args.cases,
         "limit_seconds": args.limit_seconds,
@@ -202,12 +192,12 @@ def summarise(
             for level, values in latencies.items()
             if values
             for name, value in (
-                ("p50", percentile(values, 50)),
-                ("p95", percentile(values, 95)),
+                ("p50", common.percentile(values, 50)),
+                ("p95", common.percentile(values, 95)),
                 ("max", max(values)),
             )
         },
-        "p50_seconds": round(percentile(everything, 50), 1) if everything else None,
+        "p50_seconds": round(common.percentile(everything, 50), 1) if everything else None,
         "p95_seconds": round(p95, 1) if p95 is not None else None,
         "p95_goal_met": p95 is not None and p95 <= GOAL_P95_SECONDS and missing == 0,
         "processes_idle": idle.count,

@@ -25,19 +25,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks.common import (
-    Bench,
-    Ledger,
-    Timer,
-    log,
-    mb,
-    percentile,
-    product_stack,
-    run_states,
-    snapshot,
-    wait_worker_polling,
-    write_result,
-)
+from benchmarks import common
+from benchmarks.common import Bench, Ledger, Timer, log
 from benchmarks.throughput import Desk, Item, cases_ready
 
 NAME = "soak"
@@ -95,10 +84,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "COMPLAINTS_SMTP_HOST": "127.0.0.1",
             "COMPLAINTS_SMTP_PORT": str(smtp_port),
         }
-        with product_stack(
+        with common.product_stack(
             name, workers=args.workers, extra_env=env, postgres=args.postgres
         ) as bench:
-            wait_worker_polling(bench)
+            common.wait_worker_polling(bench)
             result = soak(bench, args)
             result["delivered"] = delivered(bench, inbox, slack)
     result.update(
@@ -116,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         and result["delivered"]["duplicated_slack_posts"] == 0
         and (result["rss_ratio_last_to_first_100"] or 99) <= RSS_GOAL
     )
-    write_result(name, result)
+    common.write_result(name, result)
     report(result)
     return result
 
@@ -189,9 +178,9 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
             if args.cases < 200:  # no separate first and last hundred to compare
                 pass
             elif closed >= 100 and "first_100" not in rss:
-                rss["first_100"] = snapshot(bench.roots, pss=False).rss
+                rss["first_100"] = common.snapshot(bench.roots, pss=False).rss
             elif closed >= args.cases - 100 and "last_100" not in rss:
-                rss["last_100"] = snapshot(bench.roots, pss=False).rss
+                rss["last_100"] = common.snapshot(bench.roots, pss=False).rss
             if closed >= logged + 50:
                 logged = closed - closed % 50
                 log(f"{closed}/{args.cases} closed; {len(desk.tally.errors)} errors")
@@ -201,9 +190,9 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     tally = desk.run(first_items, args.hours * 60, until=lambda: closed_count() >= args.cases)
     stop.set()
     sampler.join()
-    rss["at_end"] = snapshot(bench.roots, pss=False).rss
+    rss["at_end"] = common.snapshot(bench.roots, pss=False).rss
     open_items = [i for i in submitted if not i.closed and i.run_id]
-    states = run_states([i.run_id for i in open_items])
+    states = common.run_states([i.run_id for i in open_items])
     alive = {"PAUSED", "SCHEDULED", "PENDING", "RUNNING"}
     # Still moving when the time ran out (waiting for a person, or between steps) is not lost;
     # a case with no run, or a run that failed or crashed, is.
@@ -220,8 +209,8 @@ def soak(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         "paths": dict(paths),
         "steps": len(seconds),
         "steps_per_minute": round(len(seconds) / max((tally.ends - tally.started) / 60, 1e-9), 1),
-        "resume_to_next_wait_p50_seconds": round(percentile(seconds, 50), 2),
-        "resume_to_next_wait_p95_seconds": round(percentile(seconds, 95), 2),
+        "resume_to_next_wait_p50_seconds": round(common.percentile(seconds, 50), 2),
+        "resume_to_next_wait_p95_seconds": round(common.percentile(seconds, 95), 2),
         "errors": len(tally.errors) + len(errors),
         "first_errors": (errors + tally.errors)[:5],
         "rss_first_100_bytes": first,
@@ -287,9 +276,9 @@ def report(r: dict[str, Any]) -> None:
         f"received {d['slack_posts_received']}, duplicated {d['duplicated_slack_posts']}"
     )
     print(
-        f"  stack RSS: first 100 closed {mb(r['rss_first_100_bytes'])}, last 100 "
-        f"{mb(r['rss_last_100_bytes'])}: ×{r['rss_ratio_last_to_first_100']} (goal ≤ {RSS_GOAL}); "
-        f"at the end {mb(r['rss_at_end_bytes'])}: ×{r['rss_ratio_end_to_first_100']}; goal {ok}"
+        f"  stack RSS: first 100 closed {common.mb(r['rss_first_100_bytes'])}, last 100 "
+        f"{common.mb(r['rss_last_100_bytes'])}: ×{r['rss_ratio_last_to_first_100']} (goal ≤ {RSS_GOAL}); "
+        f"at the end {common.mb(r['rss_at_end_bytes'])}: ×{r['rss_ratio_end_to_first_100']}; goal {ok}"
     )
 
 

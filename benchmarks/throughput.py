@@ -29,22 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.common import (
-    Bench,
-    Ledger,
-    Timer,
-    complaints_for_verification,
-    deploy_benchmark_flow,
-    log,
-    mb,
-    percentile,
-    product_stack,
-    run_states,
-    snapshot,
-    wait_quiet,
-    wait_worker_polling,
-    write_result,
-)
+from benchmarks import common
+from benchmarks.common import Bench, Ledger, Timer, log
 
 NAME = "throughput"
 GOAL_RATIO = 0.8
@@ -164,7 +150,7 @@ def cases_ready(ledger: Ledger, items: list[Item]) -> list[tuple[Item, str | Non
     if not items:
         return []
     rows = ledger.rows([i.key for i in items])
-    states = run_states([i.run_id for i in items])
+    states = common.run_states([i.run_id for i in items])
     found: list[tuple[Item, str | None, str | None]] = []
     for item in items:
         row = rows.get(item.key)
@@ -191,7 +177,7 @@ def product_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Ite
     tag = f"T{int(time.time())}"
 
     def submit(_: Any = None) -> Item:
-        (complaint,) = complaints_for_verification(1, args.seed + next(counter), tag)
+        (complaint,) = common.complaints_for_verification(1, args.seed + next(counter), tag)
         complaint = complaint.model_copy(update={"external_ref": f"BENCH-{tag}-{next(counter)}"})
         done = intake.submit(complaint, bench.settings, utc_now())
         if not done.flow_run_id:
@@ -219,7 +205,7 @@ def bare_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Item]]
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
 
-    deploy_benchmark_flow("benchmarks/bare_flow.py:bare_steps", "bare")
+    common.deploy_benchmark_flow("benchmarks/bare_flow.py:bare_steps", "bare")
 
     def start(_: Any = None) -> Item:
         run = run_deployment("bare-steps/bare", timeout=0, as_subflow=False)
@@ -228,7 +214,7 @@ def bare_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Item]]
     def ready(items: list[Item]) -> list[tuple[Item, str | None, str | None]]:
         if not items:
             return []
-        states = run_states([i.run_id for i in items])
+        states = common.run_states([i.run_id for i in items])
         found: list[tuple[Item, str | None, str | None]] = []
         for item in items:
             state, key = states.get(item.run_id, ("NONE", None))
@@ -265,13 +251,13 @@ def measure(
             raise TimeoutError(f"only {len(waiting)}/{len(items)} waiting after 15 min")
         time.sleep(1)
     log(f"{len(items)} waiting after {warm.elapsed:.0f}s; the desk works {args.minutes} min")
-    before = snapshot(bench.roots, pss=False)
+    before = common.snapshot(bench.roots, pss=False)
     peak_rss = [before.rss]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(2):
-            peak_rss.append(snapshot(bench.roots, pss=False).rss)
+            peak_rss.append(common.snapshot(bench.roots, pss=False).rss)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -283,8 +269,8 @@ def measure(
     return {
         "steps": len(seconds),
         "steps_per_minute": round(steps_per_minute, 1),
-        "resume_to_next_wait_p50_seconds": round(percentile(seconds, 50), 2),
-        "resume_to_next_wait_p95_seconds": round(percentile(seconds, 95), 2),
+        "resume_to_next_wait_p50_seconds": round(common.percentile(seconds, 50), 2),
+        "resume_to_next_wait_p95_seconds": round(common.percentile(seconds, 95), 2),
         "errors": len(tally.errors),
         "first_errors": tally.errors[:5],
         "replaced_when_closed": tally.replaced,
@@ -312,11 +298,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "workers": args.workers,
         "topology": "postgresql" if args.postgres else "sqlite",
     }
-    with product_stack(name, workers=args.workers, postgres=args.postgres) as bench:
+    with common.product_stack(name, workers=args.workers, postgres=args.postgres) as bench:
         result["worker_type"] = bench.stack.worker_type
         result["worker_limit"] = bench.stack.worker_limit
-        wait_worker_polling(bench)
-        wait_quiet(bench)
+        common.wait_worker_polling(bench)
+        common.wait_quiet(bench)
         log("bare flow first")
         result["bare"] = measure(bench, args, bare_desk)
         log(f"bare: {result['bare']['steps_per_minute']} steps/min")
@@ -327,7 +313,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["goal_ratio"] = GOAL_RATIO
     result["goal_met"] = ratio >= GOAL_RATIO
     result["total_seconds"] = round(total.elapsed, 1)
-    write_result(name, result)
+    common.write_result(name, result)
     report(result)
     return result
 
@@ -344,7 +330,7 @@ def report(r: dict[str, Any]) -> None:
             f"  {part:<8} {m['steps_per_minute']:6.1f} steps/min ({m['steps']} steps), "
             f"resume → next wait p50 {m['resume_to_next_wait_p50_seconds']:.2f}s "
             f"p95 {m['resume_to_next_wait_p95_seconds']:.2f}s, errors {m['errors']}, "
-            f"RSS {mb(m['stack_rss_start_bytes'])} → peak {mb(m['stack_rss_peak_bytes'])}"
+            f"RSS {common.mb(m['stack_rss_start_bytes'])} → peak {common.mb(m['stack_rss_peak_bytes'])}"
         )
     ok = "met" if r["goal_met"] else "NOT met"
     print(f"  product / bare = {r['ratio_product_to_bare']:.2f} (goal ≥ {GOAL_RATIO}: {ok})")

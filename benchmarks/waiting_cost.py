@@ -20,27 +20,8 @@ import argparse
 import time
 from typing import Any
 
-from benchmarks.common import (
-    Bench,
-    Ledger,
-    Timer,
-    TreeSnapshot,
-    by_role,
-    by_role_summary,
-    complaints_for_verification,
-    log,
-    log_counts,
-    mb,
-    percentile,
-    product_stack,
-    run_states,
-    settled_snapshot,
-    snapshot,
-    wait_quiet,
-    wait_until,
-    wait_worker_polling,
-    write_result,
-)
+from benchmarks import common
+from benchmarks.common import Bench, Ledger, Timer, TreeSnapshot, log
 
 NAME = "waiting_cost"
 SETTLE_SECONDS = 10
@@ -49,10 +30,8 @@ RSS_GOAL = 1.10
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog=f"benchmarks.{NAME}", description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=200)
+    parser = common.arguments(NAME, __doc__, cases=200, seed=2024)
     parser.add_argument("--in-flight", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for all to wait")
     parser.add_argument(
         "--warm", type=int, default=10, help="also measure once this many cases wait (0: no)"
@@ -60,26 +39,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     total = Timer()
-    with product_stack(NAME) as bench:
-        wait_worker_polling(bench)
+    with common.product_stack(NAME) as bench:
+        common.wait_worker_polling(bench)
         time.sleep(SETTLE_SECONDS)
-        wait_quiet(bench)
-        idle = settled_snapshot(bench.roots)
-        log(f"idle: {idle.count} processes, {mb(idle.rss)} RSS")
+        common.wait_quiet(bench)
+        idle = common.settled_snapshot(bench.roots)
+        log(f"idle: {idle.count} processes, {common.mb(idle.rss)} RSS")
 
         wave = fill(bench, args.cases, args.in_flight, args.seed, args.timeout, args.warm)
 
         time.sleep(SETTLE_SECONDS)
-        quiet_wait = wait_quiet(bench)
-        waiting = settled_snapshot(bench.roots)
+        quiet_wait = common.wait_quiet(bench)
+        waiting = common.settled_snapshot(bench.roots)
         run_ids = wave.pop("run_ids")
-        still_paused = sum(1 for t, _ in run_states(run_ids).values() if t == "PAUSED")
-        log(f"waiting: {waiting.count} processes, {mb(waiting.rss)} RSS")
-        wave["server_log"] = log_counts(bench)
+        still_paused = sum(1 for t, _ in common.run_states(run_ids).values() if t == "PAUSED")
+        log(f"waiting: {waiting.count} processes, {common.mb(waiting.rss)} RSS")
+        wave["server_log"] = common.log_counts(bench)
 
     result = summarise(args, idle, waiting, wave, still_paused, quiet_wait)
     result["total_seconds"] = round(total.elapsed, 1)
-    write_result(NAME, result)
+    common.write_result(NAME, result)
     report(result)
     return result
 
@@ -96,7 +75,7 @@ def fill(
     from complaints.cases import intake
     from complaints.timesource import utc_now
 
-    complaints = complaints_for_verification(cases, seed, f"W{int(time.time())}")
+    complaints = common.complaints_for_verification(cases, seed, f"W{int(time.time())}")
     ledger = Ledger(bench.settings.database_url)
     submitted: list[str] = []
     run_ids: list[str] = []
@@ -121,10 +100,12 @@ def fill(
         }
         if warm and warm_snapshot is None and len(ready) == warm:
             checkpoint = Timer()
-            wait_quiet(bench)
-            warm_snapshot = settled_snapshot(bench.roots)
+            common.wait_quiet(bench)
+            warm_snapshot = common.settled_snapshot(bench.roots)
             paused_for_checkpoint = checkpoint.elapsed
-            log(f"{warm} waiting: {warm_snapshot.count} processes, {mb(warm_snapshot.rss)} RSS")
+            log(
+                f"{warm} waiting: {warm_snapshot.count} processes, {common.mb(warm_snapshot.rss)} RSS"
+            )
         limit = warm if warm and warm_snapshot is None else cases
         while len(submitted) < limit and len(submitted) - len(ready) < max(in_flight, 1):
             one = Timer()
@@ -134,7 +115,7 @@ def fill(
                 raise RuntimeError(f"{done.case_no} got no flow run: {done.start_error}")
             submitted.append(done.case_no)
             run_ids.append(done.flow_run_id)
-        now = snapshot(bench.roots, pss=False)
+        now = common.snapshot(bench.roots, pss=False)
         peak_count = max(peak_count, now.count)
         if peak is None or now.rss > peak.rss:
             peak = now
@@ -153,10 +134,10 @@ def fill(
     ledger.close()
 
     def all_paused() -> bool:
-        states = run_states(run_ids)
+        states = common.run_states(run_ids)
         return sum(1 for t, _ in states.values() if t == "PAUSED") == cases
 
-    wait_until(all_paused, 300, "every run to be PAUSED in Prefect", interval=1)
+    common.wait_until(all_paused, 300, "every run to be PAUSED in Prefect", interval=1)
     paused_seconds = wave.elapsed - paused_for_checkpoint
     log(f"{cases} waiting after {paused_seconds:.0f}s (not counting the warm checkpoint)")
     assert peak is not None
@@ -165,7 +146,7 @@ def fill(
         "seconds_to_all_waiting_in_ledger": round(ledger_seconds, 1),
         "seconds_to_all_paused_in_prefect": round(paused_seconds, 1),
         "seconds_paused_at_warm_checkpoint": round(paused_for_checkpoint, 1),
-        "submit_seconds_p50": round(percentile(submit_seconds, 50), 3),
+        "submit_seconds_p50": round(common.percentile(submit_seconds, 50), 3),
         "submit_seconds_max": round(max(submit_seconds), 3),
         "submits_over_one_second": sum(1 for t in submit_seconds if t > 1),
         "peak_processes": peak_count,
@@ -185,7 +166,7 @@ def check_runs(run_ids: list[str], crashed: dict[str, float], health: dict[str, 
     A run the worker could not start (say the server answered 503 while its SQLite was
     locked) is reported Crashed; the scheduled reconcile flow reschedules such runs.
     """
-    states = run_states(run_ids)
+    states = common.run_states(run_ids)
     failed = [run for run, (kind, _) in states.items() if kind == "FAILED"]
     if failed:
         raise RuntimeError(f"{len(failed)} runs failed, e.g. {failed[0]}")
@@ -230,9 +211,9 @@ def summarise(
         "rss_added_per_waiting_case_bytes": round((waiting.rss - idle.rss) / args.cases),
         **after_warm,
         "rss_by_role": {
-            "idle": by_role(idle),
-            "warm": by_role_summary(warm) if warm else None,
-            "waiting": by_role(waiting),
+            "idle": common.by_role(idle),
+            "warm": common.by_role_summary(warm) if warm else None,
+            "waiting": common.by_role(waiting),
         },
         "pss_ratio": round(pss_ratio, 3) if pss_ratio else None,
         "extra_python_processes": waiting.python_count - idle.python_count,
@@ -260,7 +241,7 @@ def report(r: dict[str, Any]) -> None:
         f"{ok[r['process_goal_met']]}"
     )
     print(
-        f"  RSS of the stack tree: {mb(idle['rss_bytes'])} idle -> {mb(waiting['rss_bytes'])} "
+        f"  RSS of the stack tree: {common.mb(idle['rss_bytes'])} idle -> {common.mb(waiting['rss_bytes'])} "
         f"with {n} waiting; ratio {r['rss_ratio']:.3f} (goal <= {RSS_GOAL}: "
         f"{ok[r['rss_goal_met']]}); {r['rss_added_per_waiting_case_bytes'] / 1024:.0f} KB "
         f"per waiting case"
@@ -269,28 +250,28 @@ def report(r: dict[str, Any]) -> None:
     print(
         "  by process: "
         + "; ".join(
-            f"{name} {mb(roles['idle'].get(name))} -> {mb(roles['waiting'].get(name))}"
+            f"{name} {common.mb(roles['idle'].get(name))} -> {common.mb(roles['waiting'].get(name))}"
             for name in sorted(set(roles["idle"]) | set(roles["waiting"]))
         )
     )
     if r.get("warm"):
         print(
             f"  after the first {r['warm_cases']} cases (one-time warm-up of server and worker):"
-            f" {mb(r['warm']['rss_bytes'])}; from {r['warm_cases']} to {n} waiting: ratio "
+            f" {common.mb(r['warm']['rss_bytes'])}; from {r['warm_cases']} to {n} waiting: ratio "
             f"{r['rss_ratio_to_warm']:.3f}, {r['rss_per_case_after_warm_bytes'] / 1024:.0f} KB "
             f"per further case"
         )
     if r["pss_ratio"]:
         print(
-            f"  PSS (shared pages split): {mb(idle['pss_bytes'])} -> "
-            f"{mb(waiting['pss_bytes'])}, ratio {r['pss_ratio']:.3f}"
+            f"  PSS (shared pages split): {common.mb(idle['pss_bytes'])} -> "
+            f"{common.mb(waiting['pss_bytes'])}, ratio {r['pss_ratio']:.3f}"
         )
     print(
         f"  time to get {n} waiting: {r['seconds_to_all_waiting_in_ledger']:.0f}s in the "
         f"ledger, {r['seconds_to_all_paused_in_prefect']:.0f}s until all PAUSED in Prefect "
         f"({r['seconds_to_all_paused_in_prefect'] / n:.2f}s per case; at most "
         f"{r['in_flight_limit']} in flight; peak {r['peak_processes']} processes, "
-        f"{mb(r['peak_rss_bytes'])} RSS while starting)"
+        f"{common.mb(r['peak_rss_bytes'])} RSS while starting)"
     )
     print(
         f"  submit(): p50 {r['submit_seconds_p50'] * 1000:.0f} ms, max "

@@ -31,6 +31,24 @@ def counts(total: int, *rows: tuple[str, int]) -> list[Count]:
     return [Count(label=label, count=count, share=count / total) for label, count in rows]
 
 
+def standing(
+    volume: int,
+    timely: tuple[int, int],
+    satisfied: tuple[int, int],
+    open_at_end: int,
+    overdue_at_end: int,
+) -> dict[str, Any]:
+    """What a department's or a handler's row says of its cases (`DepartmentRow`,
+    `HandlerRow`); `timely` and `satisfied` as (cases, out of how many)."""
+    return {
+        "volume": volume,
+        "timely": Rate(numerator=timely[0], denominator=timely[1]),
+        "satisfaction": Rate(numerator=satisfied[0], denominator=satisfied[1]),
+        "open_at_end": open_at_end,
+        "overdue_at_end": overdue_at_end,
+    }
+
+
 def figures(**changes: Any) -> Figures:
     """October 2026 in Shanghai: 48 complaints, 40 the month before, 50 a year before."""
     values: dict[str, Any] = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -14,6 +12,7 @@ from complaints.cases import casework, intake
 from complaints.timesource import utc_now
 from embedded.stack import Stack, command_line, descendants, flow_run_pids
 from tests.flows.support import act_when_waiting, new_complaint, suspended_at_its_wait, wait_until
+from tests.sampler import Sampler
 
 pytestmark = pytest.mark.e2e
 
@@ -32,25 +31,14 @@ def spawned_engines(stack: Stack) -> int:
     )
 
 
-class PeakSampler:
+class PeakSampler(Sampler):
     def __init__(self, stack: Stack) -> None:
+        super().__init__(every=0.05)
         self.stack, self.peak, self.spawned = stack, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, flow_run_processes(self.stack))
-            self.spawned = max(self.spawned, spawned_engines(self.stack))
-            time.sleep(0.05)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        self.peak = max(self.peak, flow_run_processes(self.stack))
+        self.spawned = max(self.spawned, spawned_engines(self.stack))
 
 
 def test_a_burst_runs_at_most_the_cap_at_once_and_every_case_reaches_its_waits(

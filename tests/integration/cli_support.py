@@ -44,3 +44,14 @@ def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> Result:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return Result(code, out, err)
+
+
+def assert_one_line(result: Result, *words: str) -> None:
+    """The command refused: exit status 2, one line on stderr naming every one of `words`,
+    nothing on stdout."""
+    assert result.code == 2
+    assert result.err.startswith("complaints: ")
+    assert result.err.endswith("\n") and result.err.count("\n") == 1, result.err
+    for word in words:
+        assert word in result.err
+    assert result.out == ""

@@ -13,7 +13,7 @@ import re
 import statistics
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from complaints.settings import Settings
 from embedded.synthetic import generate_complaints
 from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, Escalation, EscalationCase, StepDeadline, SurveyAnswer
-from rules.analysis import Rate
+from rules.analysis import Figures, Rate
 from rules.enums import Category, Severity
 from rules.periods import Kind, Period
 from rules.sla import HANDLING, clock_label
@@ -138,6 +138,20 @@ def expected(data: dict[str, list[Any]], period: Period) -> dict[str, Any]:
     }
 
 
+class Computed(NamedTuple):
+    """A period's figures, with the ledger's rows and the period's bounds to check them by."""
+
+    figures: Figures
+    data: dict[str, list[Any]]
+    start: datetime
+    end: datetime
+
+
+def computed(settings: Settings, period: Period) -> Computed:
+    start, end = period.bounds(SHANGHAI)
+    return Computed(analysis.compute(settings, period, GENERATED), rows(settings), start, end)
+
+
 def pair(rate: Rate) -> tuple[int, int]:
     return (rate.numerator, rate.denominator)
 
@@ -217,13 +231,10 @@ def test_a_case_received_in_october_and_closed_in_november_is_still_open_in_octo
     ledger: tuple[Settings, list[str]],
 ) -> None:
     settings, case_nos = ledger
-    spanning = case_nos[2]
-    figures = analysis.compute(settings, OCTOBER, GENERATED)
-    with unit_of_work(settings.database_url) as session:
-        case = session.scalars(sa.select(Case).where(Case.case_no == spanning)).one()
-    _, end = OCTOBER.bounds(SHANGHAI)
-    assert case.closed_at is not None and case.closed_at >= end
-    want = expected(rows(settings), OCTOBER)
+    figures, data, _, end = computed(settings, OCTOBER)
+    spanning = next(c for c in data["cases"] if c.case_no == case_nos[2])
+    assert spanning.closed_at is not None and spanning.closed_at >= end
+    want = expected(data, OCTOBER)
     assert figures.still_open == want["still_open"] >= 1
     assert figures.resolution.numerator < figures.volume
 
@@ -353,19 +364,30 @@ def test_the_half_year_report_shows_the_review_with_personal_data_masked(
         assert "13987654321" not in text
 
 
+# Two generated cases closed in October: every step of the late one takes 50 h, so its
+# callback comes after its 48 h limit.
+ON_TIME = Plan(local("2026-10-06 10:00"), "close", 30)
+LATE = Plan(local("2026-10-02 10:00"), "close", 50 * 60)
+
+
+def october_after(settings: Settings, seed: int, *plans: Plan) -> Figures:
+    """October's figures once a generated complaint that goes to verification has been
+    driven as far as each plan says, one complaint a plan."""
+    complaints = [
+        c for c in generate_complaints(12, seed=seed, now=GENERATED) if not c.answered_on_spot
+    ]
+    for complaint, plan in zip(complaints[: len(plans)], plans, strict=True):
+        drive(settings, complaint, plan, seed=seed)
+    return analysis.compute(settings, OCTOBER, GENERATED)
+
+
 def test_a_callback_made_late_or_still_owed_at_the_periods_end_counts_against_the_callback_rate(
     settings: Settings,
 ) -> None:
-    late, on_time, owed = [
-        c for c in generate_complaints(12, seed=5, now=GENERATED) if not c.answered_on_spot
-    ][:3]
-    # Every step takes 50 h, so the callback comes after its 48 h limit; the owed callback
-    # is asked for in late October and never made.
-    drive(settings, late, Plan(local("2026-10-02 10:00"), "close", 50 * 60), seed=5)
-    drive(settings, on_time, Plan(local("2026-10-06 10:00"), "close", 30), seed=5)
-    drive(settings, owed, Plan(local("2026-10-27 10:00"), "callback-owed", 30), seed=5)
+    # The owed callback is asked for in late October and never made.
+    owed = Plan(local("2026-10-27 10:00"), "callback-owed", 30)
 
-    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    figures = october_after(settings, 5, LATE, ON_TIME, owed)
 
     assert pair(figures.callback) == (1, 3)
     assert figures.callbacks_owed == 1
@@ -376,14 +398,9 @@ def test_a_callback_made_late_or_still_owed_at_the_periods_end_counts_against_th
 def test_the_timely_rate_counts_cases_and_a_limit_run_out_without_a_result_as_missed(
     settings: Settings,
 ) -> None:
-    on_time, ran_out, late = [
-        c for c in generate_complaints(12, seed=6, now=GENERATED) if not c.answered_on_spot
-    ][:3]
-    drive(settings, on_time, Plan(local("2026-10-06 10:00"), "close", 30), seed=6)
-    drive(settings, ran_out, Plan(local("2026-10-08 10:00"), "plan", 30), seed=6)  # no result
-    drive(settings, late, Plan(local("2026-10-02 10:00"), "close", 50 * 60), seed=6)
+    ran_out = Plan(local("2026-10-08 10:00"), "plan", 30)  # no result
 
-    figures = analysis.compute(settings, OCTOBER, GENERATED)
+    figures = october_after(settings, 6, ON_TIME, ran_out, LATE)
 
     assert pair(figures.timely_cases) == (1, 3)  # in cases: three cases, one timely
     (kpi,) = [k for k in figures.kpis if k.name == "及时率 / timely rate"]
@@ -395,13 +412,11 @@ def test_departments_overdue_sources_and_open_cases_match_an_independent_computa
     ledger: tuple[Settings, list[str]], period: Period
 ) -> None:
     settings, _ = ledger
-    figures = analysis.compute(settings, period, GENERATED)
-    data = rows(settings)
+    figures, data, start, end = computed(settings, period)
     with unit_of_work(settings.database_url) as session:
         links = list(
             session.execute(sa.select(EscalationCase.escalation_id, EscalationCase.case_id))
         )
-    start, end = period.bounds(SHANGHAI)
     cases = [c for c in data["cases"] if start <= c.received_at < end]
 
     def open_at_end(c: Case) -> bool:
@@ -541,9 +556,7 @@ def test_root_causes_are_counted_from_the_plans_made_by_the_periods_end(
     ledger: tuple[Settings, list[str]],
 ) -> None:
     settings, _ = ledger
-    figures = analysis.compute(settings, OCTOBER, GENERATED)
-    data = rows(settings)
-    start, end = OCTOBER.bounds(SHANGHAI)
+    figures, data, start, end = computed(settings, OCTOBER)
     planned = {e.case_id for e in data["audit"] if e.step == "plan" and e.at < end}
     causes = Counter(
         c.root_cause.strip()
@@ -564,9 +577,7 @@ def test_process_analysis_suggestions_and_compensation_match_an_independent_comp
     ledger: tuple[Settings, list[str]],
 ) -> None:
     settings, _ = ledger
-    figures = analysis.compute(settings, OCTOBER, GENERATED)
-    data = rows(settings)
-    start, end = OCTOBER.bounds(SHANGHAI)
+    figures, data, start, end = computed(settings, OCTOBER)
     cases = {c.id: c for c in data["cases"] if start <= c.received_at < end}
 
     for shown in figures.step_times:

@@ -22,7 +22,7 @@ from rules.inputs import FeedbackInput, VerifyInput
 from rules.intake import ComplaintIn
 from rules.steps import Step
 from tests.integration.cli_support import COMPLAINT as CLI_COMPLAINT
-from tests.integration.cli_support import Result, invoke
+from tests.integration.cli_support import Result, assert_one_line, invoke
 from tests.integration.ledger_reads import audit_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -66,15 +66,6 @@ def register(settings: Settings, received: datetime = RECEIVED, **changes: Any) 
 def verified(settings: Settings, case_no: str, at: datetime) -> None:
     verify = VerifyInput(actor="产品-郑华", substantiated=True, findings="确认存在质量缺陷。")
     casework.record_decision(settings, case_no, Step.VERIFY, "verify-c0", verify, at)
-
-
-def assert_one_line(result: Result, *words: str) -> None:
-    assert result.code == 2
-    assert result.err.startswith("complaints: ")
-    assert result.err.endswith("\n") and result.err.count("\n") == 1, result.err
-    for word in words:
-        assert word in result.err
-    assert result.out == ""
 
 
 # -- hold and release --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ status 2 and one line naming what is wrong, no traceback, nothing written."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from models.db import engine_for, upgrade
 from models.ledger import Base
@@ -26,6 +28,19 @@ HYPOTHESIS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+def drawn(test: Callable[..., None]) -> Callable[..., None]:
+    """The test, run by Hypothesis on `data` it draws, under the settings above."""
+    return HYPOTHESIS(given(data=st.data())(test))
+
+
+def hostile_form(
+    data: st.DataObject, model: type[BaseModel], valid: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """A field of `model`, drawn, and the `valid` form with a hostile value drawn for it."""
+    field = data.draw(st.sampled_from(sorted(model.model_fields)), label="field")
+    return field, {**valid, field: data.draw(HOSTILE, label="value")}
 
 
 @pytest.fixture
@@ -58,17 +73,14 @@ def write(tmp_path: Path, payload: bytes) -> str:
     return str(path)
 
 
-@HYPOTHESIS
-@given(data=st.data())
+@drawn
 def test_submit_refuses_a_hostile_complaint_in_one_line_and_writes_nothing(
     run: Any, migrated: str, tmp_path: Path, data: st.DataObject
 ) -> None:
     from rules.intake import ComplaintIn
 
-    field = data.draw(st.sampled_from(sorted(ComplaintIn.model_fields)), label="field")
-    value = data.draw(HOSTILE, label="value")
     base = {k: v for k, v in COMPLAINT.items() if k != "external_ref"}  # each a new case
-    form = {**base, field: value}
+    field, form = hostile_form(data, ComplaintIn, base)
     encoding = data.draw(ENCODINGS, label="encoding")
     try:
         payload = json.dumps(form, ensure_ascii=False).encode(encoding)
@@ -85,16 +97,14 @@ def test_submit_refuses_a_hostile_complaint_in_one_line_and_writes_nothing(
     assert rows(migrated) == before
 
 
-@HYPOTHESIS
-@given(data=st.data())
+@drawn
 def test_act_refuses_hostile_step_input_in_one_line_and_writes_nothing(
     run: Any, migrated: str, tmp_path: Path, data: st.DataObject
 ) -> None:
     from rules.human_steps import STEP_INPUTS
 
     step, model = data.draw(st.sampled_from(sorted(STEP_INPUTS.items())), label="step")
-    field = data.draw(st.sampled_from(sorted(model.model_fields)), label="field")
-    form = {**VALID[model], field: data.draw(HOSTILE, label="value")}
+    field, form = hostile_form(data, model, VALID[model])
     before = rows(migrated)
     payload = json.dumps(form, ensure_ascii=False).encode("utf-8", "surrogatepass")
     line = refused(run("act", "ts-20261201-0001", step.value, "--input", write(tmp_path, payload)))
@@ -211,19 +221,15 @@ def test_a_list_limit_out_of_range_is_refused_not_read_as_everything(
     assert "--limit" in refused(run("list", "--limit", limit))
 
 
-@HYPOTHESIS
-@given(data=st.data())
+@drawn
 def test_a_hostile_rectification_report_is_refused_in_one_line_and_writes_nothing(
     run: Any, migrated: str, tmp_path: Path, data: st.DataObject
 ) -> None:
     from complaints.reporting.rectification import RectifiedInput
 
-    field = data.draw(st.sampled_from(sorted(RectifiedInput.model_fields)), label="field")
-    form = {
-        "actor": "物流部-王主管",
-        "note": "已更换承运商。",
-        field: data.draw(HOSTILE, label="value"),
-    }
+    field, form = hostile_form(
+        data, RectifiedInput, {"actor": "物流部-王主管", "note": "已更换承运商。"}
+    )
     payload = json.dumps(form, ensure_ascii=False).encode("utf-8", "surrogatepass")
     before = rows(migrated)
 

@@ -35,7 +35,7 @@ from rules.intake import ComplaintIn
 from rules.patterns import PatternPolicy
 from rules.sla import SlaPolicy
 from rules.steps import Step
-from tests.integration.ledger_reads import audit_of, the_case
+from tests.integration.ledger_reads import all_of, audit_of, escalation_messages, the_case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECEIVED = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)  # a Monday
@@ -105,24 +105,17 @@ def waiting_at_verify(settings: Settings, **changes: Any) -> str:
 
 
 def escalations(settings: Settings) -> list[Escalation]:
-    with unit_of_work(settings.database_url) as session:
-        return list(session.scalars(sa.select(Escalation).order_by(Escalation.id)))
+    return all_of(settings, Escalation)
 
 
 def outbox(settings: Settings) -> list[tuple[str, str, str]]:
     """(escalation key, channel, status) of each Slack message waiting, oldest first."""
-    with unit_of_work(settings.database_url) as session:
-        rows = session.execute(
-            sa.select(Escalation.key, SlackOutbox.channel, SlackOutbox.status)
-            .join(Escalation, Escalation.id == SlackOutbox.escalation_id)
-            .order_by(SlackOutbox.id)
-        )
-        return [(key, channel, status) for key, channel, status in rows]
+    columns = (Escalation.key, SlackOutbox.channel, SlackOutbox.status)
+    return escalation_messages(settings, *columns, order_by=SlackOutbox.id)
 
 
 def outbox_messages(settings: Settings) -> list[SlackOutbox]:
-    with unit_of_work(settings.database_url) as session:
-        return list(session.scalars(sa.select(SlackOutbox).order_by(SlackOutbox.id)))
+    return all_of(settings, SlackOutbox)
 
 
 def linked_cases(settings: Settings, key: str) -> list[str]:
@@ -170,8 +163,16 @@ def grade(scope: Scope = Scope.DEPARTMENT, severity: Severity = Severity.GENERAL
     )
 
 
-def rejection(reason: str) -> ApprovalInput:
-    return ApprovalInput(actor="客服经理-林涛", approved=False, reason=reason)
+def reject_plan(settings: Settings, case_no: str, key: str, reason: str, at: datetime) -> None:
+    """The manager sends the plan back (`key`: the decision's, e.g. "approve-plan-c0-a1")."""
+    rejection = ApprovalInput(actor="客服经理-林涛", approved=False, reason=reason)
+    casework.record_decision(settings, case_no, Step.APPROVE_PLAN, key, rejection, at)
+
+
+def verified(settings: Settings, case_no: str, findings: str, at: datetime) -> None:
+    """The department verifies the complaint: substantiated."""
+    verify = VerifyInput(actor="产品-郑华", substantiated=True, findings=findings)
+    casework.record_decision(settings, case_no, Step.VERIFY, "verify-c0", verify, at)
 
 
 def survey(accepts: bool) -> SurveyInput:
@@ -280,14 +281,7 @@ def test_a_watch_that_was_down_fires_every_rung_reached_in_one_pass_lowest_first
 def test_a_verification_done_before_its_deadline_fires_nothing(laddered: Settings) -> None:
     case_no = waiting_at_verify(laddered)
 
-    casework.record_decision(
-        laddered,
-        case_no,
-        Step.VERIFY,
-        "verify-c0",
-        VerifyInput(actor="产品-郑华", substantiated=True, findings="确认质量缺陷。"),
-        RECEIVED + 5 * HOUR,
-    )
+    verified(laddered, case_no, "确认质量缺陷。", RECEIVED + 5 * HOUR)
 
     verify = clock(laddered, case_no, "verify")
     assert verify.done_at == RECEIVED + 5 * HOUR
@@ -544,32 +538,13 @@ def test_a_plan_rejected_twice_goes_to_the_operations_director_not_after_the_fir
     case_no = register(settings)
     casework.open_step(settings, case_no, Step.APPROVE_PLAN, "approve-plan-c0", RECEIVED)
 
-    casework.record_decision(
-        settings,
-        case_no,
-        Step.APPROVE_PLAN,
-        "approve-plan-c0",
-        rejection("补偿金额没有依据"),
-        RECEIVED + HOUR,
-    )
+    reject_plan(settings, case_no, "approve-plan-c0", "补偿金额没有依据", RECEIVED + HOUR)
     assert escalations(settings) == []
 
-    casework.record_decision(
-        settings,
-        case_no,
-        Step.APPROVE_PLAN,
-        "approve-plan-c0-a1",
-        rejection("仍未说明漏水的根本原因"),
-        RECEIVED + 3 * HOUR,
+    reject_plan(
+        settings, case_no, "approve-plan-c0-a1", "仍未说明漏水的根本原因", RECEIVED + 3 * HOUR
     )
-    casework.record_decision(
-        settings,
-        case_no,
-        Step.APPROVE_PLAN,
-        "approve-plan-c0-a2",
-        rejection("第三次驳回"),
-        RECEIVED + 5 * HOUR,
-    )
+    reject_plan(settings, case_no, "approve-plan-c0-a2", "第三次驳回", RECEIVED + 5 * HOUR)
 
     (alert,) = escalations(settings)
     assert (alert.key, alert.trigger, alert.level, alert.audience) == (
@@ -586,24 +561,10 @@ def test_a_plan_rejected_twice_goes_to_the_operations_director_not_after_the_fir
 
 def test_one_plan_rejection_in_each_of_two_cycles_alerts_nobody(settings: Settings) -> None:
     case_no = register(settings)
-    casework.record_decision(
-        settings,
-        case_no,
-        Step.APPROVE_PLAN,
-        "approve-plan-c0",
-        rejection("补偿金额没有依据"),
-        RECEIVED + HOUR,
-    )
+    reject_plan(settings, case_no, "approve-plan-c0", "补偿金额没有依据", RECEIVED + HOUR)
     casework.reopen(settings, case_no, 0, RECEIVED + 2 * HOUR)
 
-    casework.record_decision(
-        settings,
-        case_no,
-        Step.APPROVE_PLAN,
-        "approve-plan-c1",
-        rejection("方案仍不合理"),
-        RECEIVED + 3 * HOUR,
-    )
+    reject_plan(settings, case_no, "approve-plan-c1", "方案仍不合理", RECEIVED + 3 * HOUR)
 
     assert escalations(settings) == []
 
@@ -786,14 +747,7 @@ def test_the_open_escalations_list_a_case_while_its_overdue_clock_runs(
     quiet = waiting_at_verify(
         laddered, external_ref="HL-2", customer_phone="13900001111", customer_email=None
     )
-    casework.record_decision(
-        laddered,
-        quiet,
-        Step.VERIFY,
-        "verify-c0",
-        VerifyInput(actor="产品-郑华", substantiated=True, findings="已核实。"),
-        RECEIVED + HOUR,
-    )
+    verified(laddered, quiet, "已核实。", RECEIVED + HOUR)
     watch.fire_due(laddered, WARN_AT)
     assert open_escalations(laddered) == []  # a warning is not overdue yet
 
@@ -803,14 +757,7 @@ def test_the_open_escalations_list_a_case_while_its_overdue_clock_runs(
     assert (row["cases"], row["level"], row["trigger"]) == (case_no, "一级 L1", "sla")
     assert [r["level"] for r in casefile.escalation_list(laddered)] == ["一级 L1", "预警 W"]
 
-    casework.record_decision(
-        laddered,
-        case_no,
-        Step.VERIFY,
-        "verify-c0",
-        VerifyInput(actor="产品-郑华", substantiated=True, findings="确认质量缺陷。"),
-        DUE_AT + HOUR,
-    )
+    verified(laddered, case_no, "确认质量缺陷。", DUE_AT + HOUR)
 
     assert open_escalations(laddered) == []
     assert len(casefile.escalation_list(laddered)) == 2

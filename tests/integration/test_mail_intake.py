@@ -29,6 +29,7 @@ from rules.enums import CaseStatus, Channel
 from rules.mail import ATTACHMENT_LIMIT
 from tests.integration.cli_support import UNREACHABLE_PREFECT
 from tests.integration.imap_server import Mailbox, imap_server
+from tests.integration.prefect_secrets import secret_blocks
 from tests.integration.smtp_server import Inbox
 
 CUSTOMER = "王小红 <wang.xiaohong@example.com>"
@@ -193,6 +194,16 @@ def acknowledged(settings: Settings, smtp: tuple[Inbox, int], case_no: str) -> s
     return str(inbox.received()["Message-ID"])
 
 
+def mailed_in_and_acknowledged(
+    box: Mailbox, settings: Settings, smtp: tuple[Inbox, int]
+) -> tuple[str, str]:
+    """A complaint mailed in and registered: its case number and the Message-ID of the
+    acknowledgement the customer received."""
+    box.deliver(mail("电热水壶漏水"))
+    (case_no,) = mailbox.poll(settings, utc_now()).registered
+    return case_no, acknowledged(settings, smtp, case_no)
+
+
 def timeline_words(settings: Settings, case_no: str) -> list[str]:
     """The decisions as the handler reads them on the case's zh-CN timeline."""
     return [
@@ -203,9 +214,7 @@ def timeline_words(settings: Settings, case_no: str) -> list[str]:
 def test_a_reply_threading_on_our_acknowledgement_joins_its_case_though_it_names_no_number(
     box: Mailbox, settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
-    box.deliver(mail("电热水壶漏水"))
-    (case_no,) = mailbox.poll(settings, utc_now()).registered
-    ack_id = acknowledged(settings, smtp, case_no)
+    case_no, ack_id = mailed_in_and_acknowledged(box, settings, smtp)
     box.deliver(mail("Re: 您好", text="周六上午在家，可以上门取件。", in_reply_to=ack_id))
 
     done = mailbox.poll(settings, utc_now())
@@ -219,9 +228,7 @@ def test_a_reply_threading_on_our_acknowledgement_joins_its_case_though_it_names
 def test_only_the_cases_own_customer_joins_it_by_threading_a_forward_is_a_complaint_of_its_own(
     box: Mailbox, settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
-    box.deliver(mail("电热水壶漏水"))
-    (case_no,) = mailbox.poll(settings, utc_now()).registered
-    ack_id = acknowledged(settings, smtp, case_no)
+    case_no, ack_id = mailed_in_and_acknowledged(box, settings, smtp)
     box.deliver(
         mail(
             "Fwd: 您好",
@@ -374,15 +381,7 @@ def test_a_reply_asking_about_a_closed_case_is_kept_and_holds_up_no_other_mail(
 def test_the_mailbox_password_may_come_from_a_prefect_secret_block(
     box: Mailbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect.blocks.system import Secret
-
-    loaded: list[str] = []
-
-    def load(cls: type[Secret[Any]], name: str, **_: Any) -> Secret[Any]:
-        loaded.append(name)
-        return Secret(value=box.password)
-
-    monkeypatch.setattr(Secret, "load", classmethod(load))
+    loaded = secret_blocks(monkeypatch, box.password)
     from_block = settings.model_copy(
         update={
             "mailbox": settings.mailbox.model_copy(

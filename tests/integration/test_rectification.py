@@ -9,35 +9,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from complaints.cli import main
 from complaints.deadlines import watch
 from complaints.reporting import analysis, rectification
 from complaints.settings import Settings, get_settings
-from models.db import unit_of_work
 from models.ledger import CorrectiveAction, Escalation, SlackOutbox
 from rules.escalation import RECTIFICATION_DUE_TIME
 from rules.periods import Kind, Period
 from tests.integration.ledger_builder import GENERATED, SHANGHAI, build_ledger
+from tests.integration.ledger_reads import all_of, escalation_messages
 
 HALF = Period.parse(Kind.HALF_YEAR, "2026-H2")
 
 
 def actions(settings: Settings) -> list[CorrectiveAction]:
-    with unit_of_work(settings.database_url) as session:
-        return list(session.scalars(sa.select(CorrectiveAction).order_by(CorrectiveAction.id)))
+    return all_of(settings, CorrectiveAction)
 
 
 def escalations(settings: Settings) -> list[tuple[str, int, str]]:
-    with unit_of_work(settings.database_url) as session:
-        rows = session.execute(
-            sa.select(Escalation.key, Escalation.level, SlackOutbox.channel)
-            .join(SlackOutbox, SlackOutbox.escalation_id == Escalation.id)
-            .where(Escalation.trigger == "rectification")
-            .order_by(Escalation.id)
-        )
-        return [(key, level, channel) for key, level, channel in rows]
+    """(key, level, channel) of each rectification escalation's Slack message."""
+    columns = (Escalation.key, Escalation.level, SlackOutbox.channel)
+    return escalation_messages(settings, *columns, trigger="rectification", order_by=Escalation.id)
 
 
 @pytest.fixture

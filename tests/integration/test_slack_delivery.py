@@ -21,6 +21,7 @@ from models.ledger import Escalation, SlackOutbox
 from rules.alerts import Alert, Level, Trigger
 from rules.enums import Category, Severity
 from rules.slack_blocks import slack_message
+from tests.integration.prefect_secrets import secret_blocks
 from tests.integration.slack_server import TOKEN, FakeSlack
 
 NOW = datetime(2026, 11, 23, 4, 15, tzinfo=UTC)
@@ -309,15 +310,7 @@ def test_the_token_never_appears_in_logs_or_in_the_recorded_error(
 def test_the_token_comes_from_a_prefect_secret_block_when_not_set_directly(
     settings: Settings, slack_api: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect.blocks.system import Secret
-
-    loaded: list[str] = []
-
-    def load(cls: type[Secret[Any]], name: str, **_: Any) -> Secret[Any]:
-        loaded.append(name)
-        return Secret(value=TOKEN)
-
-    monkeypatch.setattr(Secret, "load", classmethod(load))
+    loaded = secret_blocks(monkeypatch, TOKEN)
     from_block = with_slack(settings, slack_api.base_url, token=None, token_block="slack-bot-token")
     queue(from_block, alert(1))
 

@@ -16,9 +16,22 @@ from rules.analysis import (
     kpis,
 )
 from rules.summary import recommend, summary
-from tests.sample_figures import empty_month, figures
+from tests.sample_figures import empty_month, figures, standing
 
 TARGETS = KpiTargets()
+SLOW = DepartmentRow(
+    department="物流部",
+    **standing(volume=10, timely=(5, 10), satisfied=(4, 5), open_at_end=3, overdue_at_end=2),
+)
+LATE = OpenCase(
+    case_no="TS-20261002-0001",
+    received_at=datetime(2026, 10, 2, tzinfo=UTC),
+    category="物流配送",
+    department="物流部",
+    owner="物流-周敏",
+    step="核实 / Verify",
+    overdue_days=12.5,
+)
 
 
 def written(**changes: object) -> str:
@@ -38,27 +51,10 @@ def test_it_names_each_target_missed_with_its_figure() -> None:
 
 
 def test_it_names_the_departments_below_the_timely_target_and_the_longest_overdue_case() -> None:
-    slow = DepartmentRow(
-        department="物流部",
-        volume=10,
-        timely=Rate(numerator=5, denominator=10),
-        satisfaction=Rate(numerator=4, denominator=5),
-        open_at_end=3,
-        overdue_at_end=2,
-    )
-    fine = slow.model_copy(
+    fine = SLOW.model_copy(
         update={"department": "客服部", "timely": Rate(numerator=10, denominator=10)}
     )
-    late = OpenCase(
-        case_no="TS-20261002-0001",
-        received_at=datetime(2026, 10, 2, tzinfo=UTC),
-        category="物流配送",
-        department="物流部",
-        owner="物流-周敏",
-        step="核实 / Verify",
-        overdue_days=12.5,
-    )
-    text = written(departments=[slow, fine], open_cases=[late])
+    text = written(departments=[SLOW, fine], open_cases=[LATE])
     assert "及时率低于目标（95%）的部门：物流部 50.0%。" in text and "客服部" not in text
     assert "最久的 TS-20261002-0001 已逾期 12.5 天（物流部，物流-周敏）" in text
 
@@ -66,15 +62,13 @@ def test_it_names_the_departments_below_the_timely_target_and_the_longest_overdu
 def test_the_longest_overdue_case_without_a_plan_names_its_receiver_not_the_department_twice() -> (
     None
 ):
-    unplanned = OpenCase(
-        case_no="TS-20261002-0002",
-        received_at=datetime(2026, 10, 2, tzinfo=UTC),
-        category="物流配送",
-        department="物流部",
-        owner="客服-王芳",
-        step="核实 / Verify",
-        overdue_days=9.0,
-        handed_over=False,
+    unplanned = LATE.model_copy(
+        update={
+            "case_no": "TS-20261002-0002",
+            "owner": "客服-王芳",
+            "overdue_days": 9.0,
+            "handed_over": False,
+        }
     )
     text = written(open_cases=[unplanned])
     assert "已逾期 9.0 天（物流部，受理人 客服-王芳，尚未交办）" in text
@@ -94,16 +88,8 @@ def test_a_month_without_complaints_says_just_that() -> None:
 
 
 def test_the_recommendations_name_who_acts_on_what() -> None:
-    slow = DepartmentRow(
-        department="物流部",
-        volume=10,
-        timely=Rate(numerator=5, denominator=10),
-        satisfaction=Rate(numerator=4, denominator=5),
-        open_at_end=3,
-        overdue_at_end=2,
-    )
     month = figures(
-        departments=[slow],
+        departments=[SLOW],
         timely_cases=Rate(numerator=5, denominator=10),
         causes=[Count(label="包装不足", count=7, share=0.7)],
         callbacks_owed=2,
@@ -172,13 +158,8 @@ def test_the_consolidated_month_says_which_departments_sent_their_summary_by_the
 
     shanghai = ZoneInfo("Asia/Shanghai")
     due = summary_due(Period.parse(Kind.MONTHLY, "2026-10"), shanghai)
-    row = DepartmentRow(
-        department="物流部",
-        volume=10,
-        timely=Rate(numerator=9, denominator=10),
-        satisfaction=Rate(numerator=4, denominator=5),
-        open_at_end=1,
-        overdue_at_end=0,
+    row = SLOW.model_copy(
+        update={"timely": Rate(numerator=9, denominator=10), "open_at_end": 1, "overdue_at_end": 0}
     )
     rows = [row, *(row.model_copy(update={"department": d}) for d in ("产品部", "客服部"))]
     at = datetime(2026, 11, 5, 15, 59, tzinfo=UTC)  # 23:59 on the 5th in Shanghai

@@ -28,6 +28,7 @@ PLAIN_PATH = [
     ("plan", "submitted", at(40)),
     ("approve_plan", "approved", at(45)),
 ]
+FED_BACK = [*PLAIN_PATH, ("execute", "completed", at(50)), ("feedback", "fed_back", at(55))]
 
 
 def shown(stages: list) -> list[tuple[Stage, datetime | None, bool]]:
@@ -65,13 +66,7 @@ def test_a_case_not_substantiated_skips_the_solution_and_its_execution() -> None
 
 
 def test_a_reopened_case_goes_back_to_deciding_the_solution() -> None:
-    entries = [
-        *PLAIN_PATH,
-        ("execute", "completed", at(50)),
-        ("feedback", "fed_back", at(55)),
-        ("callback", "not_satisfied", at(60)),
-        ("reopen", "reopened", at(61)),
-    ]
+    entries = [*FED_BACK, ("callback", "not_satisfied", at(60)), ("reopen", "reopened", at(61))]
 
     stages = milestones(entries, "plan", closed=False)
 
@@ -83,13 +78,7 @@ def test_a_reopened_case_goes_back_to_deciding_the_solution() -> None:
 
 
 def test_a_closed_case_shows_every_stage_it_went_through_and_closed_last() -> None:
-    entries = [
-        *PLAIN_PATH,
-        ("execute", "completed", at(50)),
-        ("feedback", "fed_back", at(55)),
-        ("callback", "satisfied", at(60)),
-        ("close", "closed", at(61)),
-    ]
+    entries = [*FED_BACK, ("callback", "satisfied", at(60)), ("close", "closed", at(61))]
 
     stages = milestones(entries, "close", closed=True)
 

@@ -14,17 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from rules import inputs
 from rules.fields import DEFAULT_LIMITS, InputLimits, decode
-from rules.inputs import (
-    PlanInput,
-    ProgressInput,
-    SurveyInput,
-    VerifyInput,
-    WaitOnCustomer,
-    describe_errors,
-    settle,
-    timing_problems,
-)
+from rules.inputs import PlanInput, ProgressInput, SurveyInput, VerifyInput, WaitOnCustomer
 from rules.intake import ComplaintIn
 from rules.sla import SlaPolicy
 from rules.working_time import Unit
@@ -63,7 +55,7 @@ def test_any_value_in_any_field_is_refused_in_one_line_naming_the_field_or_is_sa
     try:
         accepted = model.model_validate(form)
     except ValidationError as exc:
-        line = describe_errors(exc)
+        line = inputs.describe_errors(exc)
         assert "\n" not in line and line
         assert field in line or any(
             # a cross-field rule names the field it needs (explanation, reason, contact)
@@ -110,7 +102,7 @@ def test_values_that_were_guessed_at_are_refused(
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         model.model_validate({**VALID[model], field: value})
-    assert describe_errors(caught.value).startswith(field)
+    assert inputs.describe_errors(caught.value).startswith(field)
 
 
 def test_line_breaks_and_tabs_stay_in_free_text_and_windows_line_ends_become_unix() -> None:
@@ -179,12 +171,12 @@ def test_a_deadline_lies_ahead_within_the_policy_horizon(
     plan = PlanInput.model_validate(
         {**VALID[PlanInput], "deadline": deadline, "deadline_working_days": None}
     )
-    assert (timing_problems(plan, NOW) == []) is accepted
+    assert (inputs.timing_problems(plan, NOW) == []) is accepted
     delay = ProgressInput.model_validate(
         {"actor": "孙七", "kind": "延期", "note": "缺货", "delay_reason": "缺货",
          "new_deadline": deadline}
     )  # fmt: skip
-    assert (timing_problems(delay, NOW) == []) is accepted
+    assert (inputs.timing_problems(delay, NOW) == []) is accepted
 
 
 def test_every_accepted_deadline_can_be_counted_by_the_calendar() -> None:
@@ -198,7 +190,7 @@ def test_every_accepted_deadline_can_be_counted_by_the_calendar() -> None:
 def test_a_deadline_in_working_days_becomes_a_moment_on_the_working_calendar() -> None:
     friday = datetime(2026, 12, 4, 10, 0, tzinfo=CST)
     plan = PlanInput.model_validate({**VALID[PlanInput], "deadline_working_days": 1})
-    settled, problems = settle(plan, friday, CLOCK)
+    settled, problems = inputs.settle(plan, friday, CLOCK)
     assert problems == []
     assert settled.deadline is not None
     assert settled.deadline.astimezone(CST).date() == datetime(2026, 12, 7).date()  # Monday
@@ -208,7 +200,7 @@ def test_a_deadline_in_working_days_becomes_a_moment_on_the_working_calendar() -
 def test_a_plan_without_any_deadline_is_refused_naming_the_field() -> None:
     with pytest.raises(ValidationError) as caught:
         PlanInput.model_validate({**VALID[PlanInput], "deadline_working_days": None})
-    assert describe_errors(caught.value).startswith("deadline:")
+    assert inputs.describe_errors(caught.value).startswith("deadline:")
 
 
 # -- encodings -----------------------------------------------------------------------------
@@ -273,4 +265,4 @@ def test_a_departments_rectification_report_is_as_strict_as_every_other_input(
     given = {"actor": "物流部-王主管", "note": "已更换承运商。", field: value}
     with pytest.raises(ValidationError) as caught:
         RectifiedInput.model_validate(given)
-    assert describe_errors(caught.value).startswith(f"{field}:")
+    assert inputs.describe_errors(caught.value).startswith(f"{field}:")

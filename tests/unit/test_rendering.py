@@ -227,28 +227,41 @@ def test_acknowledgement_reads_as_one_spoken_paragraph(renderer: Renderer, langu
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_not_substantiated_explains_and_invites_a_response(
-    renderer: Renderer, language: str
+@pytest.mark.parametrize(
+    ("kind", "case_no_in", "told", "next_step"),
+    [
+        pytest.param(
+            MessageKind.NOT_SUBSTANTIATED,
+            ("subject", "body"),
+            "explanation",
+            {"zh-CN": "回复", "en": "reply"},
+            id="not-substantiated-explains-and-invites-a-response",
+        ),
+        pytest.param(
+            MessageKind.RESULT,
+            ("subject",),
+            "result",
+            {"zh-CN": "回访", "en": "call you back"},
+            id="result-tells-the-result-and-announces-the-callback",
+        ),
+    ],
+)
+def test_a_decision_message_tells_the_decision_and_what_comes_next(
+    renderer: Renderer,
+    language: str,
+    kind: MessageKind,
+    case_no_in: tuple[str, ...],
+    told: str,
+    next_step: dict[str, str],
 ) -> None:
     context = message_context()
-    message = renderer.message(MessageKind.NOT_SUBSTANTIATED, language, context)
+    message = renderer.message(kind, language, context)
 
-    assert CASE_NO in message.subject
-    assert CASE_NO in message.body
-    assert context.explanation and context.explanation in message.body
-    assert {"zh-CN": "回复", "en": "reply"}[language] in message.body
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_result_tells_the_result_and_announces_the_callback(
-    renderer: Renderer, language: str
-) -> None:
-    context = message_context()
-    message = renderer.message(MessageKind.RESULT, language, context)
-
-    assert CASE_NO in message.subject
-    assert context.result and context.result in message.body
-    assert {"zh-CN": "回访", "en": "call you back"}[language] in message.body
+    for part in case_no_in:
+        assert CASE_NO in getattr(message, part)
+    decision = getattr(context, told)
+    assert decision and decision in message.body
+    assert next_step[language] in message.body
 
 
 @pytest.mark.parametrize(
