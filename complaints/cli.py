@@ -16,6 +16,8 @@
     complaints reconcile                      start runs never started, restart runs that died,
                                               alert on runs that failed
     complaints retry CASE                     start a case's failed run again, from the ledger
+    complaints erase CASE --by NAME           erase a closed case's customer data (on request);
+                                              --due: every case past the retention period
     complaints deploy                         register the deployments on a running server
     complaints key create NAME --channel app  an intake API key for a channel (shown once)
     complaints key list | revoke NAME         the keys, and taking one back
@@ -83,7 +85,7 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_submit(args: argparse.Namespace) -> None:
-    from complaints.cases import casework, intake
+    from complaints.cases import casework, intake, staff
     from complaints.timesource import utc_now
 
     raw = read_json(args.file)
@@ -93,6 +95,9 @@ def cmd_submit(args: argparse.Namespace) -> None:
     except intake.ComplaintRefused as exc:
         raise CliError(str(exc)) from None
     _upgrade(settings)
+    refused = staff.receiver_check(settings, complaint.receiver)  # registered by hand
+    if refused is not None:
+        raise CliError(f"invalid complaint: {refused}")
     try:
         result = intake.submit(complaint, settings, utc_now())
     except casework.IdempotencyConflict as exc:
@@ -442,6 +447,34 @@ def cmd_retry(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_erase(args: argparse.Namespace) -> None:
+    from complaints.cases import casework, retention
+    from complaints.timesource import utc_now
+    from rules.retention import RETENTION_ACTOR, Reason
+
+    if (args.case is None) != args.due:
+        raise CliError("name one closed case (erase CASE --by NAME), or --due for the retention")
+    if args.case is not None and args.by is None:
+        raise CliError("say who erases it and on whose request: --by NAME")
+    settings = _settings(prefect=True)
+    _upgrade(settings)
+    if args.due:
+        done = retention.erase_due(settings, utc_now(), args.by or RETENTION_ACTOR)
+        lines = [erasure.describe() for erasure in done.erased] + done.failed
+        data = {"erased": [e.__dict__ for e in done.erased], "failed": done.failed}
+        emit(args, data, "\n".join(lines) or "no case is past the retention period")
+        if done.failed:
+            raise CliError(f"{len(done.failed)} case(s) NOT erased (above)", EXIT_FAILED)
+        return
+    try:
+        erasure = retention.erase(settings, args.case, args.by, Reason.REQUEST, utc_now())
+    except casework.CaseNotFound:
+        raise CliError(f"no case {args.case}") from None
+    except retention.NotErasable as exc:
+        raise CliError(str(exc)) from None
+    emit(args, erasure.__dict__, erasure.describe())
+
+
 def cmd_deploy(args: argparse.Namespace) -> None:
     from deployments.definitions import deploy_all, ensure_work_pool
 
@@ -517,6 +550,9 @@ def cmd_staff(args: argparse.Namespace) -> None:
         elif args.staff_command == "deactivate":
             person = staff.deactivate(settings, args.name, utc_now())
             emit(args, _person_row(person), f"{person.name} may act no more (kept in history)")
+        elif args.staff_command == "reshow":
+            _reshow_forms(settings, quiet=False)
+            return
         else:
             people = list(staff.directory(settings).values())
             lines = [f"{p.describe()}{'' if p.active else '  [停用 / inactive]'}" for p in people]
@@ -527,6 +563,28 @@ def cmd_staff(args: argparse.Namespace) -> None:
             )
     except staff.StaffRefused as exc:
         raise CliError(str(exc)) from None
+    if args.staff_command != "list":
+        _reshow_forms(settings, quiet=True)
+
+
+def _reshow_forms(settings: Any, quiet: bool) -> None:
+    """The forms of waiting cases offer the directory as it is now (on stderr: the
+    command's own output stays what --json promises)."""
+    from complaints.orchestration.forms import reshow_waiting
+
+    url = find_server(settings)
+    done = reshow_waiting(settings)
+    if done.changed or not quiet:
+        print(
+            f"{done.changed} of {done.waiting} waiting forms now offer the directory as it is",
+            file=sys.stderr,
+        )
+    if done.failed:
+        raise CliError(
+            f"the directory is saved, but {len(done.failed)} waiting forms still offer the "
+            f"old one (Prefect at {url}: {done.failed[0]}); run `complaints staff reshow` "
+            "when it is reachable — `complaints act` shows its case's form again itself"
+        )
 
 
 def _person_row(person: Any) -> dict[str, Any]:
@@ -656,6 +714,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def actor_arg(text: str) -> str:
+    """A person's name as typed: one line, 1-50 characters."""
+    from rules.fields import single_line
+
+    name = text.strip()
+    if not 1 <= len(name) <= 50:
+        raise argparse.ArgumentTypeError("a name of 1-50 characters")
+    try:
+        return single_line(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def limit_arg(text: str) -> int:
     try:
         value = int(text)
@@ -753,6 +824,15 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = add("reconcile", cmd_reconcile, "start runs never started; restart runs that died")
     reconcile.add_argument("--limit", type=limit_arg, default=100)
 
+    erase = add("erase", cmd_erase, "erase a closed case's customer data; the figures stay")
+    erase.add_argument("case", type=case_arg, nargs="?")
+    erase.add_argument("--by", type=actor_arg, help="who erases it (kept in the audit trail)")
+    erase.add_argument(
+        "--due",
+        action="store_true",
+        help="every closed case past COMPLAINTS_RETENTION_DAYS, as the nightly run does",
+    )
+
     add("deploy", cmd_deploy, "register the deployments on the Prefect server")
 
     key = add("key", cmd_key, "intake API keys, one or more per channel")
@@ -785,6 +865,10 @@ def build_parser() -> argparse.ArgumentParser:
     gone = staff_sub.add_parser("deactivate", help="a person who may act no more (kept in history)")
     gone.add_argument("name")
     staff_sub.add_parser("list", help="everyone, active or not, with department and roles")
+    staff_sub.add_parser(
+        "reshow",
+        help="the forms of waiting cases offer the directory as it is (done by each change)",
+    )
     for command in staff_sub.choices.values():
         command.add_argument("--json", action="store_true")
         command.set_defaults(func=cmd_staff)

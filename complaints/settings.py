@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         default=DEFAULT_VAR / "evidence",
         description="attachments customers send, kept per case as evidence",
     )
+    retention_days: int = Field(
+        default=3 * 366,
+        ge=1,
+        le=36600,
+        description="a closed case's customer data is erased this many days after closing",
+    )
     input_limits: InputLimits = Field(
         default_factory=InputLimits,
         description="how far from now a typed time may lie (receipt, occurrence, deadlines)",

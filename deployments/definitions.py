@@ -39,6 +39,7 @@ MONTHLY_CRON = "0 9 7 * *"  # the consolidated monthly analysis is due by the 7t
 HALF_YEAR_CRON = "0 9 7 1,7 *"  # the previous half, on 7 January and 7 July
 ANNUAL_CRON = "0 9 8 1 *"  # early January, the day after the half-year one
 MAIL_CRON = "* * * * *"  # the complaints mailbox is read every minute, when there is one
+RETENTION_CRON = "30 3 * * *"  # erasure at night, while no one works on a case
 
 
 def specs(
@@ -110,6 +111,15 @@ def specs(
             description="各责任部门的月度小结，每月 5 日前发送到部门 / each department's own "
             "summary of the last month, sent to it by the 5th",
             schedules=[Cron(department_cron, timezone=timezone)],
+        ),
+        DeploymentSpec(
+            flow_name="personal-data-retention",
+            name="personal-data-retention",
+            entrypoint="flows/retention.py:personal_data_retention",
+            description="保留期限届满的已关闭案件删除客户个人信息（统计数字不变）/ erase the "
+            "customer data of cases closed longer than the retention period ago; the figures "
+            "stay the same",
+            schedules=[Cron(RETENTION_CRON, timezone=timezone)],
         ),
     ]
 

@@ -17,21 +17,11 @@ from typing import TypeVar
 
 from prefect import flow
 from prefect.flow_runs import suspend_flow_run
-from prefect.input import RunInput
 from pydantic import ValidationError
 
 from complaints.cases.casework import INVALID_SUFFIX, CaseView
-from rules.inputs import (
-    ApprovalInput,
-    FeedbackInput,
-    GradeInput,
-    PlanInput,
-    ProgressInput,
-    StepInput,
-    SurveyInput,
-    VerifyInput,
-    describe_errors,
-)
+from complaints.orchestration.forms import person_form
+from rules import inputs
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key, wait_key
 from tasks.case_steps import (
@@ -48,7 +38,7 @@ from tasks.case_steps import (
     tell_delay,
 )
 
-M = TypeVar("M", bound=StepInput)
+M = TypeVar("M", bound=inputs.StepInput)
 
 
 @flow(name="case-lifecycle", log_prints=True)
@@ -62,26 +52,26 @@ def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = N
     if case.answered_on_spot:
         if not case.done(event_key(Step.ANSWER_ON_SPOT)):
             answer_on_spot(case.case_no, case.on_spot_answer or "")
-        if wait_for(case, Step.CALLBACK, SurveyInput, cycle).satisfied:
+        if wait_for(case, Step.CALLBACK, inputs.SurveyInput, cycle).satisfied:
             return finish(case)
         cycle = reopen_case(case, cycle)  # the answer did not settle it: handle it fully
 
-    verification = wait_for(case, Step.VERIFY, VerifyInput, cycle)
+    verification = wait_for(case, Step.VERIFY, inputs.VerifyInput, cycle)
     if not verification.substantiated:
         if not case.done(event_key(Step.EXPLAIN)):
             explain(case.case_no, verification)
-        wait_for(case, Step.CALLBACK, SurveyInput, cycle)
+        wait_for(case, Step.CALLBACK, inputs.SurveyInput, cycle)
         return finish(case)
 
-    approved_decision(case, Step.GRADE, GradeInput, Step.APPROVE_GRADE, cycle)
+    approved_decision(case, Step.GRADE, inputs.GradeInput, Step.APPROVE_GRADE, cycle)
 
     while True:
-        approved_decision(case, Step.PLAN, PlanInput, Step.APPROVE_PLAN, cycle)
+        approved_decision(case, Step.PLAN, inputs.PlanInput, Step.APPROVE_PLAN, cycle)
         execute(case, cycle)
-        feedback = wait_for(case, Step.FEEDBACK, FeedbackInput, cycle)
+        feedback = wait_for(case, Step.FEEDBACK, inputs.FeedbackInput, cycle)
         if not case.done(event_key(Step.FEEDBACK, cycle)):
             feed_back(case.case_no, feedback, cycle)
-        if wait_for(case, Step.CALLBACK, SurveyInput, cycle).satisfied:
+        if wait_for(case, Step.CALLBACK, inputs.SurveyInput, cycle).satisfied:
             return finish(case)
         cycle = reopen_case(case, cycle)
 
@@ -97,7 +87,7 @@ def approved_decision(case: CaseView, step: Step, model: type[M], approval: Step
     round_ = 0
     while True:
         decision = wait_for(case, step, model, cycle, entry=round_)
-        verdict = wait_for(case, approval, ApprovalInput, cycle, entry=round_)
+        verdict = wait_for(case, approval, inputs.ApprovalInput, cycle, entry=round_)
         if verdict.approved:
             return decision
         round_ += 1
@@ -107,7 +97,7 @@ def execute(case: CaseView, cycle: int) -> None:
     """Progress entries until the owner reports completion (due by the plan's deadline)."""
     entry = 0
     while True:
-        progress = wait_for(case, Step.EXECUTE, ProgressInput, cycle, entry=entry)
+        progress = wait_for(case, Step.EXECUTE, inputs.ProgressInput, cycle, entry=entry)
         if progress.kind.code == "done":
             return
         if progress.kind.code == "delay" and not case.done(event_key(Step.EXECUTE, cycle, entry)):
@@ -136,17 +126,15 @@ def wait_for(
         given = case.decision(key)
         if given is not None:
             return model.model_validate(given)
-        description = await_person(case.case_no, step, key, error)
-        form = RunInput.subclass_from_base_model_type(model).with_initial_data(
-            description=description
-        )
+        description, names = await_person(case.case_no, step, key, error)
+        form = person_form(model, description, names)
         try:
             # The form class carries the model's validators, so a cross-field rule broken
             # in the UI surfaces here, when Prefect loads the input.
             answer = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
             data = model.model_validate(answer.model_dump())
         except ValidationError as exc:
-            error = describe_errors(exc)
+            error = inputs.describe_errors(exc)
             reject_input(case.case_no, step, key, error)
             attempt += 1
             continue

@@ -51,6 +51,8 @@ class Case(Base):
     customer_name: Mapped[str] = mapped_column(sa.String(50))
     customer_phone: Mapped[str | None] = mapped_column(sa.String(20))
     customer_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # Who the customer is for the figures, kept when the contact is erased (rules.retention).
+    customer_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     description: Mapped[str] = mapped_column(sa.Text)
     demand: Mapped[Demand] = mapped_column(enum_column(Demand))
     demand_detail: Mapped[str | None] = mapped_column(sa.Text)
@@ -296,7 +298,8 @@ class ApiKey(Base):
 
 class ProductSecret(Base):
     """A secret the product makes for itself and every process shares through the ledger:
-    the key that signs the customer's links unless one is configured."""
+    the key that signs the customer's links unless one is configured, and the key of the
+    customers' one-way keys (rules.retention)."""
 
     __tablename__ = "product_secrets"
 

@@ -153,6 +153,18 @@ class PlanInput(StepInput):
     )
     compensation: Prose | None = Field(default=None, max_length=500, title="补偿 / Compensation")
     owner: Line = Field(min_length=1, max_length=50, title="负责人 / Owner")
+    owner_department: Department | None = Field(
+        default=None,
+        title="负责人所属部门 / Owner's department",
+        description="负责人不属于责任部门时填写 / only when the owner is not of the responsible "
+        "department",
+    )
+    owner_department_reason: Prose | None = Field(
+        default=None,
+        max_length=500,
+        title="跨部门负责的原因 / Why an owner from that department",
+        description="与上一项同时填写 / given together with the owner's department",
+    )
     deadline: Moment | None = Field(
         default=None,
         title="完成期限 / Deadline",
@@ -182,6 +194,18 @@ class PlanInput(StepInput):
         if self.deadline is None and self.deadline_working_days is None:
             raise ValueError(
                 "deadline: 请给出完成期限或工作日数 / give a deadline or deadline_working_days"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _owner_department_explained(self) -> PlanInput:
+        # a department alone says nothing of why; a reason alone names no department
+        named, reason = self.owner_department is not None, bool(self.owner_department_reason)
+        if named != reason:
+            missing = "owner_department_reason" if named else "owner_department"
+            raise ValueError(
+                f"{missing}: 负责人所属部门与原因须同时填写 / give owner_department and "
+                "owner_department_reason together, or neither"
             )
         return self
 

@@ -8,7 +8,9 @@ other than the decider gives it (four eyes).
 
 The directory is in force once it holds an active person: a company starts without one,
 imports its people (`complaints staff import`), and from then on every action must name
-one of them. Until then the product says so at start and accepts any name.
+one of them — and so must a complaint registered by hand (its receiver) and a plan (its
+owner, who belongs to the responsible department unless the plan says which other one and
+why). Until then the product says so at start and accepts any name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rules.enums import Department, Role
 from rules.fields import Line
 from rules.human_steps import HUMAN
+from rules.inputs import PlanInput
 from rules.steps import Step
 
 STEP_ROLES: dict[Step, frozenset[Role]] = {
@@ -58,6 +61,11 @@ class Person(BaseModel):
         return f"{self.name}（{self.department.value}，{roles}）"
 
 
+def in_force(people: dict[str, Person]) -> bool:
+    """Whether the directory decides who may act: not before it holds an active person."""
+    return any(person.active for person in people.values())
+
+
 def role_names(roles: Iterable[Role]) -> str:
     return " / ".join(f"{role.value} {role.code}" for role in sorted(roles))
 
@@ -72,8 +80,8 @@ def refusal(
     """
     if actor.strip() == CUSTOMER:
         return f"{CUSTOMER} 仅用于客户本人的在线问卷 / stands for the customer's own survey page"
-    if not any(person.active for person in people.values()):
-        return None  # no directory yet: not in force
+    if not in_force(people):
+        return None
     person = people.get(actor.strip())
     if person is None:
         return f"{actor} 不在员工名录中 / is not in the staff directory"
@@ -89,5 +97,75 @@ def refusal(
         return (
             f"{person.name} 不能审批自己的决定 / cannot approve their own decision at "
             f"「{APPROVES[step].label}」 (four eyes): another {role_names(allowed)} must approve it"
+        )
+    return None
+
+
+def eligible(
+    people: dict[str, Person], step: Step, decided_by: str | None = None
+) -> list[str] | None:
+    """The names who may take `step` now, in the order a form offers them; None while no
+    directory is in force (any name is taken). An approval leaves out who decided."""
+    if not any(person.active for person in people.values()):
+        return None
+    return sorted(
+        name for name, person in people.items() if refusal(people, step, name, decided_by) is None
+    )
+
+
+def receiver_refusal(people: dict[str, Person], receiver: str) -> str | None:
+    """Why `receiver` may not register a complaint by hand, or None when they may: the
+    first receiver owns the complaint until a plan hands it over (首问责任制), so it must be
+    someone the directory knows as a receiver."""
+    if not in_force(people):
+        return None
+    person = people.get(receiver.strip())
+    if person is None:
+        return f"receiver: {receiver} 不在员工名录中 / is not in the staff directory"
+    if not person.active:
+        return f"receiver: {receiver} 已停用 / is no longer active in the staff directory"
+    if Role.RECEIVER not in person.roles:
+        return (
+            f"receiver: {person.describe()} 不是受理人 / may not register a complaint: it "
+            f"needs {role_names({Role.RECEIVER})}"
+        )
+    return None
+
+
+def owner_refusal(
+    people: dict[str, Person], plan: PlanInput, responsible: Department | None
+) -> str | None:
+    """Why the plan's owner may not own it, or None when they may.
+
+    The plan hands the case over to its owner, who reports progress and feeds the result
+    back; the responsible department answers for the case, so the owner is one of its
+    people — or the plan names the owner's own department and says why (a courier's
+    complaint whose fix is the product department's, say). `responsible` is the case's
+    responsible department (None before grading: only the named department is checked).
+    """
+    if not in_force(people):
+        return None
+    person = people.get(plan.owner.strip())
+    if person is None:
+        return f"owner: 负责人 {plan.owner} 不在员工名录中 / is not in the staff directory"
+    if not person.active:
+        return f"owner: 负责人 {plan.owner} 已停用 / is no longer active in the staff directory"
+    carries_out = STEP_ROLES[Step.EXECUTE]  # the owner reports progress and completion
+    if not person.roles & carries_out:
+        return (
+            f"owner: {person.describe()} 不能执行方案 / may not carry out the plan: it needs "
+            f"{role_names(carries_out)}"
+        )
+    named = plan.owner_department
+    if named is not None and named is not person.department:
+        return (
+            f"owner_department: {person.describe()} 不属于{named.value} / the owner is of "
+            f"{person.department.value}, not {named.value}"
+        )
+    if named is None and responsible is not None and person.department is not responsible:
+        return (
+            f"owner: {person.describe()} 不属于责任部门{responsible.value} / is not of the "
+            f"responsible department: give owner_department ({person.department.value}) "
+            "and owner_department_reason"
         )
     return None

@@ -27,6 +27,7 @@ class Step(StrEnum):
     ESCALATE = "escalate"
     CORRESPONDENCE = "correspondence"  # the customer wrote (a reply, evidence), any time
     REFUSED = "refused"  # someone the staff directory does not allow tried a step
+    ERASE = "erase"  # the customer's personal data erased from the closed case (rules.retention)
 
     @property
     def label(self) -> str:
@@ -59,6 +60,7 @@ STEP_LABELS: dict[Step, str] = {
     Step.ESCALATE: "升级 / Escalation",
     Step.CORRESPONDENCE: "客户来信 / Customer wrote",
     Step.REFUSED: "无权办理 / Refused attempt",
+    Step.ERASE: "个人信息删除 / Personal data erased",
 }
 
 

@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from complaints.cases import casefile, casework, intake, staff
 from complaints.cases.casework import INVALID_SUFFIX
 from complaints.notifications.messages import Outcome, send_once
+from complaints.orchestration import forms
 from complaints.settings import get_settings
 from complaints.templating import MessageKind
 from complaints.timesource import utc_now
@@ -54,6 +55,9 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.Ca
         problems = complaint.timing_problems(now, settings.input_limits)
         if problems:  # a complaint typed into the UI's Run form: refused, nothing written
             raise ValueError(f"invalid complaint: {'; '.join(problems)}")
+        refused = staff.receiver_check(settings, complaint.receiver)  # typed by hand too
+        if refused is not None:
+            raise ValueError(f"invalid complaint: {refused}")
         case_no = casework.register(complaint, settings, now, flow_run_id=run_id).case_no
         intake.forget_form(run_id, case_no)  # the customer's data lives in the ledger only
     owner = casework.attach_run(settings, case_no, run_id)
@@ -108,11 +112,13 @@ def await_person(
     step: Step,
     key: str,
     error: str | None = None,
-) -> str:
-    """Mark the case as waiting at `step`; returns the markdown shown above its form."""
+) -> tuple[str, list[str] | None]:
+    """Mark the case as waiting at `step`; returns the markdown shown above its form and
+    the names its actor field offers (None: typed freely, no staff directory in force)."""
     settings = get_settings()
     due = casework.open_step(settings, case_no, step, key, utc_now())
-    return casefile.form_markdown(settings, casefile.read(settings, case_no), step, due, error)
+    markdown = casefile.form_markdown(settings, casefile.read(settings, case_no), step, due, error)
+    return markdown, forms.offered(step, staff.eligible(settings, case_no, step))
 
 
 @case_step("record-decision", task_run_name="{step}")
@@ -126,9 +132,13 @@ def record(case_no: str, step: Step, key: str, data: S) -> tuple[S, list[str]]:
         casework.record_invalid(settings, case_no, step, key, now, "; ".join(problems))
         return data, problems
     # The UI's form resumed the run without asking anyone: the directory is asked here. The
-    # customer's own survey page checked its link instead (complaints.channels.portal).
-    if not (step is Step.CALLBACK and data.actor == CUSTOMER):
-        refused = staff.attempt(settings, case_no, step, data.actor, now, key + INVALID_SUFFIX)
+    # customer's own survey page checked its link instead (complaints.channels.portal) and
+    # left its mark; the customer's name from anyone else is refused like any stranger's.
+    on_page = step is Step.CALLBACK and data.actor == CUSTOMER
+    if not (on_page and casework.answered_on_page(settings, case_no, key)):
+        refused = staff.attempt(
+            settings, case_no, step, data.actor, now, key + INVALID_SUFFIX, data=data
+        )
         if refused is not None:
             return data, [refused]
     casework.record_decision(settings, case_no, step, key, data, now)

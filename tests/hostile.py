@@ -69,6 +69,7 @@ PROSE_FIELDS = {
     "description", "demand_detail", "on_spot_answer", "findings", "evidence",
     "explanation_to_customer", "basis", "reason", "measures", "compensation", "resources",
     "root_cause", "improvement", "note", "delay_reason", "result", "comment",
+    "owner_department_reason",
 }  # fmt: skip
 
 CONTROL = st.sampled_from(

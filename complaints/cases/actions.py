@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from complaints.cases import casework, staff
+from complaints.orchestration import forms
 from complaints.settings import Settings
 from complaints.timesource import utc_now
 from rules.enums import CaseStatus
@@ -146,7 +147,7 @@ def act(
             + ("" if view.waiting_key else " (not waiting for a person)")
         )
     if not as_customer:
-        refused = staff.attempt(settings, case_no, step, data.actor, utc_now())
+        refused = staff.attempt(settings, case_no, step, data.actor, utc_now(), data=data)
         if refused is not None:
             raise ActionRefused(f"{case_no}: {refused}")
     if view.flow_run_id is None:
@@ -158,6 +159,9 @@ def act(
             pause_key = state.state_details.pause_key if state else None
             paused_here = state is not None and state.is_paused() and pause_key == view.waiting_key
             answered = None if paused_here else _answered(client, run_id, view.waiting_key)
+            if paused_here:  # the form offers the directory as it is now (forms.reshow)
+                names = forms.offered(step, staff.eligible(settings, case_no, step))
+                forms.reshow(client, run_id, view.waiting_key, names)
     except Exception as exc:  # the server is down or does not know the run
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ActionRefused(
@@ -169,5 +173,7 @@ def act(
         raise ActionRefused(
             f"{case_no} is still moving to {step.value}; try again in a few seconds"
         )
+    if as_customer:
+        casework.record_page_answer(settings, case_no, view.waiting_key, utc_now())
     resume(run_id, data.model_dump(mode="json"))
     return Acted(case_no, step.value, view.waiting_key, view.flow_run_id)

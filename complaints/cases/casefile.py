@@ -27,6 +27,7 @@ from models.ledger import (
 from models.repositories import CaseRepository, EscalationRepository
 from rules.masking import mask_customer_text, mask_email, mask_name, mask_phone
 from rules.presentation import FormContext, form_description
+from rules.retention import ERASED_NAME
 from rules.sla import clock_label
 from rules.steps import Step
 
@@ -50,6 +51,7 @@ DECISION_WORDS = {
     "closed": "已关闭",
     "invalid_input": "输入无效",
     "refused": "无权办理（已拒绝）",
+    "erased": "客户个人信息已删除",
     "on_hold": "等待客户（计时暂停）",
     "released": "客户已回复（恢复计时）",
     "repeat": "重复投诉",
@@ -57,6 +59,7 @@ DECISION_WORDS = {
     "evidence": "客户提供证据",
     "attachment_not_kept": "附件过大未保存",
     "chased": "客户催办",
+    "survey_page": "客户在线问卷已提交",
     "escalated:W": "预警",
     "escalated:L1": "一级升级",
     "escalated:L2": "二级升级",
@@ -195,7 +198,9 @@ def case_fields(case: Case, settings: Settings, raw: bool = False) -> dict[str, 
         "channel": case.channel.value,
         "received_at": _when(case.received_at, settings),
         "occurred_at": _when(case.occurred_at, settings),
-        "customer_name": case.customer_name if raw else mask_name(case.customer_name),
+        "customer_name": case.customer_name
+        if raw or case.customer_name == ERASED_NAME
+        else mask_name(case.customer_name),
         "customer_contact": contact or None,
         "product": case.product,
         "order_no": case.order_no,

@@ -28,6 +28,7 @@ from complaints.settings import Settings
 from models.db import transaction, unit_of_work
 from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer
 from models.repositories import CaseRepository
+from models.repositories.retention import RetentionRepository
 from rules.case_number import format_case_number, local_day
 from rules.enums import CaseStatus, Category, Department, Language, Scope, Severity
 from rules.escalation import (
@@ -42,6 +43,7 @@ from rules.escalation import (
 from rules.inputs import CaseContext, StepInput, SurveyInput
 from rules.intake import ComplaintIn
 from rules.patterns import CaseFacts, normal_email, phone_forms, repeat_of
+from rules.retention import customer_key
 from rules.routing import responsible_department
 from rules.steps import Step, event_key
 
@@ -142,6 +144,11 @@ def _register(
             customer_name=complaint.customer_name,
             customer_phone=complaint.customer_phone,
             customer_email=str(complaint.customer_email) if complaint.customer_email else None,
+            customer_key=customer_key(
+                RetentionRepository(session).key_secret(now),
+                complaint.customer_phone,
+                complaint.customer_email,
+            ),
             description=complaint.description,
             demand=complaint.demand,
             demand_detail=complaint.demand_detail,
@@ -187,7 +194,11 @@ def _register(
 
 
 def _flag_repeat(repo: CaseRepository, settings: Settings, case: Case, now: datetime) -> None:
-    """Link a repeat complaint to the customer's earlier case about the same thing."""
+    """Link a repeat complaint to the customer's earlier case about the same thing.
+
+    By the live contacts, not `customer_key`: the earlier cases it looks for are recent
+    (`repeat_within_days`), while erasure (rules.retention) comes years after closing; and
+    a landline stored either way is found (phone_forms)."""
     policy = settings.patterns
     since = case.received_at - timedelta(days=policy.repeat_within_days)
     phones = sorted(phone_forms(case.customer_phone))
@@ -311,7 +322,7 @@ def record_correspondence(
 ) -> bool:
     """What the customer sent (a reply, evidence), in the audit trail once per reference
     (a mail's Message-ID); it changes no step and no clock, the handler reads it."""
-    key = "mail:" + hashlib.sha256(reference.encode()).hexdigest()[:24]
+    key = _correspondence_key(reference)
     with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
@@ -321,6 +332,37 @@ def record_correspondence(
         if appended:
             case.updated_at = now
         return appended
+
+
+SURVEY_PAGE = "survey_page"
+
+
+def _page_reference(wait_key: str) -> str:
+    return f"survey-page:{wait_key}"
+
+
+def record_page_answer(settings: Settings, case_no: str, wait_key: str, now: datetime) -> None:
+    """The customer answered the survey on their own page (a link only they were sent):
+    kept before the run is resumed, so the run can tell their answer from a colleague's
+    typing the customer's name into the UI's form."""
+    from rules.staff import CUSTOMER
+
+    payload = {"step": Step.CALLBACK.value, "wait": wait_key}
+    reference = _page_reference(wait_key)
+    record_correspondence(settings, case_no, now, reference, SURVEY_PAGE, payload, CUSTOMER)
+
+
+def answered_on_page(settings: Settings, case_no: str, wait_key: str) -> bool:
+    """Whether the customer's own survey page answered this wait (record_page_answer)."""
+    key = _correspondence_key(_page_reference(wait_key))
+    with transaction(settings.database_url) as session:
+        repo = CaseRepository(session)
+        case = _get(repo, case_no)
+        return any(entry.key == key for entry in repo.audit(case.id))
+
+
+def _correspondence_key(reference: str) -> str:
+    return "mail:" + hashlib.sha256(reference.encode()).hexdigest()[:24]
 
 
 def chase(

@@ -4,7 +4,9 @@ People are imported from a file (TOML or CSV, see examples/staff.toml), added or
 deactivated from the command line; a deactivated person stays listed so the audit trail
 keeps its names. `check` is asked before a decision is taken — by `complaints act` and the
 intake service before they resume a run, and by the case run itself when the Prefect UI's
-form resumed it — and a refused attempt is kept in the case's audit trail.
+form resumed it — and a refused attempt is kept in the case's audit trail. A plan's owner
+is checked with its decision; a complaint's receiver before it is registered by hand
+(`receiver_check`), where there is no case yet to keep a refusal in.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from models.repositories import CaseRepository
 from models.repositories.staff import StaffRepository
 from rules.enums import Role
 from rules.fields import decode
-from rules.inputs import describe_errors
-from rules.staff import APPROVES, Person, refusal
+from rules.inputs import PlanInput, StepInput, describe_errors
+from rules.staff import APPROVES, Person, owner_refusal, receiver_refusal, refusal
+from rules.staff import eligible as eligible_names
 from rules.steps import Step
 
 REFUSED = "refused"
@@ -145,17 +148,43 @@ def check(
     step: Step,
     actor: str,
     session: Session | None = None,
+    data: StepInput | None = None,
 ) -> str | None:
-    """Why `actor` may not take `step` of the case now, or None (rules.staff.refusal)."""
+    """Why `actor` may not take `step` of the case now, or None (rules.staff.refusal); with
+    the step's input `data`, also why a plan's owner may not own it (owner_refusal)."""
     with transaction(settings.database_url, session) as session:
         people = directory(settings, session)
-        decided_by = None
-        if step in APPROVES:
-            repo = CaseRepository(session)
-            case = repo.get(case_no)
-            if case is not None:
-                decided_by = _decider(list(repo.audit(case.id)), APPROVES[step], case.cycle)
-        return refusal(people, step, actor, decided_by)
+        reason = refusal(people, step, actor, _approved_decider(session, case_no, step))
+        if reason is None and isinstance(data, PlanInput):
+            case = CaseRepository(session).get(case_no)
+            reason = owner_refusal(people, data, case.department if case else None)
+        return reason
+
+
+def receiver_check(settings: Settings, receiver: str) -> str | None:
+    """Why `receiver` may not register a complaint by hand, or None
+    (rules.staff.receiver_refusal): one line naming the field."""
+    return receiver_refusal(directory(settings), receiver)
+
+
+def eligible(
+    settings: Settings, case_no: str, step: Step, session: Session | None = None
+) -> list[str] | None:
+    """Who may take `step` of the case now (rules.staff.eligible): what its form offers."""
+    with transaction(settings.database_url, session) as session:
+        people = directory(settings, session)
+        return eligible_names(people, step, _approved_decider(session, case_no, step))
+
+
+def _approved_decider(session: Session, case_no: str, step: Step) -> str | None:
+    """For an approval, who made the decision it approves in this round; else None."""
+    if step not in APPROVES:
+        return None
+    repo = CaseRepository(session)
+    case = repo.get(case_no)
+    if case is None:
+        return None
+    return _decider(list(repo.audit(case.id)), APPROVES[step], case.cycle)
 
 
 def _decider(audit: list[AuditEntry], step: Step, cycle: int) -> str | None:
@@ -208,12 +237,14 @@ def attempt(
     actor: str,
     now: datetime,
     key: str | None = None,
+    data: StepInput | None = None,
 ) -> str | None:
     """`check`, with a refusal kept in the audit trail; returns the refusal.
 
     `key` is the audit key to keep it under: the case run passes its wait's refused-input
-    key, so that it asks again; anyone else gets a key of its own, never a wait's."""
-    reason = check(settings, case_no, step, actor)
+    key, so that it asks again; anyone else gets a key of its own, never a wait's. `data`
+    is the step's input, when it names people of its own (a plan's owner)."""
+    reason = check(settings, case_no, step, actor, data=data)
     if reason is not None:
         key = key or f"refused@{step.value}.{now:%H%M%S%f}"
         record_refused(settings, case_no, step, key, actor, reason, now)

@@ -164,6 +164,7 @@ def _complaint(settings: Settings, mail: Mail, now: datetime) -> ComplaintIn:
             # what the customer wants is asked at verification; a mail rarely says it in
             # the register's words
             "demand": Demand.EXPLANATION.value,
+            # set by the product, typed by no one: not a person the staff directory checks
             "receiver": RECEIVER,
         },
         settings,

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from complaints.cases import actions, casefile, casework, intake
+from complaints.cases import actions, casefile, casework, intake, staff
 from complaints.cases.casefile import CaseFile, current_due, masker
 from complaints.channels import links
 from complaints.channels.keys import Caller
@@ -104,6 +104,7 @@ def submit(settings: Settings, caller: Caller, body: Any, now: datetime) -> Subm
             [{"field": "channel", "reason": f"must be {caller.channel.code} or left out"}],
         )
     body["channel"] = caller.channel.value
+    typed = "receiver" in body  # else the key's name registers it, not a person to check
     body.setdefault("receiver", f"{caller.name} (API)")
     if not body.get("external_ref"):
         raise Refused(
@@ -124,6 +125,10 @@ def submit(settings: Settings, caller: Caller, body: Any, now: datetime) -> Subm
     problems = complaint.timing_problems(now, settings.input_limits)
     if problems:
         raise Refused(422, "invalid complaint", [_problem_field(problem) for problem in problems])
+    refused = staff.receiver_check(settings, complaint.receiver) if typed else None
+    if refused is not None:
+        reason = refused.removeprefix("receiver: ")
+        raise Refused(422, "invalid complaint", [{"field": "receiver", "reason": reason}])
     try:
         result = intake.submit(complaint, settings, now)
     except casework.IdempotencyConflict as exc:

@@ -10,6 +10,7 @@ holds every statement a report needs, which is most of this module's length.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +61,7 @@ from rules.analysis import (
 )
 from rules.enums import Category, Department, Severity
 from rules.human_steps import HUMAN_STEPS
-from rules.masking import mask_customer_text, mask_text
+from rules.masking import mask_customer_text
 from rules.periods import Kind, Period, trailing_months
 from rules.sla import HANDLING, clock_label
 from rules.steps import Step, event_key
@@ -475,17 +476,15 @@ class PeriodQuery:
 
     def customers(self) -> CustomerProfile:
         """Distinct customers of the period's cases; returning: one with a case received
-        before the period (the same phone, else the same e-mail)."""
-        who = sa.func.coalesce(Case.customer_phone, sa.func.lower(Case.customer_email))
-        period = sa.select(who.label("who")).where(self.in_period).distinct().subquery()
+        before the period (the same phone, else the same e-mail). Counted by the one-way
+        `customer_key`, so erasing a customer's contact changes no figure (rules.retention)."""
+        period = (
+            sa.select(Case.customer_key.label("who")).where(self.in_period).distinct().subquery()
+        )
         earlier = aliased(Case)
         before = (
             sa.select(earlier.id)
-            .where(
-                sa.func.coalesce(earlier.customer_phone, sa.func.lower(earlier.customer_email))
-                == period.c.who,
-                earlier.received_at < self.start,
-            )
+            .where(earlier.customer_key == period.c.who, earlier.received_at < self.start)
             .exists()
         )
         customers = self._scalar(sa.select(sa.func.count()).select_from(period))
@@ -711,19 +710,24 @@ class PeriodQuery:
 
     def causes(self, limit: int = 10) -> list[Count]:
         """The root causes of the period's cases whose plan was made by the period's end,
-        the same wording (spaces trimmed) counted together, most frequent first."""
+        the same wording (spaces trimmed) counted together, most frequent first.
+
+        Staff may have written the customer's name, phone or e-mail into a cause: each is
+        masked with its case's customer before counting, as an erased case's cause already
+        is (complaints.cases.retention), so erasing a case never changes this figure."""
         planned = sa.select(AuditEntry.id).where(*self._entered(Step.PLAN)).exists()
         cause = sa.func.trim(Case.root_cause)
         stmt = (
-            sa.select(cause, sa.func.count())
+            sa.select(cause, *CUSTOMER)
             .where(self.in_period, planned, Case.root_cause.is_not(None), cause != "")
-            .group_by(cause)
-            .order_by(sa.func.count().desc(), cause)
+            .order_by(cause)
         )
-        found = [(str(text), int(n)) for text, n in self.session.execute(stmt)]
-        total = sum(n for _, n in found)
-        # Staff may have written a phone or e-mail into a cause: masked like any free text.
-        return [Count(label=mask_text(text), count=n, share=n / total) for text, n in found[:limit]]
+        counted: Counter[str] = Counter()
+        for text, *customer in self.session.execute(stmt):
+            counted[mask_customer_text(str(text), *customer).strip()] += 1
+        found = sorted(counted.items(), key=lambda item: -item[1])  # ties: in wording order
+        total = sum(counted.values())
+        return [Count(label=text, count=n, share=n / total) for text, n in found[:limit]]
 
     def step_times(self) -> list[StepTime]:
         """Per step that waits for a person (each has a clock), in chart order."""

@@ -68,6 +68,19 @@ class CaseRepository:
             stmt = stmt.where(Case.status == status)
         return self.session.scalars(stmt.limit(limit).offset(offset)).all()
 
+    def waiting_for_people(self) -> Sequence[tuple[str, str, str, str]]:
+        """(case number, step, wait key, flow run) of every case suspended for a person."""
+        stmt = (
+            sa.select(Case.case_no, Case.current_step, Case.waiting_key, Case.flow_run_id)
+            .where(
+                Case.status != CaseStatus.CLOSED,
+                Case.waiting_key.is_not(None),
+                Case.flow_run_id.is_not(None),
+            )
+            .order_by(Case.id)
+        )
+        return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(stmt)]
+
     def open_cases(self, limit: int = 200) -> Sequence[tuple[Case, datetime | None]]:
         """Open cases with the due time of their current step, soonest first."""
         due = (

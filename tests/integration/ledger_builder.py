@@ -37,8 +37,15 @@ class Plan:
     accepts: bool = True
 
 
-def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
-    """Take one complaint through the ledger operations the flow would call."""
+def drive(
+    settings: Settings,
+    complaint: Any,
+    plan: Plan,
+    seed: int,
+    said: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """Take one complaint through the ledger operations the flow would call; `said`: what
+    to put into a step's input instead of the generated words."""
     complaint = complaint.model_copy(update={"received_at": plan.received})
     case_no = casework.register(complaint, settings, plan.received).case_no
     clock = plan.received + timedelta(minutes=plan.step_minutes // 3 + 1)
@@ -52,7 +59,8 @@ def drive(settings: Settings, complaint: Any, plan: Plan, seed: int) -> str:
         key = wait_key(Step(name), cycle)
         casework.open_step(settings, case_no, Step(name), key, clock)
         clock += timedelta(minutes=plan.step_minutes)
-        data = STEP_INPUTS[Step(name)].model_validate({**steps[name], **changes})
+        given = {**steps[name], **changes, **(said or {}).get(name, {})}
+        data = STEP_INPUTS[Step(name)].model_validate(given)
         casework.record_decision(settings, case_no, Step(name), key, data, clock)
 
     step("verify")

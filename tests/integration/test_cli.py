@@ -18,7 +18,7 @@ from models.db import upgrade
 from rules.case_number import is_case_number
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
-from tests.integration.cli_support import COMPLAINT, Result
+from tests.integration.cli_support import COMPLAINT, assert_one_line
 from tests.integration.ledger_reads import audit_of
 
 
@@ -43,15 +43,6 @@ def settings(ledger: str) -> Settings:
 def case_no(settings: Settings) -> str:
     """A registered complaint with no flow run, written straight to the ledger."""
     return casework.register(ComplaintIn(**COMPLAINT), settings, datetime.now(UTC)).case_no
-
-
-def assert_one_line(result: Result, *words: str) -> None:
-    assert result.code == 2
-    assert result.err.startswith("complaints: ")
-    assert result.err.endswith("\n") and result.err.count("\n") == 1, result.err
-    for word in words:
-        assert word in result.err
-    assert result.out == ""
 
 
 def listed(run: Any) -> list[dict[str, Any]]:
@@ -368,8 +359,8 @@ def test_the_example_directory_is_imported_listed_and_a_person_deactivated(
     gone = run("staff", "deactivate", "孙七")
     listed_people = run("staff", "list", "--json").json()
 
-    assert imported.code == 0 and imported.json() == {"added": 6, "updated": 0, "people": 6}
-    assert again.json() == {"added": 0, "updated": 0, "people": 6}  # nothing changed
+    assert imported.code == 0 and imported.json() == {"added": 8, "updated": 0, "people": 8}
+    assert again.json() == {"added": 0, "updated": 0, "people": 8}  # nothing changed
     assert gone.code == 0 and "孙七 may act no more" in gone.out
     by_name = {p["name"]: p for p in listed_people}
     assert by_name["赵六"]["roles"] == ["department_director", "operations_director"]

@@ -480,3 +480,33 @@ def test_a_chase_for_another_channels_case_or_with_bad_words_is_refused(
     assert control.status_code == 422 and control.json()["fields"][0]["field"] == "note"
     assert unknown.status_code == 422
     assert chases_of(service, case_no) == []
+
+
+def test_with_a_directory_a_receiver_the_caller_types_must_be_a_receiver_in_it(
+    service: Service,
+) -> None:
+    from complaints.cases import staff
+    from rules.enums import Department, Role
+    from rules.staff import Person
+
+    desk = Person(name="热线-陈静", department=Department.CUSTOMER_SERVICE, roles={Role.RECEIVER})
+    handler = Person(name="物流-吴磊", department=Department.LOGISTICS, roles={Role.HANDLER})
+    staff.save(service.settings, [desk, handler], utc_now())  # in force from here
+    try:
+        before = service.cases()
+        stranger = service.post(complaint(external_ref="APP-S1", receiver="路人甲"))
+        no_role = service.post(complaint(external_ref="APP-S2", receiver="物流-吴磊"))
+        refused_nothing = service.cases() == before
+        typed = service.post(complaint(external_ref="APP-S3", receiver="热线-陈静"))
+        by_key = service.post(complaint(external_ref="APP-S4"))  # the key's name, not a person
+    finally:  # out of force again for the module's other tests
+        for person in (desk, handler):
+            staff.deactivate(service.settings, person.name, utc_now())
+
+    for refused, said in ((stranger, "is not in the staff directory"), (no_role, "受理人")):
+        assert refused.status_code == 422, refused.text
+        (field,) = refused.json()["fields"]
+        assert field["field"] == "receiver" and said in field["reason"], field
+    assert refused_nothing
+    assert (typed.status_code, by_key.status_code) == (201, 201), (typed.text, by_key.text)
+    assert service.cases() == before + 2

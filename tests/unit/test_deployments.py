@@ -141,37 +141,45 @@ def test_the_deadline_watch_runs_every_minute_and_each_run_covers_its_minute() -
     assert 30 <= window < 60
 
 
-def report_times(kind: str, after: datetime, count: int) -> list[datetime]:
-    (spec,) = [s for s in SPECS if s.flow_name == "analysis-report"]
-    (schedule,) = [s for s in spec.schedules if s.parameters == {"kind": kind}]
-    times = CronSim(schedule.cron, after.astimezone(ZoneInfo(schedule.timezone)))
+AFTER = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)  # the schedules' next runs from here
+
+
+def at_nine(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, 9, 0, tzinfo=SHANGHAI)
+
+
+def next_runs(
+    flow_name: str, count: int, parameters: dict[str, Any] | None = None
+) -> list[datetime]:
+    """The next `count` runs after AFTER of the flow's one schedule (with `parameters`)."""
+    (spec,) = [s for s in SPECS if s.flow_name == flow_name]
+    (schedule,) = [s for s in spec.schedules if parameters is None or s.parameters == parameters]
+    times = CronSim(schedule.cron, AFTER.astimezone(ZoneInfo(schedule.timezone)))
     return [next(times) for _ in range(count)]
 
 
+def report_times(kind: str, count: int) -> list[datetime]:
+    return next_runs("analysis-report", count, {"kind": kind})
+
+
 def test_the_monthly_analysis_runs_on_the_7th_at_nine_in_shanghai() -> None:
-    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
-    assert report_times("monthly", after, 3) == [
-        datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI),
-        datetime(2027, 1, 7, 9, 0, tzinfo=SHANGHAI),
-        datetime(2027, 2, 7, 9, 0, tzinfo=SHANGHAI),
+    assert report_times("monthly", 3) == [
+        at_nine(2026, 12, 7),
+        at_nine(2027, 1, 7),
+        at_nine(2027, 2, 7),
     ]
 
 
 def test_the_half_year_analysis_runs_on_7_january_and_7_july() -> None:
-    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
-    assert report_times("half_year", after, 3) == [
-        datetime(2027, 1, 7, 9, 0, tzinfo=SHANGHAI),
-        datetime(2027, 7, 7, 9, 0, tzinfo=SHANGHAI),
-        datetime(2028, 1, 7, 9, 0, tzinfo=SHANGHAI),
+    assert report_times("half_year", 3) == [
+        at_nine(2027, 1, 7),
+        at_nine(2027, 7, 7),
+        at_nine(2028, 1, 7),
     ]
 
 
 def test_the_annual_summary_runs_in_early_january() -> None:
-    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
-    assert report_times("annual", after, 2) == [
-        datetime(2027, 1, 8, 9, 0, tzinfo=SHANGHAI),
-        datetime(2028, 1, 8, 9, 0, tzinfo=SHANGHAI),
-    ]
+    assert report_times("annual", 2) == [at_nine(2027, 1, 8), at_nine(2028, 1, 8)]
 
 
 def test_each_report_schedule_passes_a_kind_the_flow_accepts() -> None:
@@ -189,15 +197,8 @@ def test_report_schedules_can_be_changed_in_configuration() -> None:
 
 
 def test_each_department_summary_runs_on_the_5th_before_the_consolidated_report() -> None:
-    (spec,) = [s for s in SPECS if s.flow_name == "department-summaries"]
-    (schedule,) = spec.schedules
-    after = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
-    times = CronSim(schedule.cron, after.astimezone(ZoneInfo(schedule.timezone)))
-    assert [next(times) for _ in range(2)] == [
-        datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI),
-        datetime(2027, 1, 5, 9, 0, tzinfo=SHANGHAI),
-    ]
-    assert report_times("monthly", after, 1)[0] > datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI)
+    assert next_runs("department-summaries", 2) == [at_nine(2026, 12, 5), at_nine(2027, 1, 5)]
+    assert report_times("monthly", 1)[0] > at_nine(2026, 12, 5)
 
 
 def test_the_mail_intake_runs_every_minute_only_where_a_mailbox_is_configured() -> None:
@@ -207,3 +208,13 @@ def test_the_mail_intake_runs_every_minute_only_where_a_mailbox_is_configured() 
     module, function = mail.entrypoint.split(":")
     imported = importlib.import_module(module.removesuffix(".py").replace("/", "."))
     assert getattr(imported, function).name == "mail-intake"
+
+
+def test_the_retention_runs_every_night_at_half_past_three_in_shanghai() -> None:
+    spec = spec_named("personal-data-retention")
+    after = datetime(2026, 12, 31, 12, 0, tzinfo=SHANGHAI)
+    assert next_times(spec, after, 2) == [
+        datetime(2027, 1, 1, 3, 30, tzinfo=SHANGHAI),
+        datetime(2027, 1, 2, 3, 30, tzinfo=SHANGHAI),
+    ]
+    assert spec.entrypoint.startswith("flows/retention.py:")

@@ -10,7 +10,7 @@ import pytest
 
 from complaints.timesource import utc_now
 from rules.human_steps import HUMAN, HUMAN_STEPS, STEP_INPUTS
-from rules.inputs import timing_problems
+from rules.inputs import CaseContext, timing_problems
 from rules.intake import ComplaintIn
 from rules.steps import Step
 
@@ -131,7 +131,9 @@ def test_each_human_step_declares_an_example_that_its_own_model_accepts(declared
 def test_the_example_staff_directory_lets_every_example_act_where_it_is_used() -> None:
     import tomllib
 
-    from rules.staff import Person, refusal
+    from rules.inputs import GradeInput, PlanInput
+    from rules.routing import DEFAULT_ROUTING
+    from rules.staff import Person, owner_refusal, receiver_refusal, refusal
 
     rows = tomllib.loads((EXAMPLES / "staff.toml").read_text(encoding="utf-8"))["person"]
     people = {p.name: p for p in (Person.model_validate(row) for row in rows)}
@@ -144,4 +146,12 @@ def test_the_example_staff_directory_lets_every_example_act_where_it_is_used() -
         for name, step in STEP_CASES
         if (reason := refusal(people, step, load(name)["actor"], deciders.get(step)))
     }
-    assert refused == {}
+    refused |= {
+        (name, "register"): reason
+        for name in COMPLAINT_FILES
+        if (reason := receiver_refusal(people, load(name)["receiver"]))
+    }
+    grading = GradeInput.model_validate(load("grade.json"))  # the case plan.json is made for
+    responsible = grading.case_changes(CaseContext(None, DEFAULT_ROUTING))["department"]
+    owner = owner_refusal(people, PlanInput.model_validate(load("plan.json")), responsible)
+    assert (refused, owner) == ({}, None)

@@ -22,37 +22,22 @@ from rules.inputs import (
     WaitOnCustomer,
     describe_errors,
 )
+from tests.hostile import VALID as HOSTILE_VALID
 
 CST = timezone(timedelta(hours=8))
 DEADLINE = datetime(2026, 11, 25, 18, 0, tzinfo=CST)
 
 VALID: dict[type[StepInput], dict[str, Any]] = {
-    VerifyInput: {"actor": "王五", "substantiated": True, "findings": "物流记录显示外箱破损"},
-    GradeInput: {
-        "actor": "王五",
-        "category": "产品质量",
-        "severity": "严重",
-        "basis": "《投诉分级标准》第3条",
-        "reason": "影响使用",
-    },
-    ApprovalInput: {"actor": "赵六", "approved": True},
+    **{model: HOSTILE_VALID[model] for model in STEP_INPUTS.values()},
+    # the forms as a person fills them in, where the hostile tests keep them short
+    GradeInput: {**HOSTILE_VALID[GradeInput], "basis": "《投诉分级标准》第3条"},
     PlanInput: {
-        "actor": "王五",
+        **{k: v for k, v in HOSTILE_VALID[PlanInput].items() if k != "deadline_working_days"},
         "measures": "免费换货并赠送50元优惠券",
-        "owner": "孙七",
         "deadline": DEADLINE,
-        "root_cause": "包装不足",
     },
-    ProgressInput: {"actor": "孙七", "kind": "进展", "note": "已预约快递，3天内送达"},
-    FeedbackInput: {"actor": "孙七", "result": "已换货，客户已签收"},
-    SurveyInput: {
-        "actor": "回访员",
-        "efficiency": 5,
-        "resolution": 4,
-        "attitude": 5,
-        "fairness": 3,
-        "accepts_result": True,
-    },
+    ProgressInput: {**HOSTILE_VALID[ProgressInput], "note": "已预约快递，3天内送达"},
+    FeedbackInput: {**HOSTILE_VALID[FeedbackInput], "result": "已换货，客户已签收"},
 }
 
 ALL_MODELS = sorted(VALID, key=lambda model: model.__name__)
@@ -144,6 +129,33 @@ def test_a_plan_deadline_must_carry_a_time_zone():
     text = messages(PlanInput, form(PlanInput, deadline=datetime(2026, 11, 25, 18, 0)))
     assert "deadline" in text
     assert "time zone" in text
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"owner_department": "物流部"}, "owner_department_reason"),
+        (
+            {"owner_department": "物流部", "owner_department_reason": "   "},
+            "owner_department_reason",
+        ),
+        ({"owner_department_reason": "配件由物流部仓库出库"}, "owner_department"),
+    ],
+)
+def test_a_plan_names_the_owners_other_department_together_with_why(given, named):
+    text = messages(PlanInput, form(PlanInput, **given))
+    assert text.startswith(f"{named}: ") and "together, or neither" in text
+
+
+def test_a_plan_with_the_owners_department_and_a_reason_is_accepted():
+    plan = PlanInput(
+        **form(PlanInput, owner_department="logistics", owner_department_reason="仓库在物流部")
+    )
+    assert (plan.owner_department, plan.owner_department_reason) == (
+        Department.LOGISTICS,
+        "仓库在物流部",
+    )
+    assert PlanInput(**VALID[PlanInput]).owner_department is None
 
 
 def test_a_delay_without_a_reason_is_rejected():

@@ -257,3 +257,12 @@ def test_a_bad_override_is_named_by_its_variable_as_written(monkeypatch):
         get_settings()
     assert "COMPLAINTS_SLA__RESPONSE__MAJOR: 'zz' is not a time limit" in str(caught.value)
     assert "COMPLAINTS_SLA__STEPS__PLANNING: no such name 'planning'" in str(caught.value)
+
+
+def test_customer_data_is_kept_three_years_after_closing_unless_configured(monkeypatch):
+    assert Settings().retention_days >= 3 * 365 + 1  # three years, whichever leap day
+    monkeypatch.setenv("COMPLAINTS_RETENTION_DAYS", "730")
+    assert Settings().retention_days == 730
+    monkeypatch.setenv("COMPLAINTS_RETENTION_DAYS", "0")
+    with pytest.raises(SettingsError, match="COMPLAINTS_RETENTION_DAYS"):
+        get_settings()

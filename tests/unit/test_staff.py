@@ -7,7 +7,16 @@ from pydantic import ValidationError
 
 from rules.enums import Department, Role
 from rules.human_steps import HUMAN_STEPS
-from rules.staff import APPROVES, CUSTOMER, STEP_ROLES, Person, refusal
+from rules.inputs import PlanInput
+from rules.staff import (
+    APPROVES,
+    CUSTOMER,
+    STEP_ROLES,
+    Person,
+    owner_refusal,
+    receiver_refusal,
+    refusal,
+)
 from rules.steps import Step
 
 WANG = Person(name="王五", department=Department.CUSTOMER_SERVICE, roles={Role.HANDLER})
@@ -98,3 +107,96 @@ def test_roles_are_read_by_code_or_chinese_name() -> None:
         {"name": "韩梅", "department": "运营部", "roles": ["运营总监", "leadership"]}
     )
     assert person.roles == {Role.OPERATIONS_DIRECTOR, Role.LEADERSHIP}
+
+
+# -- who registers a complaint by hand, and who owns a plan ------------------------------
+ZHANG = Person(name="张三", department=Department.CUSTOMER_SERVICE, roles={Role.RECEIVER})
+SUN = Person(name="孙七", department=Department.LOGISTICS, roles={Role.HANDLER})
+WITH_OWNERS = {**DIRECTORY, **{p.name: p for p in (ZHANG, SUN)}}
+
+
+def test_a_receiver_in_the_directory_registers_a_complaint() -> None:
+    assert receiver_refusal(WITH_OWNERS, " 张三 ") is None
+
+
+@pytest.mark.parametrize(
+    ("receiver", "said"),
+    [
+        ("路人甲", "receiver: 路人甲 不在员工名录中 / is not in the staff directory"),
+        ("老马", "receiver: 老马 已停用 / is no longer active"),
+        ("王五", "receiver: 王五（客服部，处理人员） 不是受理人 / may not register a complaint"),
+    ],
+)
+def test_anyone_but_an_active_receiver_is_refused_naming_the_field(
+    receiver: str, said: str
+) -> None:
+    reason = receiver_refusal(WITH_OWNERS, receiver)
+    assert reason is not None and reason.startswith(said) and "\n" not in reason
+
+
+def test_without_a_directory_in_force_any_receiver_registers() -> None:
+    assert receiver_refusal({}, "路人甲") is None
+    assert receiver_refusal({"老马": GONE}, "路人甲") is None
+
+
+def plan(owner: str, department: str | None = None, why: str | None = None) -> PlanInput:
+    extra = {"owner_department": department, "owner_department_reason": why} if why else {}
+    return PlanInput(
+        actor="王五",
+        measures="补发内胆",
+        owner=owner,
+        deadline_working_days=5,
+        root_cause="包装不足",
+        **extra,
+    )
+
+
+def test_an_owner_of_the_responsible_department_owns_the_plan() -> None:
+    assert owner_refusal(WITH_OWNERS, plan("孙七"), Department.LOGISTICS) is None
+
+
+def test_an_owner_of_another_department_owns_the_plan_when_it_says_which_and_why() -> None:
+    why = plan("孙七", "物流部", "换货由物流部上门取件，客服部跟进")
+    assert owner_refusal(WITH_OWNERS, why, Department.CUSTOMER_SERVICE) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (plan("路人甲"), "owner: 负责人 路人甲 不在员工名录中 / is not in the staff directory"),
+        (plan("老马"), "owner: 负责人 老马 已停用 / is no longer active"),
+        (
+            plan("赵六"),
+            "owner: 赵六（运营部，运营总监、部门总监） 不能执行方案 / may not carry out",
+        ),
+        (
+            plan("王五"),
+            "owner: 王五（客服部，处理人员） 不属于责任部门物流部 / is not of the responsible "
+            "department: give owner_department (客服部) and owner_department_reason",
+        ),
+        (
+            plan("王五", "售后部", "售后部有备件"),
+            "owner_department: 王五（客服部，处理人员） 不属于售后部 / the owner is of 客服部, "
+            "not 售后部",
+        ),
+        (
+            plan("孙七", "客服部", "客服部熟悉客户"),
+            "owner_department: 孙七（物流部，处理人员） 不属于客服部",
+        ),
+    ],
+)
+def test_a_plan_whose_owner_cannot_own_it_is_refused_in_one_line(
+    given: PlanInput, said: str
+) -> None:
+    reason = owner_refusal(WITH_OWNERS, given, Department.LOGISTICS)
+    assert reason is not None and reason.startswith(said) and "\n" not in reason
+
+
+def test_before_grading_only_the_named_department_is_checked() -> None:
+    assert owner_refusal(WITH_OWNERS, plan("王五"), None) is None
+    assert owner_refusal(WITH_OWNERS, plan("王五", "物流部", "物流部上门"), None) is not None
+
+
+def test_without_a_directory_in_force_any_owner_owns_the_plan() -> None:
+    assert owner_refusal({}, plan("路人甲"), Department.LOGISTICS) is None
+    assert owner_refusal({"老马": GONE}, plan("王五", "物流部", "随便"), Department.PRODUCT) is None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from embedded.synthetic import decisions_for, generate_complaints, iter_complaints
-from rules.enums import Category, Channel, Demand, ProgressKind, Severity
+from rules.enums import Category, Channel, Demand, Department, ProgressKind, Role, Severity
 from rules.human_steps import HUMAN_STEPS, STEP_INPUTS
-from rules.inputs import PlanInput, ProgressInput, SurveyInput
+from rules.inputs import CaseContext, GradeInput, PlanInput, ProgressInput, SurveyInput
 from rules.intake import MOBILE, ComplaintIn
+from rules.staff import Person, owner_refusal, receiver_refusal, refusal
 from rules.steps import Step
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -148,6 +150,48 @@ def test_decisions_follow_the_happy_path(batch: list[ComplaintIn]) -> None:
         4 <= score <= 5
         for score in (survey.efficiency, survey.resolution, survey.attitude, survey.fairness)
     )
+
+
+def roster() -> dict[str, Person]:
+    """The demo's own people as a staff directory would hold them (by what they do in it)."""
+    from embedded import synthetic
+
+    held: dict[str, tuple[Department, set[Role]]] = {}
+
+    def add(names: Iterable[str], department: Department, role: Role) -> None:
+        for name in names:
+            held.setdefault(name, (department, set()))[1].add(role)
+
+    add(synthetic.RECEIVERS, Department.CUSTOMER_SERVICE, Role.RECEIVER)
+    for department, handlers in synthetic.HANDLERS.items():
+        add(handlers, department, Role.HANDLER)
+    add(synthetic.GRADERS, Department.CUSTOMER_SERVICE, Role.HANDLER)
+    add(synthetic.APPROVERS, Department.OPERATIONS, Role.DEPARTMENT_DIRECTOR)
+    add(synthetic.APPROVERS, Department.OPERATIONS, Role.OPERATIONS_DIRECTOR)
+    add(synthetic.CALLBACK_AGENTS, Department.CUSTOMER_SERVICE, Role.CALLBACK)
+    return {
+        name: Person(name=name, department=department, roles=frozenset(roles))
+        for name, (department, roles) in held.items()
+    }
+
+
+def test_with_a_directory_of_its_own_people_the_demo_is_refused_nothing(
+    batch: list[ComplaintIn],
+) -> None:
+    people = roster()
+    for complaint in batch[:100]:
+        decisions = decisions_for(complaint, seed=SEED, now=NOW)
+        grading = GradeInput.model_validate(decisions["grade"])
+        plan = PlanInput.model_validate(decisions["plan"])
+        responsible = grading.case_changes(CaseContext(None))["department"]
+        decided_by = {Step.APPROVE_GRADE: grading.actor, Step.APPROVE_PLAN: plan.actor}
+        actors = {step: decisions[step.value]["actor"] for step in HUMAN_STEPS}
+        refused = [
+            refusal(people, step, actor, decided_by.get(step)) for step, actor in actors.items()
+        ]
+        refused += [receiver_refusal(people, complaint.receiver)]
+        refused += [owner_refusal(people, plan, responsible)]
+        assert [reason for reason in refused if reason] == [], complaint.external_ref
 
 
 def test_decisions_are_reproducible(batch: list[ComplaintIn]) -> None:
