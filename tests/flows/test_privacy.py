@@ -17,6 +17,7 @@ from complaints.cli import main
 from complaints.timesource import utc_now
 from embedded.stack import Stack
 from rules.enums import Severity
+from rules.presentation import artifact_key
 from tests.flows.support import act_through, new_complaint, submit, wait_closed, wait_until
 from tests.integration.slack_server import FakeSlack
 
@@ -142,3 +143,25 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
     assert main(["show", case_no, "--json", "--raw"]) == 0
     raw = json.loads(capsys.readouterr().out)
     assert raw["case"]["customer_name"] == name and phone in raw["case"]["customer_contact"]
+
+    # Erased on request (个人信息保护法): gone from the record, and from what Prefect keeps —
+    # the case's report and timeline artifacts, and the answers typed into its forms.
+    def in_prefect() -> tuple[list[str], list[str]]:
+        with get_client(sync_client=True) as client:
+            artifacts = client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+            answers = client.filter_flow_run_input(run_id, "", 1000, set())
+        mine = {f"report-{case_no.lower()}", artifact_key(case_no)}
+        return [a.key for a in artifacts if a.key in mine], [
+            a.key for a in answers if name in a.value or phone in a.value
+        ]
+
+    artifacts_before, answers_before = in_prefect()
+    assert artifacts_before and answers_before  # what there is to erase
+    capsys.readouterr()
+    assert main(["erase", case_no, "--by", "数据保护专员"]) == 0, capsys.readouterr().err
+    assert main(["show", case_no, "--json", "--raw"]) == 0
+    erased = capsys.readouterr().out
+    assert [raw for raw in (phone, email, name) if raw in erased] == []
+    assert in_prefect() == ([], [])
