@@ -66,6 +66,16 @@ def in_force(people: dict[str, Person]) -> bool:
     return any(person.active for person in people.values())
 
 
+def _active(people: dict[str, Person], name: str, said: str = "") -> Person | str:
+    """The active person of that name, or why not in one line (`said` leads it)."""
+    person = people.get(name.strip())
+    if person is None:
+        return f"{said}{name} 不在员工名录中 / is not in the staff directory"
+    if not person.active:
+        return f"{said}{name} 已停用 / is no longer active in the staff directory"
+    return person
+
+
 def role_names(roles: Iterable[Role]) -> str:
     return " / ".join(f"{role.value} {role.code}" for role in sorted(roles))
 
@@ -82,11 +92,9 @@ def refusal(
         return f"{CUSTOMER} 仅用于客户本人的在线问卷 / stands for the customer's own survey page"
     if not in_force(people):
         return None
-    person = people.get(actor.strip())
-    if person is None:
-        return f"{actor} 不在员工名录中 / is not in the staff directory"
-    if not person.active:
-        return f"{actor} 已停用 / is no longer active in the staff directory"
+    person = _active(people, actor)
+    if isinstance(person, str):
+        return person
     allowed = STEP_ROLES.get(step, frozenset())
     if not person.roles & allowed:
         return (
@@ -106,7 +114,7 @@ def eligible(
 ) -> list[str] | None:
     """The names who may take `step` now, in the order a form offers them; None while no
     directory is in force (any name is taken). An approval leaves out who decided."""
-    if not any(person.active for person in people.values()):
+    if not in_force(people):
         return None
     return sorted(
         name for name, person in people.items() if refusal(people, step, name, decided_by) is None
@@ -119,11 +127,9 @@ def receiver_refusal(people: dict[str, Person], receiver: str) -> str | None:
     someone the directory knows as a receiver."""
     if not in_force(people):
         return None
-    person = people.get(receiver.strip())
-    if person is None:
-        return f"receiver: {receiver} 不在员工名录中 / is not in the staff directory"
-    if not person.active:
-        return f"receiver: {receiver} 已停用 / is no longer active in the staff directory"
+    person = _active(people, receiver, "receiver: ")
+    if isinstance(person, str):
+        return person
     if Role.RECEIVER not in person.roles:
         return (
             f"receiver: {person.describe()} 不是受理人 / may not register a complaint: it "
@@ -145,11 +151,9 @@ def owner_refusal(
     """
     if not in_force(people):
         return None
-    person = people.get(plan.owner.strip())
-    if person is None:
-        return f"owner: 负责人 {plan.owner} 不在员工名录中 / is not in the staff directory"
-    if not person.active:
-        return f"owner: 负责人 {plan.owner} 已停用 / is no longer active in the staff directory"
+    person = _active(people, plan.owner, "owner: 负责人 ")
+    if isinstance(person, str):
+        return person
     carries_out = STEP_ROLES[Step.EXECUTE]  # the owner reports progress and completion
     if not person.roles & carries_out:
         return (
