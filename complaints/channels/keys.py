@@ -13,13 +13,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.ledger import ApiKey
+from models.repositories.keys import ApiKeyRepository
 from rules.enums import Channel
 from rules.fields import single_line
 
@@ -49,24 +48,6 @@ class Caller:
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-class ApiKeyRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def by_name(self, name: str) -> ApiKey | None:
-        return self.session.scalars(sa.select(ApiKey).where(ApiKey.name == name)).first()
-
-    def by_digest(self, value: str) -> ApiKey | None:
-        return self.session.scalars(sa.select(ApiKey).where(ApiKey.digest == value)).first()
-
-    def all(self) -> list[ApiKey]:
-        return list(self.session.scalars(sa.select(ApiKey).order_by(ApiKey.id)))
-
-    def add(self, key: ApiKey) -> None:
-        self.session.add(key)
-        self.session.flush()
 
 
 def parse_channel(text: str) -> Channel:

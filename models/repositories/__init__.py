@@ -1,7 +1,10 @@
 """One repository per aggregate of the ledger: cases (with their audit trail, messages,
-clocks and report), escalations (with their Slack messages), corrective actions.
+clocks and report), escalations (with their Slack messages), corrective actions — which
+`Ledger` gives over one session — and, each in its own module, the staff directory
+(`staff`), the intake API's keys (`keys`) and what erasure needs beyond a case's rows
+(`retention`).
 
-`Ledger` gives all three over one session, so one use case can be one transaction:
+`Ledger` gives the first three over one session, so one use case can be one transaction:
 services take an optional session (models.db.transaction) and join the caller's.
 """
 
