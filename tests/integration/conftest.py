@@ -9,6 +9,7 @@ database has its own URL and its engine is disposed of before the database goes 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -143,6 +144,19 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
     get_settings.cache_clear()
     engine_for(url).dispose()
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Any:
+    """Writes a command's input file (JSON, or text as given) and returns its path."""
+
+    def write(data: Any, name: str = "input.json") -> str:
+        path = tmp_path / name
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
 
 
 @pytest.fixture

@@ -23,17 +23,6 @@ from tests.integration.ledger_reads import audit_of
 
 
 @pytest.fixture
-def write(tmp_path: Path) -> Any:
-    def write(data: Any, name: str = "input.json") -> str:
-        path = tmp_path / name
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
-    return write
-
-
-@pytest.fixture
 def settings(ledger: str) -> Settings:
     upgrade(ledger)
     return get_settings()

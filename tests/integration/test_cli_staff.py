@@ -5,7 +5,6 @@ refusal comes before anything would reach it."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,6 @@ PLAN = {  # 孙七 is of 物流部 in examples/staff.toml; the case (产品质�
     "root_cause": "该批次底座密封圈装配不到位。",
 }
 WHY = "上门取件与换新发货都由物流部安排，产品部负责质检"
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Any:
-    def write(data: Any) -> str:
-        path = tmp_path / "input.json"
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        return str(path)
-
-    return write
 
 
 @pytest.fixture

@@ -17,16 +17,7 @@ from complaints.cases import casework
 from complaints.settings import Settings
 from models.db import engine_for, unit_of_work
 from models.ledger import AuditEntry, Base, Case, CaseCounter, CaseReport, StepDeadline
-from rules.enums import (
-    CaseStatus,
-    Category,
-    Channel,
-    Demand,
-    Department,
-    Language,
-    ProgressKind,
-    Severity,
-)
+from rules import enums
 from rules.inputs import PlanInput, ProgressInput, VerifyInput
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
@@ -38,23 +29,23 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 def complaint(**changes: Any) -> ComplaintIn:
     fields: dict[str, Any] = {
-        "channel": Channel.HOTLINE,
+        "channel": enums.Channel.HOTLINE,
         "external_ref": "HL-20261123-000001",
         "customer_name": "欧阳娜娜",
         "customer_phone": "13812345678",
         "customer_email": "ouyang.nana@example.com",
         "description": "收到的电热水壶底部漏水，用了三天就不能用了。客户情绪激动，表示要向消费者协会投诉。",
-        "demand": Demand.EXCHANGE,
+        "demand": enums.Demand.EXCHANGE,
         "demand_detail": "希望换一台新的电热水壶",
         "product": "电热水壶",
         "order_no": "DD2026111900042",
         "occurred_at": datetime(2026, 11, 20, 9, 15, tzinfo=SHANGHAI),
         "received_at": datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI),
-        "severity": Severity.SERIOUS,
-        "category": Category.PRODUCT_QUALITY,
+        "severity": enums.Severity.SERIOUS,
+        "category": enums.Category.PRODUCT_QUALITY,
         "receiver": "客服-王芳",
         "answered_on_spot": False,
-        "language": Language.ZH_CN,
+        "language": enums.Language.ZH_CN,
     }
     fields.update(changes)
     return ComplaintIn(**fields)
@@ -91,26 +82,26 @@ def test_registering_a_complaint_writes_every_register_field(settings: Settings)
     assert case.case_no == "TS-20261123-0001"
     assert case.idempotency_key == "hotline:HL-20261123-000001"
     assert case.fingerprint == submitted.fingerprint()
-    assert case.channel is Channel.HOTLINE
+    assert case.channel is enums.Channel.HOTLINE
     assert case.external_ref == "HL-20261123-000001"
     assert case.customer_name == "欧阳娜娜"
     assert case.customer_phone == "13812345678"
     assert case.customer_email == "ouyang.nana@example.com"
     assert case.description == submitted.description
-    assert case.demand is Demand.EXCHANGE
+    assert case.demand is enums.Demand.EXCHANGE
     assert case.demand_detail == "希望换一台新的电热水壶"
     assert case.product == "电热水壶"
     assert case.order_no == "DD2026111900042"
-    assert case.initial_severity is Severity.SERIOUS
-    assert case.severity is Severity.SERIOUS
-    assert case.category is Category.PRODUCT_QUALITY
-    assert case.department is Department.PRODUCT
+    assert case.initial_severity is enums.Severity.SERIOUS
+    assert case.severity is enums.Severity.SERIOUS
+    assert case.category is enums.Category.PRODUCT_QUALITY
+    assert case.department is enums.Department.PRODUCT
     assert case.scope is None
     assert case.receiver == "客服-王芳"
-    assert case.language is Language.ZH_CN
+    assert case.language is enums.Language.ZH_CN
     assert case.answered_on_spot is False
     assert case.on_spot_answer is None
-    assert case.status is CaseStatus.REGISTERED
+    assert case.status is enums.CaseStatus.REGISTERED
     assert case.current_step == Step.REGISTER.value
     assert case.waiting_key is None
     assert case.cycle == 0
@@ -203,7 +194,7 @@ def test_the_same_reference_with_different_content_is_a_conflict_and_writes_noth
 
 def test_the_same_reference_on_another_channel_is_another_case(settings: Settings) -> None:
     hotline = casework.register(complaint(), settings, NOW)
-    chat = casework.register(complaint(channel=Channel.CHAT), settings, NOW)
+    chat = casework.register(complaint(channel=enums.Channel.CHAT), settings, NOW)
 
     assert hotline.case_no != chat.case_no
     assert count(settings, Case) == 2
@@ -217,7 +208,7 @@ def test_concurrent_registrations_get_unique_gap_free_numbers(settings: Settings
         start.wait()
         return [
             casework.register(
-                complaint(external_ref=f"CS-{worker}-{index}", channel=Channel.CHAT),
+                complaint(external_ref=f"CS-{worker}-{index}", channel=enums.Channel.CHAT),
                 settings,
                 NOW,
             ).case_no
@@ -282,7 +273,7 @@ def test_recording_the_same_decision_twice_appends_one_audit_entry(settings: Set
 
 
 def test_opening_a_step_records_its_due_time_once(settings: Settings) -> None:
-    case_no = casework.register(complaint(severity=Severity.SERIOUS), settings, NOW).case_no
+    case_no = casework.register(complaint(severity=enums.Severity.SERIOUS), settings, NOW).case_no
 
     due = casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", NOW)
     again = casework.open_step(
@@ -300,7 +291,7 @@ def test_opening_a_step_records_its_due_time_once(settings: Settings) -> None:
     assert deadline.done_at is None
     case = the_case(settings, case_no)
     assert (case.status, case.current_step, case.waiting_key) == (
-        CaseStatus.IN_PROGRESS,
+        enums.CaseStatus.IN_PROGRESS,
         "verify",
         "verify-c0",
     )
@@ -308,10 +299,10 @@ def test_opening_a_step_records_its_due_time_once(settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     ("severity", "hours"),
-    [(Severity.GENERAL, 24), (Severity.SERIOUS, 12), (Severity.MAJOR, 2)],
+    [(enums.Severity.GENERAL, 24), (enums.Severity.SERIOUS, 12), (enums.Severity.MAJOR, 2)],
 )
 def test_verification_is_due_within_the_response_time_of_the_severity_from_receipt(
-    settings: Settings, severity: Severity, hours: int
+    settings: Settings, severity: enums.Severity, hours: int
 ) -> None:
     case_no = casework.register(complaint(severity=severity), settings, NOW).case_no
 
@@ -332,7 +323,7 @@ def test_a_delay_with_a_new_deadline_moves_the_execute_deadline(settings: Settin
 
     delay = ProgressInput(
         actor="产品-郑华",
-        kind=ProgressKind.DELAY,
+        kind=enums.ProgressKind.DELAY,
         note="新品缺货，等待补货。",
         delay_reason="供应商延迟发货",
         new_deadline=moved,
@@ -350,7 +341,7 @@ def test_a_delay_with_a_new_deadline_moves_the_execute_deadline(settings: Settin
     )
     assert again == moved
 
-    done = ProgressInput(actor="产品-郑华", kind=ProgressKind.DONE, note="新电热水壶已送达。")
+    done = ProgressInput(actor="产品-郑华", kind=enums.ProgressKind.DONE, note="新电热水壶已送达。")
     casework.record_decision(
         settings, case_no, Step.EXECUTE, "execute-c0-e2", done, NOW + timedelta(hours=3)
     )
@@ -366,7 +357,7 @@ def test_closing_a_case_twice_stores_one_report(settings: Settings) -> None:
     casework.close(settings, case_no, closed_at + timedelta(hours=1), "# 第二份报告\n")
 
     case = the_case(settings, case_no)
-    assert case.status is CaseStatus.CLOSED
+    assert case.status is enums.CaseStatus.CLOSED
     assert case.closed_at == closed_at
     assert case.waiting_key is None
     assert count(settings, CaseReport) == 1
