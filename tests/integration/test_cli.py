@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from complaints.cases import casework
 from complaints.settings import Settings, get_settings
-from models.db import upgrade
 from rules.case_number import is_case_number
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
@@ -24,8 +23,7 @@ from tests.integration.ledger_reads import audit_of
 
 @pytest.fixture
 def settings(ledger: str) -> Settings:
-    upgrade(ledger)
-    return get_settings()
+    return get_settings()  # of the fresh, migrated ledger
 
 
 @pytest.fixture

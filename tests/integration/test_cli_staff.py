@@ -13,7 +13,6 @@ import pytest
 
 from complaints.cases import casework
 from complaints.settings import Settings, get_settings
-from models.db import upgrade
 from rules.intake import ComplaintIn
 from rules.steps import Step
 from tests.integration.cli_support import COMPLAINT, assert_one_line
@@ -32,8 +31,7 @@ WHY = "上门取件与换新发货都由物流部安排，产品部负责质检"
 
 @pytest.fixture
 def settings(ledger: str) -> Settings:
-    upgrade(ledger)
-    return get_settings()
+    return get_settings()  # of the fresh, migrated ledger
 
 
 @pytest.fixture
