@@ -169,3 +169,19 @@ def test_a_plan_from_the_ui_form_is_checked_for_its_owner_as_the_case_run_record
     ]
     assert audit[1].key.startswith("plan-c0") and audit[1].key != "plan-c0"
     assert audit[2].payload["owner_department"] == "物流部"
+
+
+# -- the waiting forms ------------------------------------------------------------------------
+def test_a_change_prefect_cannot_be_told_of_is_saved_and_says_how_to_show_the_forms_again(
+    run: Any, settings: Settings, case_no: str
+) -> None:
+    casework.attach_run(settings, case_no, "0b6f3f5e-9a52-4d59-8f0e-3a1d2c4b5a69")
+
+    added = run("staff", "add", "钱八", "--department", "产品部", "--roles", "handler")
+
+    assert added.code == 2 and added.out == "added: 钱八（产品部，处理人员）\n"
+    assert added.err.count("\n") == 1, added.err
+    for said in ("the directory is saved", "1 waiting forms", "complaints staff reshow"):
+        assert said in added.err
+    listed = run("staff", "list", "--json").json()
+    assert [p["name"] for p in listed] == ["钱八"]
