@@ -30,6 +30,7 @@ from tests.flows.support import (
     chromium,
     new_complaint,
     submit,
+    suspended_at_its_wait,
     wait_closed,
     wait_until,
 )
@@ -82,10 +83,10 @@ def test_the_customer_follows_the_case_and_answers_the_survey_on_a_phone(
 
     case_no, steps = submit(settings, new_complaint())
     act_through(settings, case_no, steps, HAPPY_PATH[:-1])  # all but the callback
-    wait_until(
-        lambda: (
+    wait_until(  # the ledger is written a moment before the run suspends: a survey
+        lambda: (  # answered in that moment is asked to try again (409), not lost
             casework.load(settings, case_no).current_step == "callback"
-            and casework.load(settings, case_no).waiting_key
+            and suspended_at_its_wait(settings, case_no)
         ),
         what=f"{case_no} to wait for its callback",
     )
@@ -169,10 +170,10 @@ def test_a_customer_who_rejects_the_result_on_the_survey_page_reopens_the_case_a
     case_no, steps = submit(settings, complaint)
     steps["grade"] = {**steps["grade"], "severity": "严重"}  # nothing else to escalate
     act_through(settings, case_no, steps, HAPPY_PATH[:-1])  # all but the callback
-    wait_until(
-        lambda: (
-            (view := casework.load(settings, case_no)).current_step == "callback"
-            and view.waiting_key
+    wait_until(  # the ledger is written a moment before the run suspends: a survey
+        lambda: (  # answered in that moment is asked to try again (409), not lost
+            casework.load(settings, case_no).current_step == "callback"
+            and suspended_at_its_wait(settings, case_no)
         ),
         what=f"{case_no} to wait for its callback",
     )
