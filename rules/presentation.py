@@ -95,6 +95,11 @@ def artifact_key(case_no: str) -> str:
     return "case-" + case_no.lower()
 
 
+def report_artifact_key(case_no: str) -> str:
+    """The key of the case's six-part report, published when it closes."""
+    return "report-" + case_no.lower()
+
+
 @dataclass(frozen=True)
 class FormContext:
     """What the form shows; `description` and `history` come masked (the caller knows the

@@ -29,6 +29,7 @@ from rules.inputs import (
     settle,
 )
 from rules.intake import ComplaintIn
+from rules.presentation import report_artifact_key
 from rules.staff import CUSTOMER
 from rules.steps import Step
 from tasks.kinds import DELIVERY_RETRIES, case_step, ledger_task
@@ -215,7 +216,7 @@ def close(case_no: str) -> str:
     casework.close(settings, case_no, now, report)
     create_markdown_artifact(
         markdown=report,
-        key=f"report-{case_no.lower()}",
+        key=report_artifact_key(case_no),
         description=f"{case_no} 投诉处理报告 / case report",
     )
     return report

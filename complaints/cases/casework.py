@@ -45,6 +45,7 @@ from rules.intake import ComplaintIn
 from rules.patterns import CaseFacts, normal_email, phone_forms, repeat_of
 from rules.retention import customer_key
 from rules.routing import responsible_department
+from rules.staff import CUSTOMER
 from rules.steps import Step, event_key
 
 INVALID_SUFFIX = "-x"
@@ -345,8 +346,6 @@ def record_page_answer(settings: Settings, case_no: str, wait_key: str, now: dat
     """The customer answered the survey on their own page (a link only they were sent):
     kept before the run is resumed, so the run can tell their answer from a colleague's
     typing the customer's name into the UI's form."""
-    from rules.staff import CUSTOMER
-
     payload = {"step": Step.CALLBACK.value, "wait": wait_key}
     reference = _page_reference(wait_key)
     record_correspondence(settings, case_no, now, reference, SURVEY_PAGE, payload, CUSTOMER)
@@ -358,7 +357,7 @@ def answered_on_page(settings: Settings, case_no: str, wait_key: str) -> bool:
     with transaction(settings.database_url) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
-        return any(entry.key == key for entry in repo.audit(case.id))
+        return repo.has_entry(case.id, key)
 
 
 def _correspondence_key(reference: str) -> str:

@@ -34,7 +34,7 @@ from models.repositories import CaseRepository
 from models.repositories.retention import RetentionRepository
 from rules.enums import CaseStatus
 from rules.masking import mask_customer_text
-from rules.presentation import artifact_key
+from rules.presentation import artifact_key, report_artifact_key
 from rules.retention import (
     CASE_TEXT,
     CONTACT,
@@ -217,7 +217,7 @@ def forget_in_prefect(case_no: str, flow_run_id: str | None) -> tuple[bool, str]
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.exceptions import ObjectNotFound
 
-    keys = [f"report-{case_no.lower()}", artifact_key(case_no)]  # tasks.case_steps.close
+    keys = [report_artifact_key(case_no), artifact_key(case_no)]
     try:
         with _quick(), get_client(sync_client=True) as client:
             artifacts = client.read_artifacts(

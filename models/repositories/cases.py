@@ -116,12 +116,16 @@ class CaseRepository:
         stmt = sa.select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id)
         return self.session.scalars(stmt).all()
 
+    def has_entry(self, case_id: int, key: str) -> bool:
+        """Whether the case's audit trail holds an entry under `key`."""
+        exists = sa.select(AuditEntry.id).where(
+            AuditEntry.case_id == case_id, AuditEntry.key == key
+        )
+        return self.session.execute(exists).first() is not None
+
     def record(self, entry: AuditEntry) -> bool:
         """Append an entry unless one with the same key exists; True when appended."""
-        exists = sa.select(AuditEntry.id).where(
-            AuditEntry.case_id == entry.case_id, AuditEntry.key == entry.key
-        )
-        if self.session.execute(exists).first() is not None:
+        if self.has_entry(entry.case_id, entry.key):
             return False
         self.session.add(entry)
         self.session.flush()

@@ -17,7 +17,7 @@ from complaints.cli import main
 from complaints.timesource import utc_now
 from embedded.stack import Stack
 from rules.enums import Severity
-from rules.presentation import artifact_key
+from rules.presentation import artifact_key, report_artifact_key
 from tests.flows.support import act_through, new_complaint, submit, wait_closed, wait_until
 from tests.integration.slack_server import FakeSlack
 
@@ -152,7 +152,7 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
                 artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
             )
             answers = client.filter_flow_run_input(run_id, "", 1000, set())
-        mine = {f"report-{case_no.lower()}", artifact_key(case_no)}
+        mine = {report_artifact_key(case_no), artifact_key(case_no)}
         return [a.key for a in artifacts if a.key in mine], [
             a.key for a in answers if name in a.value or phone in a.value
         ]
