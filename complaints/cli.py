@@ -95,7 +95,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
     except intake.ComplaintRefused as exc:
         raise CliError(str(exc)) from None
     _upgrade(settings)
-    refused = staff.receiver_check(settings, complaint.receiver)  # registered by hand
+    refused = staff.receiver_check(settings, complaint)  # registered by hand
     if refused is not None:
         raise CliError(f"invalid complaint: {refused}")
     try:

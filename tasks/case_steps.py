@@ -56,7 +56,7 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.Ca
         problems = complaint.timing_problems(now, settings.input_limits)
         if problems:  # a complaint typed into the UI's Run form: refused, nothing written
             raise ValueError(f"invalid complaint: {'; '.join(problems)}")
-        refused = staff.receiver_check(settings, complaint.receiver)  # typed by hand too
+        refused = staff.receiver_check(settings, complaint)  # typed by hand too
         if refused is not None:
             raise ValueError(f"invalid complaint: {refused}")
         case_no = casework.register(complaint, settings, now, flow_run_id=run_id).case_no

@@ -30,6 +30,7 @@ from models.repositories.staff import StaffRepository
 from rules.enums import Role
 from rules.fields import decode
 from rules.inputs import PlanInput, StepInput, describe_errors
+from rules.intake import ComplaintIn
 from rules.staff import APPROVES, Person, owner_refusal, receiver_refusal, refusal
 from rules.staff import eligible as eligible_names
 from rules.steps import Step
@@ -161,10 +162,16 @@ def check(
         return reason
 
 
-def receiver_check(settings: Settings, receiver: str) -> str | None:
-    """Why `receiver` may not register a complaint by hand, or None
-    (rules.staff.receiver_refusal): one line naming the field."""
-    return receiver_refusal(directory(settings), receiver)
+def receiver_check(settings: Settings, complaint: ComplaintIn) -> str | None:
+    """Why the complaint's receiver may not register it by hand, or None
+    (rules.staff.receiver_refusal): one line naming the field. A complaint its channel
+    already registered is not asked again: a retry gets its case back (or the clash of
+    references) even when the receiver has left since."""
+    with transaction(settings.database_url) as session:
+        key = complaint.idempotency_key()
+        if key is not None and CaseRepository(session).by_idempotency_key(key) is not None:
+            return None
+        return receiver_refusal(directory(settings, session), complaint.receiver)
 
 
 def eligible(

@@ -125,7 +125,7 @@ def submit(settings: Settings, caller: Caller, body: Any, now: datetime) -> Subm
     problems = complaint.timing_problems(now, settings.input_limits)
     if problems:
         raise Refused(422, "invalid complaint", [_problem_field(problem) for problem in problems])
-    refused = staff.receiver_check(settings, complaint.receiver) if typed else None
+    refused = staff.receiver_check(settings, complaint) if typed else None
     if refused is not None:
         reason = refused.removeprefix("receiver: ")
         raise Refused(422, "invalid complaint", [{"field": "receiver", "reason": reason}])

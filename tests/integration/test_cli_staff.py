@@ -127,6 +127,24 @@ def test_with_a_directory_only_a_receiver_in_it_registers_a_complaint_by_hand(
     ]
 
 
+def test_a_channel_retrying_a_complaint_gets_its_case_back_after_the_receiver_has_left(
+    run: Any, write: Any, settings: Settings
+) -> None:
+    run("staff", "import", EXAMPLE_STAFF)
+    complaint = write({**COMPLAINT, "receiver": "张三"})
+    first = run("submit", "--json", complaint)
+    run("staff", "deactivate", "张三")  # saved; the forms cannot be shown again offline
+
+    retry = run("submit", "--json", complaint)
+    other = run("submit", write({**COMPLAINT, "receiver": "张三", "external_ref": "T-2"}))
+
+    assert first.code == 0 and retry.code == 0
+    assert retry.json()["case_no"] == first.json()["case_no"]
+    assert retry.json()["created"] is False
+    assert_one_line(other, "invalid complaint: receiver: 张三", "is no longer active")
+    assert len(registered(run)) == 1
+
+
 def test_with_a_directory_a_complaint_typed_into_the_run_form_by_a_stranger_is_refused(
     run: Any, settings: Settings
 ) -> None:
