@@ -175,11 +175,17 @@ def receiver_check(settings: Settings, complaint: ComplaintIn) -> str | None:
 
 
 def eligible(
-    settings: Settings, case_no: str, step: Step, session: Session | None = None
+    settings: Settings,
+    case_no: str,
+    step: Step,
+    session: Session | None = None,
+    people: dict[str, Person] | None = None,
 ) -> list[str] | None:
-    """Who may take `step` of the case now (rules.staff.eligible): what its form offers."""
+    """Who may take `step` of the case now (rules.staff.eligible): what its form offers.
+    `people`: the directory already read, when many cases are asked at once."""
     with transaction(settings.database_url, session) as session:
-        people = directory(settings, session)
+        if people is None:
+            people = directory(settings, session)
         return eligible_names(people, step, _approved_decider(session, case_no, step))
 
 

@@ -110,13 +110,14 @@ def reshow_waiting(settings: Settings) -> Reshown:
     from complaints.cases import staff
 
     with unit_of_work(settings.database_url) as session:
+        people = staff.directory(settings, session)  # once, not once a case
         waiting = [
             (
                 case_no,
                 Step(step),
                 key,
                 run_id,
-                staff.eligible(settings, case_no, Step(step), session),
+                staff.eligible(settings, case_no, Step(step), session, people),
             )
             for case_no, step, key, run_id in CaseRepository(session).waiting_for_people()
             if Step(step).waits_for_person
