@@ -58,8 +58,8 @@ def case_lifecycle(complaint: ComplaintIn | None = None, case_no: str | None = N
 
     verification = wait_for(case, Step.VERIFY, inputs.VerifyInput, cycle)
     if not verification.substantiated:
-        if not case.done(event_key(Step.EXPLAIN)):
-            explain(case.case_no, verification)
+        if not case.done(event_key(Step.EXPLAIN, cycle)):
+            explain(case.case_no, verification, cycle)
         wait_for(case, Step.CALLBACK, inputs.SurveyInput, cycle)
         return finish(case)
 

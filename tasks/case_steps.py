@@ -102,9 +102,18 @@ def acknowledge(case_no: str) -> Outcome:
     return outcome
 
 
-@case_step("answer-on-spot")
-def answer_on_spot(case_no: str, answer: str) -> None:
-    tell_customer(case_no, Step.ANSWER_ON_SPOT, 0, "answered_on_spot", [], {"answer": answer})
+@case_step("answer-on-spot", **DELIVERY_RETRIES)
+def answer_on_spot(case_no: str, answer: str) -> list[Outcome]:
+    """The answer given on the spot is recorded, and the customer is invited to the survey
+    the callback asks: every path that ends in a callback invites them."""
+    return tell_customer(
+        case_no,
+        Step.ANSWER_ON_SPOT,
+        0,
+        "answered_on_spot",
+        [(MessageKind.SURVEY_INVITATION, {})],
+        {"answer": answer},
+    )
 
 
 @case_step("await-person", task_run_name="wait-{step}")
@@ -153,17 +162,21 @@ def reject_input(case_no: str, step: Step, key: str, errors: str) -> None:
 
 
 @case_step("explain", **DELIVERY_RETRIES)
-def explain(case_no: str, verification: VerifyInput) -> Outcome:
+def explain(case_no: str, verification: VerifyInput, cycle: int) -> list[Outcome]:
+    """Tell the customer why the complaint was not substantiated, and invite them to the
+    survey of the callback that follows."""
     explanation = verification.explanation_to_customer
-    (outcome,) = tell_customer(
+    return tell_customer(
         case_no,
         Step.EXPLAIN,
-        0,
+        cycle,
         "explained",
-        [(MessageKind.NOT_SUBSTANTIATED, {"explanation": explanation})],
+        [
+            (MessageKind.NOT_SUBSTANTIATED, {"explanation": explanation}),
+            (MessageKind.SURVEY_INVITATION, {}),
+        ],
         {"explanation_to_customer": explanation},
     )
-    return outcome
 
 
 @case_step("feed-back", **DELIVERY_RETRIES)

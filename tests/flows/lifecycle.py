@@ -100,6 +100,9 @@ class CaseLifecycle:
 
         steps_taken = [step for step, _ in decisions_of(settings, case_no)]
         assert "answer_on_spot" in steps_taken and "verify" not in steps_taken
+        assert messages_of(settings, case_no) == Counter(
+            {("acknowledgement", 0): 1, ("survey_invitation", 0): 1}
+        )
         assert "已告知退货流程" in _report(settings, case_no)
 
     def test_a_complaint_not_substantiated_is_explained_to_the_customer_and_closed(
@@ -121,7 +124,9 @@ class CaseLifecycle:
         act_when_waiting(settings, case_no, "callback", steps["callback"])
         wait_closed(settings, case_no)
 
-        assert messages_of(settings, case_no)[("not_substantiated", 0)] == 1
+        assert messages_of(settings, case_no) == Counter(
+            {("acknowledgement", 0): 1, ("not_substantiated", 0): 1, ("survey_invitation", 0): 1}
+        )
         file = casefile.read(settings, case_no)
         explanation = next(m for m in file.messages if m.kind == "not_substantiated")
         assert "11月20日由您本人签收" in explanation.body

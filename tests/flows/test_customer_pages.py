@@ -212,3 +212,44 @@ def test_a_customer_who_rejects_the_result_on_the_survey_page_reopens_the_case_a
         what="the leadership message",
     )
     assert httpx.post(survey, data={"efficiency": "5"}).status_code == 410  # answered once
+
+
+SATISFIED = {
+    "efficiency": "5",
+    "resolution": "5",
+    "attitude": "5",
+    "fairness": "4",
+    "accepts_result": "yes",
+}
+
+
+@pytest.mark.parametrize("path", ["answered on the spot", "not substantiated"])
+def test_a_case_that_skips_the_plan_still_invites_the_customer_whose_answer_closes_it(
+    web: Stack, settings: Any, path: str
+) -> None:
+    if path == "answered on the spot":
+        complaint = new_complaint(answered_on_spot=True, on_spot_answer="已告知退货流程")
+        case_no, _ = submit(settings, complaint)
+    else:
+        case_no, _ = submit(settings, new_complaint())
+        verdict = {
+            "actor": "核实-李强",
+            "substantiated": False,
+            "findings": "物流记录显示已按时签收",
+            "explanation_to_customer": "经核实，快递已于11月20日由您本人签收。",
+        }
+        act_when_waiting(settings, case_no, "verify", verdict)
+    wait_until(
+        lambda: (
+            casework.load(settings, case_no).current_step == "callback"
+            and suspended_at_its_wait(settings, case_no)
+        ),
+        what=f"{case_no} to wait for its callback",
+    )
+
+    answer = httpx.post(link_in(settings, case_no, "survey_invitation", "s"), data=SATISFIED)
+
+    assert answer.status_code == 200, answer.text
+    wait_closed(settings, case_no)
+    (survey,) = casefile.read(settings, case_no).surveys
+    assert survey.actor == "客户本人（在线问卷）" and survey.accepts_result
