@@ -281,6 +281,43 @@ def cmd_escalations(args: argparse.Namespace) -> None:
     emit(args, rows, text or ("no overdue cases" if args.open else "no escalations"))
 
 
+def cmd_todo(args: argparse.Namespace) -> None:
+    from complaints.cases import worklist
+    from complaints.timesource import utc_now
+
+    settings = _settings()
+    _readable(settings)
+    try:
+        items = worklist.todo(settings, args.person, args.department, args.role)
+    except worklist.UnknownWho as exc:
+        raise CliError(str(exc)) from None
+    now = utc_now()
+    rows = [item.row(now, settings.tz) for item in items]
+    lines = [
+        f"{r['case_no']}  {r['step_label']:<22} {r['severity']:<3} "
+        f"{r['department'] or '—':<5} 截止 due {r['due_at'] or '—'}  "
+        f"{_left(r['left_minutes'])}  已等 waited {_span(r['waited_minutes'])}"
+        for r in rows
+    ]
+    emit(args, rows, "\n".join(lines) or "nothing waits: 没有待办 / no work waiting")
+
+
+def _left(minutes: Any) -> str:
+    if minutes is None:
+        return "无期限 / no deadline"
+    if minutes < 0:
+        return f"已逾期 overdue {_span(-minutes)}"
+    return f"剩 left {_span(minutes)}"
+
+
+def _span(minutes: Any) -> str:
+    if minutes is None:
+        return "—"
+    days, rest = divmod(int(minutes), 24 * 60)
+    hours, mins = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h{mins:02d}m"
+
+
 def cmd_list(args: argparse.Namespace) -> None:
     from complaints.cases import supervision
     from complaints.cases.casefile import masker
@@ -541,7 +578,14 @@ def cmd_staff(args: argparse.Namespace) -> None:
             )
         elif args.staff_command == "add":
             person = staff.parse_person(
-                {"name": args.name, "department": args.department, "roles": args.roles}
+                {
+                    "name": args.name,
+                    "department": args.department,
+                    "roles": args.roles,
+                    "slack_id": args.slack_id,
+                    "email": args.email,
+                    "mobile": args.mobile,
+                }
             )
             added, _ = staff.save(settings, [person], utc_now())
             emit(
@@ -593,6 +637,9 @@ def _person_row(person: Any) -> dict[str, Any]:
         "department": person.department.value,
         "roles": sorted(role.code for role in person.roles),
         "active": person.active,
+        "slack_id": person.slack_id,
+        "email": person.email,
+        "mobile": person.mobile,
     }
 
 
@@ -794,6 +841,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     escalations.add_argument("--limit", type=limit_arg, default=50)
 
+    todo = add(
+        "todo", cmd_todo, "what waits for a person, a department or a role, soonest due first"
+    )
+    who = todo.add_mutually_exclusive_group()
+    who.add_argument("--person", help="a name of the staff directory")
+    who.add_argument("--department", help="物流部, … (or its code: logistics, …)")
+    who.add_argument("--role", help="handler, department_director, … (or 处理人员, …)")
+
     listing = add("list", cmd_list, "list cases")
     listing.add_argument(
         "--status", help="已登记 / 处理中 / 已关闭 (or registered, in_progress, closed)"
@@ -862,6 +917,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: receiver, handler, department_director, "
         "operations_director, callback, leadership",
     )
+    person.add_argument("--slack-id", help="their Slack member ID (U…): told of their work by DM")
+    person.add_argument("--email", help="their e-mail: found in Slack by it, else e-mailed")
+    person.add_argument("--mobile", help="their mainland mobile number")
     gone = staff_sub.add_parser("deactivate", help="a person who may act no more (kept in history)")
     gone.add_argument("name")
     staff_sub.add_parser("list", help="everyone, active or not, with department and roles")

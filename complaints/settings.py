@@ -37,7 +37,7 @@ from pydantic_settings import (
 )
 
 from rules.analysis import KpiTargets
-from rules.enums import Category, Department
+from rules.enums import Category, Department, Role
 from rules.fields import InputLimits
 from rules.patterns import PatternPolicy
 from rules.policy_file import build_policy
@@ -66,7 +66,8 @@ DEFAULT_CHANNELS = {
 
 
 class DepartmentContact(BaseModel):
-    """Where a responsible department's own monthly summary goes."""
+    """Where a responsible department is told in writing: the cases forwarded to it, the
+    turns of its people who have no Slack ID or e-mail, its own monthly summary."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -109,11 +110,24 @@ class SlackSettings(BaseModel):
     reports_channel: str = Field(
         default="#complaints-reports", description="where the analysis reports are posted"
     )
+    role_channels: dict[Role, str] = Field(
+        default_factory=dict,
+        description="per role (code or Chinese name): where a turn at its steps is posted "
+        "for someone with no Slack ID and no e-mail; unset: the department's channel",
+    )
     timeout_seconds: float = Field(default=10, gt=0)
     retry_limit: int = Field(default=3, ge=0, description="retries per call inside one send")
     backoff_seconds: float = Field(
         default=30, gt=0, description="first wait before the outbox retries a failed message"
     )
+
+    @field_validator("role_channels", mode="before")
+    @classmethod
+    def _roles_by_code(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        by_code = {role.code: role for role in Role}
+        return {by_code.get(str(k).strip(), k): v for k, v in value.items()}
 
     @field_validator("channels")
     @classmethod
@@ -122,6 +136,68 @@ class SlackSettings(BaseModel):
         if missing:
             raise ValueError(f"no Slack channel for level(s) {', '.join(missing)}")
         return value
+
+
+class SmsSettings(BaseModel):
+    """Messages to customers who gave a mainland mobile and no e-mail, by SMS templates.
+
+    Without a provider (or without a message kind's template) the message is kept as a
+    call/SMS script for a colleague, as before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["aliyun"] | None = Field(
+        default=None, description="aliyun: Alibaba Cloud SMS (dysmsapi); unset: no SMS"
+    )
+    access_key_id: str | None = None
+    access_key_secret: SecretStr | None = None
+    access_key_secret_block: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the AccessKey secret"
+    )
+    endpoint: str = Field(
+        default="dysmsapi.aliyuncs.com", description="the provider's API host (tests: local)"
+    )
+    protocol: Literal["https", "http"] = "https"
+    sign_name: str | None = Field(default=None, description="the approved signature (签名)")
+    templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="approved template code per message kind (acknowledgement, "
+        "not_substantiated, result, survey_invitation, delay_notice, verification_late)",
+    )
+    variable_max_chars: int = Field(
+        default=35, ge=1, le=500, description="the provider's longest variable value"
+    )
+    timeout_seconds: float = Field(default=10, gt=0)
+    report_every_seconds: float = Field(
+        default=60, gt=0, description="how often delivery reports are asked for"
+    )
+
+    @field_validator("templates")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        from rules.sms import VARIABLES
+
+        unknown = sorted(set(value) - set(VARIABLES))
+        if unknown:
+            raise ValueError(f"no message kind {', '.join(unknown)} ({', '.join(VARIABLES)})")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> SmsSettings:
+        if self.provider is None:
+            return self
+        missing = [
+            name
+            for name, given in (
+                ("access_key_id", self.access_key_id),
+                ("access_key_secret", self.access_key_secret or self.access_key_secret_block),
+                ("sign_name", self.sign_name),
+            )
+            if not given
+        ]
+        if missing:
+            raise ValueError(f"SMS by {self.provider} needs {', '.join(missing)}")
+        return self
 
 
 class _Lenient:
@@ -171,6 +247,7 @@ class Settings(BaseSettings):
     )
     slack: SlackSettings = Field(default_factory=SlackSettings)
     mailbox: MailboxSettings = Field(default_factory=MailboxSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     evidence_dir: Path = Field(
         default=DEFAULT_VAR / "evidence",
         description="attachments customers send, kept per case as evidence",
@@ -188,7 +265,8 @@ class Settings(BaseSettings):
     kpi: KpiTargets = Field(default_factory=KpiTargets, description="targets the reports judge")
     report_crons: dict[str, str] = Field(
         default_factory=dict,
-        description="cron per report kind (monthly, half_year, annual), in `timezone`",
+        description="cron per report kind (monthly, half_year, annual, department) and of "
+        "the morning list (morning, default 0 9 * * *: sent on working days only), in `timezone`",
     )
     report_email_to: list[str] = Field(
         default_factory=list,
@@ -298,11 +376,10 @@ class Settings(BaseSettings):
     @field_validator("report_crons")
     @classmethod
     def _known_reports(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - {"monthly", "half_year", "annual", "department"})
+        known = ("monthly", "half_year", "annual", "department", "morning")
+        unknown = sorted(set(value) - set(known))
         if unknown:
-            raise ValueError(
-                f"no report kind {', '.join(unknown)} (monthly, half_year, annual, department)"
-            )
+            raise ValueError(f"no report kind {', '.join(unknown)} ({', '.join(known)})")
         for kind, cron in value.items():
             if len(cron.split()) != 5:
                 raise ValueError(f"{kind}: {cron!r} is not a five-field cron expression")
@@ -334,6 +411,23 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack.token or self.slack.token_block)
+
+    def department_channel(self, department: Department | None) -> str:
+        """Where a department is told in Slack: its own channel, else the warning channel."""
+        contact = self.departments.get(department.value) if department else None
+        return (contact.slack_channel if contact else None) or self.slack.channels["W"]
+
+    def department_reachable(self, department: Department) -> bool:
+        """Whether a notice to the department can go anywhere: Slack, or its addresses."""
+        return self.slack_configured or bool(self.department_emails(department))
+
+    def department_emails(self, department: Department | None) -> list[str]:
+        contact = self.departments.get(department.value) if department else None
+        return list(contact.email_to) if contact and self.smtp_host else []
 
 
 def _problem(err: Any) -> str:

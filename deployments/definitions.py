@@ -40,6 +40,7 @@ HALF_YEAR_CRON = "0 9 7 1,7 *"  # the previous half, on 7 January and 7 July
 ANNUAL_CRON = "0 9 8 1 *"  # early January, the day after the half-year one
 MAIL_CRON = "* * * * *"  # the complaints mailbox is read every minute, when there is one
 RETENTION_CRON = "30 3 * * *"  # erasure at night, while no one works on a case
+MORNING_CRON = "0 9 * * *"  # each working day's list of open work (other days send none)
 
 
 def specs(
@@ -50,6 +51,7 @@ def specs(
     annual_cron: str = ANNUAL_CRON,
     department_cron: str = DEPARTMENT_CRON,
     mailbox: bool = False,
+    morning_cron: str = MORNING_CRON,
 ) -> list[DeploymentSpec]:
     mail = [
         DeploymentSpec(
@@ -113,6 +115,14 @@ def specs(
             schedules=[Cron(department_cron, timezone=timezone)],
         ),
         DeploymentSpec(
+            flow_name="morning-list",
+            name="morning-list",
+            entrypoint="flows/morning.py:morning_list",
+            description="每个工作日早上：各部门、各人的待办（逾期、今日到期、等待客户、新转交）/ "
+            "each working day's morning: every department's and person's open work",
+            schedules=[Cron(morning_cron, timezone=timezone)],
+        ),
+        DeploymentSpec(
             flow_name="personal-data-retention",
             name="personal-data-retention",
             entrypoint="flows/retention.py:personal_data_retention",
@@ -131,7 +141,8 @@ def deploy_all(
     mailbox: bool = False,
 ) -> list[UUID]:
     """Register every deployment; `report_crons` may replace the report schedules
-    (keys monthly, half_year, annual, department); `mailbox`: a mailbox is configured, so
+    (keys monthly, half_year, annual, department) and the morning list's (morning);
+    `mailbox`: a mailbox is configured, so
     the mail intake runs too."""
     from prefect import Flow
 
@@ -144,6 +155,7 @@ def deploy_all(
         annual_cron=crons.get("annual", ANNUAL_CRON),
         department_cron=crons.get("department", DEPARTMENT_CRON),
         mailbox=mailbox,
+        morning_cron=crons.get("morning", MORNING_CRON),
     ):
         flow = cast(Flow[..., Any], Flow.from_source(str(PROJECT_ROOT), spec.entrypoint))
         deployment_id = flow.deploy(

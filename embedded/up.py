@@ -78,6 +78,7 @@ def run_product(
             else "mail intake: off (set COMPLAINTS_MAILBOX__HOST to read a complaints mailbox)"
         )
         print(f"who may act: {_directory_status(settings)}")
+        print(f"staff notices: {_notice_status(settings)}")
         if demo:
             threading.Thread(target=_seed_demo, args=(settings,), daemon=True).start()
         print("Ctrl-C stops the server and the workers.")
@@ -118,6 +119,27 @@ def _seed_demo(settings: object) -> None:
         print(f"demo: {len(cases)} cases, one waiting at each step: {', '.join(cases)}")
     except Exception as exc:  # the demo is a convenience; the product runs without it
         print(f"demo cases could not be seeded: {exc}")
+
+
+def _notice_status(settings: Any) -> str:
+    """Where departments hear of their cases and people of their turns; one warning naming
+    the departments no notice can reach."""
+    from rules.enums import Department
+
+    nowhere = [d.value for d in Department if not settings.department_reachable(d)]
+    if nowhere:
+        return (
+            f"WARNING: {', '.join(nowhere)} cannot be told of their cases: no Slack and no "
+            "e-mail address (COMPLAINTS_SLACK__TOKEN, or COMPLAINTS_DEPARTMENTS with email_to "
+            "and COMPLAINTS_SMTP_HOST)"
+        )
+    own = [
+        f"{name} {contact.slack_channel}"
+        for name, contact in settings.departments.items()
+        if contact.slack_channel
+    ]
+    default = settings.slack.channels["W"] if settings.slack_configured else "e-mail"
+    return f"forwarding and turns to {', '.join([*own, f'others {default}'])}"
 
 
 def _directory_status(settings: Any) -> str:

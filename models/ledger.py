@@ -132,11 +132,12 @@ class CustomerMessage(Base):
     kind: Mapped[str] = mapped_column(sa.String(30))
     cycle: Mapped[int]
     language: Mapped[str] = mapped_column(sa.String(8))
-    delivery: Mapped[str] = mapped_column(sa.String(10))  # email | script
+    delivery: Mapped[str] = mapped_column(sa.String(10))  # email | sms | script
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(10))  # pending | sent | failed | script
+    # pending | sent | failed | script; an SMS also: delivered (the handset has it)
+    status: Mapped[str] = mapped_column(sa.String(10))
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
@@ -144,6 +145,10 @@ class CustomerMessage(Base):
     # The e-mail's Message-ID, given before the first attempt and kept for every retry: a
     # customer's reply names it (In-Reply-To, References), and so finds its case.
     mail_message_id: Mapped[str | None] = mapped_column(sa.String(250), index=True, unique=True)
+    # By SMS: the template's variables as sent, and the provider's id of the sending (its
+    # delivery report is asked for by it).
+    sms_params: Mapped[dict[str, Any] | None]
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class SurveyAnswer(Base):
@@ -233,15 +238,28 @@ class EscalationCase(Base):
 
 
 class SlackOutbox(Base):
-    """A Slack message waiting to be sent, or sent; delivered in id order per channel."""
+    """A message to staff waiting to be sent, or sent; delivered in id order per channel.
+
+    An escalation's message, or a notice (`notice_key`: a forwarding notice to a
+    department, a person's turn at a step). `medium` says how it goes: ``slack`` to a
+    channel or a member ID, ``slack-email`` to the Slack member with the e-mail in
+    `channel` (users.lookupByEmail), ``email`` by e-mail to `channel`. A recipient who
+    cannot be reached for good gets it in `fallback` instead (a channel).
+    """
 
     __tablename__ = "slack_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    escalation_id: Mapped[int] = mapped_column(sa.ForeignKey("escalations.id"), unique=True)
-    channel: Mapped[str] = mapped_column(sa.String(80))
-    text: Mapped[str] = mapped_column(sa.Text)
+    escalation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("escalations.id"), unique=True)
+    notice_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    medium: Mapped[str] = mapped_column(sa.String(12), server_default="slack")
+    fallback: Mapped[str | None] = mapped_column(sa.String(80))
+    not_before: Mapped[datetime | None]  # outside business hours: the next opening
+    channel: Mapped[str] = mapped_column(sa.String(254))
+    text: Mapped[str] = mapped_column(sa.Text)  # a notice's e-mail: the subject
     blocks: Mapped[list[Any]] = mapped_column(sa.JSON)
+    body: Mapped[str | None] = mapped_column(sa.Text)  # a notice's e-mail: the body
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # pending | sent
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -322,5 +340,9 @@ class StaffMember(Base):
     department: Mapped[Department] = mapped_column(enum_column(Department))
     roles: Mapped[str] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # where they are told that work is theirs (rules.staff.Person)
+    slack_id: Mapped[str | None] = mapped_column(sa.String(20))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    mobile: Mapped[str | None] = mapped_column(sa.String(20))
     added_at: Mapped[datetime]
     changed_at: Mapped[datetime]

@@ -100,6 +100,11 @@ def report_artifact_key(case_no: str) -> str:
     return "report-" + case_no.lower()
 
 
+def worklist_artifact_key(department: Department) -> str:
+    """The key of a department's worklist table (one per department, kept current)."""
+    return "worklist-" + department.code.replace("_", "-")
+
+
 @dataclass(frozen=True)
 class FormContext:
     """What the form shows; `description` and `history` come masked (the caller knows the

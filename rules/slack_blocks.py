@@ -52,31 +52,19 @@ def slack_message(alert: Alert, tz: ZoneInfo) -> SlackMessage:
         blocks.append(_section(_members(alert.members, tz)))
     fields = _fields(alert, tz)
     if fields:
-        blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in fields]})
+        blocks.append({"type": "section", "fields": [mrkdwn(f) for f in fields]})
     for label, free_text in (
         ("描述 / Description", alert.description),
         ("原因 / Reason", alert.reason),
     ):
         if free_text and free_text.strip():
             quoted = short(_mask_free_text(free_text, alert), DESCRIPTION_CHARS)
-            blocks.append({"type": "section", "text": _plain(f"{label}：{quoted}")})
+            blocks.append({"type": "section", "text": plain(f"{label}：{quoted}")})
     if alert.run_url:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "open_in_prefect",
-                        "text": _plain(OPEN_BUTTON),
-                        "url": alert.run_url,
-                    }
-                ],
-            }
-        )
+        blocks.append(open_button(alert.run_url))
     fired = f"{alert.fired_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz})"
     blocks.append(
-        {"type": "context", "elements": [_mrkdwn(f"触发 / Fired {fired} · `{_escape(alert.key)}`")]}
+        {"type": "context", "elements": [mrkdwn(f"触发 / Fired {fired} · `{escape(alert.key)}`")]}
     )
     return SlackMessage(text=_fallback(alert, tz), blocks=blocks)
 
@@ -109,12 +97,12 @@ def due_text(due_at: datetime, fired_at: datetime, tz: ZoneInfo) -> str:
 
 def _header(alert: Alert) -> Block:
     title = f"{TRIGGER_ICONS[alert.trigger]} {alert.level.label} · {alert.headline}"
-    return {"type": "header", "text": _plain(short(title, HEADER_CHARS))}
+    return {"type": "header", "text": plain(short(title, HEADER_CHARS))}
 
 
 def _fields(alert: Alert, tz: ZoneInfo) -> list[str]:
     fields: list[tuple[str, str | None]] = [
-        ("案件 / Case", _case_link(alert.case_no, alert.run_url) if alert.case_no else None),
+        ("案件 / Case", case_link(alert.case_no, alert.run_url) if alert.case_no else None),
         (
             "等级 / Severity",
             f"{alert.severity.value} / {alert.severity.code}" if alert.severity else None,
@@ -123,11 +111,11 @@ def _fields(alert: Alert, tz: ZoneInfo) -> list[str]:
             "类别 / Category",
             f"{alert.category.value} / {alert.category.code}" if alert.category else None,
         ),
-        ("产品 / Product", _escape(alert.product) if alert.product else None),
+        ("产品 / Product", escape(alert.product) if alert.product else None),
         ("步骤 / Step", _step(alert)),
         *_timing(alert, tz),
-        ("负责 / Owner", _escape(alert.owner) if alert.owner else None),
-        ("级别 / Level", f"{alert.level.tag} · {_escape(alert.level.label)}"),
+        ("负责 / Owner", escape(alert.owner) if alert.owner else None),
+        ("级别 / Level", f"{alert.level.tag} · {escape(alert.level.label)}"),
         ("客户 / Customer", _customer(alert)),
     ]
     return [f"*{label}*\n{value}" for label, value in fields if value]
@@ -138,8 +126,8 @@ def _step(alert: Alert) -> str | None:
     if not label:
         return None
     if alert.cycle:
-        return f"{_escape(label)} · 第{alert.cycle + 1}轮 / cycle {alert.cycle + 1}"
-    return _escape(label)
+        return f"{escape(label)} · 第{alert.cycle + 1}轮 / cycle {alert.cycle + 1}"
+    return escape(label)
 
 
 def _timing(alert: Alert, tz: ZoneInfo) -> list[tuple[str, str | None]]:
@@ -160,7 +148,7 @@ def _customer(alert: Alert) -> str | None:
         mask_phone(alert.customer_phone),
         mask_email(alert.customer_email),
     ]
-    shown = [_code(part) for part in parts if part]
+    shown = [code(part) for part in parts if part]
     return " ".join(shown) or None
 
 
@@ -168,7 +156,7 @@ def _members(members: list[ClusterMember], tz: ZoneInfo) -> str:
     lines = [f"*案件 / Cases ({len(members)})*"]
     for member in members[:LISTED_MEMBERS]:
         received = f"{member.received_at.astimezone(tz):%m-%d %H:%M}"
-        lines.append(f"• {_case_link(member.case_no, member.run_url)} · {received}")
+        lines.append(f"• {case_link(member.case_no, member.run_url)} · {received}")
     if len(members) > LISTED_MEMBERS:
         more = len(members) - LISTED_MEMBERS
         lines.append(f"…另有 {more} 件 / {more} more")
@@ -193,33 +181,48 @@ def _fallback(alert: Alert, tz: ZoneInfo) -> str:
         alert.step_label or alert.step,
         timing,
     ]
-    return _escape(" · ".join(part for part in parts if part))
+    return escape(" · ".join(part for part in parts if part))
 
 
 def _mask_free_text(text: str, alert: Alert) -> str:
     return mask_customer_text(text, alert.customer_name, alert.customer_phone, alert.customer_email)
 
 
-def _case_link(case_no: str, url: str | None) -> str:
-    return f"<{url}|{_escape(case_no)}>" if url else _escape(case_no)
+def case_link(case_no: str, url: str | None) -> str:
+    return f"<{url}|{escape(case_no)}>" if url else escape(case_no)
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """The three characters Slack's mrkdwn wants escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _code(text: str) -> str:
-    return "`" + _escape(text).replace("`", "ˋ") + "`"
+def code(text: str) -> str:
+    return "`" + escape(text).replace("`", "ˋ") + "`"
 
 
-def _plain(text: str) -> dict[str, Any]:
+def open_button(url: str) -> Block:
+    """The button that opens the case's run in the Prefect UI."""
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "open_in_prefect",
+                "text": plain(OPEN_BUTTON),
+                "url": url,
+            }
+        ],
+    }
+
+
+def plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _mrkdwn(text: str) -> dict[str, Any]:
+def mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": _mrkdwn(text)}
+    return {"type": "section", "text": mrkdwn(text)}

@@ -15,14 +15,16 @@ why). Until then the product says so at start and accepts any name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from rules.enums import Department, Role
-from rules.fields import Line
+from rules.fields import FULL_WIDTH_DIGITS, Line
 from rules.human_steps import HUMAN
 from rules.inputs import PlanInput
+from rules.intake import MOBILE
 from rules.steps import Step
 
 STEP_ROLES: dict[Step, frozenset[Role]] = {
@@ -38,6 +40,9 @@ APPROVES: dict[Step, Step] = {Step.APPROVE_GRADE: Step.GRADE, Step.APPROVE_PLAN:
 CUSTOMER = "客户本人（在线问卷）"
 """The actor of a survey the customer answered on their own page: not a member of staff."""
 
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,19}")
+"""A Slack member ID as Slack shows it in a profile (U… or, on Enterprise Grid, W…)."""
+
 
 class Person(BaseModel):
     """A member of staff as the directory knows them."""
@@ -48,6 +53,37 @@ class Person(BaseModel):
     department: Department = Field(title="部门 / Department")
     roles: frozenset[Role] = Field(min_length=1, title="角色 / Roles")
     active: bool = True
+    # Where the person is told that work is theirs (complaints.notifications.notices): a
+    # Slack direct message (by member ID, else found by e-mail), else an e-mail.
+    slack_id: str | None = Field(default=None, title="Slack 用户 ID / Slack member ID")
+    email: EmailStr | None = Field(default=None, title="电子邮箱 / E-mail")
+    mobile: str | None = Field(default=None, title="手机 / Mobile")
+
+    @field_validator("slack_id", "email", "mobile", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_id")
+    @classmethod
+    def _slack_member(cls, value: str | None) -> str | None:
+        if value is not None and not SLACK_USER_ID.fullmatch(value):
+            raise ValueError(
+                "不是 Slack 成员 ID / not a Slack member ID (U… or W…, as the profile's "
+                "「Copy member ID」 gives it)"
+            )
+        return value
+
+    @field_validator("mobile")
+    @classmethod
+    def _mainland_mobile(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = value.translate(FULL_WIDTH_DIGITS).replace(" ", "").replace("-", "")
+        digits = digits.removeprefix("+86")
+        if not MOBILE.fullmatch(digits):
+            raise ValueError("不是有效的手机号 / not a mainland mobile number (1 and ten digits)")
+        return digits
 
     @field_validator("name")
     @classmethod

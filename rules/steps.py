@@ -28,6 +28,7 @@ class Step(StrEnum):
     CORRESPONDENCE = "correspondence"  # the customer wrote (a reply, evidence), any time
     REFUSED = "refused"  # someone the staff directory does not allow tried a step
     ERASE = "erase"  # the customer's personal data erased from the closed case (rules.retention)
+    NOTIFY = "notify"  # staff told in writing: the case forwarded to its department (rules.notices)
 
     @property
     def label(self) -> str:
@@ -61,6 +62,7 @@ STEP_LABELS: dict[Step, str] = {
     Step.CORRESPONDENCE: "客户来信 / Customer wrote",
     Step.REFUSED: "无权办理 / Refused attempt",
     Step.ERASE: "个人信息删除 / Personal data erased",
+    Step.NOTIFY: "书面通知 / Notice to staff",
 }
 
 

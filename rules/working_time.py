@@ -144,6 +144,15 @@ class Clock:
                 remaining -= length
         raise ValueError(f"no {amount} of counted time within {HORIZON_DAYS} days of {start}")
 
+    def next_opening(self, at: datetime) -> datetime:
+        """`at` itself within business hours on a working day (or without business hours);
+        else when they next open."""
+        if self.business_hours is None:
+            return at.astimezone(UTC)
+        for lo, _hi, _year in self._spans(at, Unit.HOURS):
+            return lo
+        raise ValueError(f"no business hours within {HORIZON_DAYS} days of {at}")
+
     def counted(
         self, start: datetime, end: datetime, unit: Unit, pauses: Sequence[Pause] = ()
     ) -> timedelta:

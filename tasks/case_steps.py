@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 
 from complaints.cases import casefile, casework, intake, staff
 from complaints.cases.casework import INVALID_SUFFIX
+from complaints.notifications import notices
 from complaints.notifications.messages import Outcome, send_once
 from complaints.orchestration import forms
 from complaints.settings import get_settings
@@ -61,7 +62,7 @@ def open_case(complaint: ComplaintIn | None, case_no: str | None) -> casework.Ca
             raise ValueError(f"invalid complaint: {refused}")
         case_no = casework.register(complaint, settings, now, flow_run_id=run_id).case_no
         intake.forget_form(run_id, case_no)  # the customer's data lives in the ledger only
-    owner = casework.attach_run(settings, case_no, run_id)
+    owner = casework.attach_run(settings, case_no, run_id, utc_now())
     if owner != run_id:
         raise DuplicateRun(f"{case_no} is already handled by flow run {owner}")
     view = casework.load(settings, case_no)
@@ -123,12 +124,16 @@ def await_person(
     key: str,
     error: str | None = None,
 ) -> tuple[str, list[str] | None]:
-    """Mark the case as waiting at `step`; returns the markdown shown above its form and
-    the names its actor field offers (None: typed freely, no staff directory in force)."""
+    """Mark the case as waiting at `step` and tell the people who may take it that it is
+    theirs; returns the markdown shown above its form and the names its actor field offers
+    (None: typed freely, no staff directory in force)."""
     settings = get_settings()
-    due = casework.open_step(settings, case_no, step, key, utc_now())
+    now = utc_now()
+    due = casework.open_step(settings, case_no, step, key, now)
     markdown = casefile.form_markdown(settings, casefile.read(settings, case_no), step, due, error)
-    return markdown, forms.offered(step, staff.eligible(settings, case_no, step))
+    names = staff.eligible(settings, case_no, step)
+    notices.tell_turn(settings, case_no, step, key, due, error, names, now)
+    return markdown, forms.offered(step, names)
 
 
 @case_step("record-decision", task_run_name="{step}")

@@ -33,7 +33,7 @@ def keep_deadlines(window_seconds: float, every_seconds: float) -> dict[str, int
     to_publish: set[str] = set()
     while True:
         fired = watcher.watch_once(utc_now())
-        if client is not None:  # Slack first: the people being escalated to wait on it
+        if client is not None or settings.smtp_host:  # first: people wait on it
             report = slack.deliver_outbox(settings, client, utc_now())
             sent_total += report.sent
             for error in report.errors:

@@ -10,11 +10,19 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.logging import get_run_logger
 
-from complaints.cases import casefile
+from complaints.cases import casefile, worklist
 from complaints.cases.casefile import masker
 from complaints.settings import Settings
-from rules.enums import CaseStatus
-from rules.presentation import alert_tags, artifact_key, run_name, run_tags
+from complaints.timesource import utc_now
+from rules.enums import CaseStatus, Department
+from rules.presentation import (
+    alert_tags,
+    artifact_key,
+    run_name,
+    run_tags,
+    worklist_artifact_key,
+)
+from rules.worklist import table_rows
 
 OPEN_CASES_KEY = "open-cases"
 
@@ -62,6 +70,11 @@ def publish_case(settings: Settings, case_no: str, open_cases: bool = True) -> N
             )
         if open_cases:
             publish_open_cases(settings)
+            routed = {e.payload.get("department") for e in file.audit if e.step == "notify"}
+            departments = {Department(d) for d in routed if d} | (
+                {case.department} if case.department else set()
+            )
+            publish_worklists(settings, sorted(departments))
     except Exception as exc:  # the ledger is the record; the view can be rebuilt
         get_run_logger().warning("could not refresh the UI view of %s: %s", case_no, exc)
 
@@ -77,6 +90,21 @@ def publish_open_cases(settings: Settings) -> None:
         )
     except Exception as exc:
         get_run_logger().warning("could not refresh the open-cases table: %s", exc)
+
+
+def publish_worklists(settings: Settings, departments: list[Department]) -> None:
+    """Each department's worklist table: its waiting cases, soonest due first, with how
+    long each has waited, how long is left and whose turn it is."""
+    for department in departments:
+        try:
+            rows = table_rows(worklist.waiting(settings, department), utc_now(), settings.tz)
+            create_table_artifact(
+                table=rows or [{"案件编号 case": "—", "当前步骤 step": "没有待办 / nothing waits"}],
+                key=worklist_artifact_key(department),
+                description=f"{department.value} 待办（按截止时间）/ worklist, soonest due first",
+            )
+        except Exception as exc:
+            get_run_logger().warning("could not refresh %s's worklist: %s", department.value, exc)
 
 
 def publish_escalated(settings: Settings, case_nos: list[str], budget_seconds: float) -> list[str]:

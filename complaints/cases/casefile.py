@@ -60,6 +60,8 @@ DECISION_WORDS = {
     "attachment_not_kept": "附件过大未保存",
     "chased": "客户催办",
     "survey_page": "客户在线问卷已提交",
+    "forwarded": "已书面转交责任部门",
+    "not_notified": "通知无处可发",
     "escalated:W": "预警",
     "escalated:L1": "一级升级",
     "escalated:L2": "二级升级",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from complaints.deadlines import clocks
 from complaints.deadlines.escalation import link_run, raise_for_case
+from complaints.notifications import notices
 from complaints.settings import Settings
 from models.db import transaction, unit_of_work
 from models.ledger import AuditEntry, Case, CaseReport, SurveyAnswer
@@ -234,9 +235,14 @@ def _facts(case: Case) -> CaseFacts:
 
 
 def attach_run(
-    settings: Settings, case_no: str, flow_run_id: str, session: Session | None = None
+    settings: Settings,
+    case_no: str,
+    flow_run_id: str,
+    now: datetime,
+    session: Session | None = None,
 ) -> str:
-    """Record the case's flow run; the first run recorded wins and is returned."""
+    """Record the case's flow run; the first run recorded wins and is returned. The case's
+    department is told it is theirs now, with the run's link, unless it was told before."""
     with transaction(settings.database_url, session) as session:
         repo = CaseRepository(session)
         case = _get(repo, case_no)
@@ -244,6 +250,7 @@ def attach_run(
             case.flow_run_id = flow_run_id
             session.flush()
             link_run(repo, settings, case)
+        notices.forward_if_new(repo, settings, case, now)
         return case.flow_run_id
 
 
@@ -511,6 +518,8 @@ def _apply(
                 at=now,
             )
         )
+    if case.flow_run_id is not None:  # before it, attaching the run tells the department
+        notices.forward_if_new(repo, settings, case, now)
     facts = DecisionFacts(case.case_no, case.cycle, was, _rejections(repo, case, step))
     raise_for_case(repo, settings, case, on_decision(step, data, facts), now)
     for clock in clocks_stopped_by(step, data.completes_step):

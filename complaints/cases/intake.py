@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from complaints.cases import casework
 from complaints.cases.casefile import masker
 from complaints.settings import Settings
+from complaints.timesource import utc_now
 from models.db import unit_of_work
 from models.repositories import CaseRepository
 from rules.inputs import describe_errors
@@ -88,7 +89,7 @@ def start_run(settings: Settings, case_no: str) -> str:
         timeout=0,
         as_subflow=False,
     )
-    return casework.attach_run(settings, case_no, str(run.id))
+    return casework.attach_run(settings, case_no, str(run.id), utc_now())
 
 
 def forget_form(flow_run_id: str, case_no: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from complaints.settings import Settings
 from models.db import transaction, unit_of_work
 from models.ledger import AuditEntry, StaffMember
 from models.repositories import CaseRepository
-from models.repositories.staff import StaffRepository
+from models.repositories.staff import CONTACTS, StaffRepository
+from models.repositories.staff import person as as_person
 from rules.enums import Role
 from rules.fields import decode
 from rules.inputs import PlanInput, StepInput, describe_errors
@@ -42,27 +44,22 @@ class StaffRefused(ValueError):
     """The directory cannot be changed so; the message says why in one line."""
 
 
-def _person(member: StaffMember) -> Person:
-    roles = frozenset(Role(code) for code in member.roles.split(",") if code)
-    return Person(name=member.name, department=member.department, roles=roles, active=member.active)
-
-
 def directory(settings: Settings, session: Session | None = None) -> dict[str, Person]:
     """Everyone in the directory by name, the deactivated included."""
     with transaction(settings.database_url, session) as session:
-        return {m.name: _person(m) for m in StaffRepository(session).all()}
+        return StaffRepository(session).people()
 
 
-def parse_person(raw: dict[str, Any]) -> Person:
+def parse_person(raw: dict[str, Any], where: str = "") -> Person:
     """A person from a file's row or the command line: roles by code or Chinese name,
-    as a list or separated by commas."""
+    as a list or separated by commas. `where` names the row in a refusal."""
     roles = raw.get("roles", [])
     if isinstance(roles, str):
         roles = [r.strip() for r in roles.replace("，", ",").split(",") if r.strip()]
     try:
         return Person.model_validate({**raw, "roles": [_role(r) for r in roles]})
     except ValidationError as exc:
-        raise StaffRefused(f"{raw.get('name', '?')}: {describe_errors(exc)}") from None
+        raise StaffRefused(f"{where}{raw.get('name', '?')}: {describe_errors(exc)}") from None
 
 
 def _role(text: Any) -> Role | Any:
@@ -74,7 +71,9 @@ def _role(text: Any) -> Role | Any:
 
 def read_file(path: Path) -> list[Person]:
     """People from a TOML file (`[[person]]` tables) or a CSV file (name, department,
-    roles) in any encoding the command line reads."""
+    roles, and optionally slack_id, email, mobile) in any encoding the command line reads.
+    A refusal names the file, the row (a CSV's line, a TOML file's n-th person) and the
+    field."""
     try:
         text = decode(path.read_bytes())
     except OSError as exc:
@@ -90,7 +89,10 @@ def read_file(path: Path) -> list[Person]:
             raise StaffRefused(f"{path}: not TOML: {exc}") from None
     if not rows:
         raise StaffRefused(f"{path}: no people in it (TOML [[person]] tables or CSV rows)")
-    people = [parse_person(row) for row in rows]
+    # a CSV's first row of people is line 2, under its header
+    first = 2 if path.suffix.lower() == ".csv" else 1
+    label = "line" if first == 2 else "person"
+    people = [parse_person(row, f"{path} {label} {n}: ") for n, row in enumerate(rows, first)]
     names = [p.name for p in people]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -104,33 +106,26 @@ def save(settings: Settings, people: list[Person], now: datetime) -> tuple[int, 
     with unit_of_work(settings.database_url) as session:
         repo = StaffRepository(session)
         for person in people:
-            roles = ",".join(sorted(role.code for role in person.roles))
+            wanted = {
+                "department": person.department,
+                "roles": ",".join(sorted(role.code for role in person.roles)),
+                "active": person.active,
+                **{field: _text(getattr(person, field)) for field in CONTACTS},
+            }
             member = repo.by_name(person.name)
             if member is None:
-                repo.add(
-                    StaffMember(
-                        name=person.name,
-                        department=person.department,
-                        roles=roles,
-                        active=person.active,
-                        added_at=now,
-                        changed_at=now,
-                    )
-                )
+                repo.add(StaffMember(name=person.name, added_at=now, changed_at=now, **wanted))
                 added += 1
-            elif (member.department, member.roles, member.active) != (
-                person.department,
-                roles,
-                person.active,
-            ):
-                member.department, member.roles, member.active = (
-                    person.department,
-                    roles,
-                    person.active,
-                )
+            elif any(getattr(member, field) != value for field, value in wanted.items()):
+                for field, value in wanted.items():
+                    setattr(member, field, value)
                 member.changed_at = now
                 updated += 1
     return added, updated
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def deactivate(settings: Settings, name: str, now: datetime) -> Person:
@@ -140,7 +135,7 @@ def deactivate(settings: Settings, name: str, now: datetime) -> Person:
             raise StaffRefused(f"{name} is not in the staff directory; `complaints staff list`")
         if member.active:
             member.active, member.changed_at = False, now
-        return _person(member)
+        return as_person(member)
 
 
 def check(
@@ -155,7 +150,7 @@ def check(
     the step's input `data`, also why a plan's owner may not own it (owner_refusal)."""
     with transaction(settings.database_url, session) as session:
         people = directory(settings, session)
-        reason = refusal(people, step, actor, _approved_decider(session, case_no, step))
+        reason = refusal(people, step, actor, approved_decider(session, case_no, step))
         if reason is None and isinstance(data, PlanInput):
             case = CaseRepository(session).get(case_no)
             reason = owner_refusal(people, data, case.department if case else None)
@@ -186,10 +181,10 @@ def eligible(
     with transaction(settings.database_url, session) as session:
         if people is None:
             people = directory(settings, session)
-        return eligible_names(people, step, _approved_decider(session, case_no, step))
+        return eligible_names(people, step, approved_decider(session, case_no, step))
 
 
-def _approved_decider(session: Session, case_no: str, step: Step) -> str | None:
+def approved_decider(session: Session, case_no: str, step: Step) -> str | None:
     """For an approval, who made the decision it approves in this round; else None."""
     if step not in APPROVES:
         return None
@@ -197,10 +192,10 @@ def _approved_decider(session: Session, case_no: str, step: Step) -> str | None:
     case = repo.get(case_no)
     if case is None:
         return None
-    return _decider(list(repo.audit(case.id)), APPROVES[step], case.cycle)
+    return decider(list(repo.audit(case.id)), APPROVES[step], case.cycle)
 
 
-def _decider(audit: list[AuditEntry], step: Step, cycle: int) -> str | None:
+def decider(audit: Sequence[AuditEntry], step: Step, cycle: int) -> str | None:
     """Who made the latest decision at `step` in `cycle`: the one an approval approves."""
     taken = [
         e

@@ -1,8 +1,11 @@
-"""Delivers the Slack outbox: each escalation message once, in order per channel.
+"""Delivers the outbox: each escalation message and staff notice once, in order per channel.
 
-Messages are written to the `slack_outbox` table together with their escalation and sent
-from there, so a Slack outage or a missing token never loses one: it stays pending and a
-later delivery sends it.
+Messages are written to the `slack_outbox` table together with their escalation (or the
+change a notice tells of) and sent from there, so a Slack outage or a missing token never
+loses one: it stays pending and a later delivery sends it. A notice goes to a channel or a
+member (by ID, or found by e-mail with users.lookupByEmail) or by e-mail; a recipient that
+will never take it (no such member, a mailbox that refuses) passes it to its fallback
+channel.
 
 Exactly once, in order:
 - Only the oldest pending message of a channel (its head) may be sent. While it waits for
@@ -50,6 +53,7 @@ MAX_BACKOFF = timedelta(hours=1)
 # whose deliverer died is taken over.
 CLAIM_LEASE = timedelta(minutes=15)
 EVENT_TYPE = "complaint_escalation"
+NOTICE_EVENT_TYPE = "complaint_notice"  # a forwarding notice, a person's turn
 UNCONFIGURED = (
     "Slack is not configured (COMPLAINTS_SLACK__TOKEN or COMPLAINTS_SLACK__TOKEN_BLOCK): "
     "escalations are recorded and shown, not sent"
@@ -59,6 +63,13 @@ UNCONFIGURED = (
 _SERVICE_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 )
+# Answers that say this recipient will never take the message: a notice goes to its
+# fallback channel instead (an escalation, which has none, keeps trying).
+_UNREACHABLE = frozenset(
+    {"channel_not_found", "users_not_found", "user_not_found", "is_archived", "user_disabled"}
+)
+SLACK, SLACK_BY_EMAIL, EMAIL = "slack", "slack-email", "email"
+UNDELIVERABLE = "failed"  # a notice given up on: the status column keeps ten characters
 
 _warned_unconfigured = False
 
@@ -91,12 +102,17 @@ class _Claimed:
     text: str
     blocks: list[Any]
     attempts: int
+    medium: str = SLACK
+    body: str | None = None
+    fallback: str | None = None
+    notice: bool = False
 
 
 @dataclass(frozen=True)
 class _Failure:
     reason: str
     stops_delivery: bool
+    unreachable: bool = False  # the recipient is not there for good: its fallback gets it
 
 
 def slack_token(settings: Settings) -> str | None:
@@ -143,21 +159,25 @@ def slack_client(settings: Settings, warn: bool = True) -> WebClient | None:
 def deliver_outbox(
     settings: Settings, client: WebClient | None, now: datetime, limit: int = 200
 ) -> DeliveryReport:
-    """Send the due pending messages, oldest first, each channel in order (see module)."""
-    if client is None:
+    """Send the due pending messages, oldest first, each channel in order (see module).
+    Without a Slack client only the notices by e-mail go (when SMTP is configured)."""
+    media = ({SLACK, SLACK_BY_EMAIL} if client is not None else set()) | (
+        {EMAIL} if settings.smtp_host else set()
+    )
+    if not media:
         return DeliveryReport(pending=_pending_count(settings))
     sent = failed = 0
     errors: list[str] = []
     finished: set[str] = set()  # channels this delivery leaves alone from here on
     while sent + failed < limit:
-        claimed = _claim_next(settings, now, finished)
+        claimed = _claim_next(settings, now, finished, media)
         if claimed is None:
             break
-        outcome = _post(client, claimed)
+        outcome = _send(settings, client, claimed)
         if isinstance(outcome, _Failure):
             failed += 1
             finished.add(claimed.channel)
-            retry_at = _mark_failed(settings, claimed, outcome.reason, now)
+            retry_at = _mark_failed(settings, claimed, outcome, now)
             errors.append(f"{claimed.channel} #{claimed.id}: {outcome.reason}")
             logger.warning(
                 "Slack message %s to %s not sent (attempt %s, next at %s): %s",
@@ -194,11 +214,13 @@ def outbox_status(settings: Settings) -> OutboxStatus:
     )
 
 
-def _claim_next(settings: Settings, now: datetime, finished: set[str]) -> _Claimed | None:
+def _claim_next(
+    settings: Settings, now: datetime, finished: set[str], media: set[str]
+) -> _Claimed | None:
     """Claim the oldest due head of a channel not finished yet; None when there is none."""
     with unit_of_work(settings.database_url) as session:
         outbox = EscalationRepository(session)
-        for head in outbox.channel_heads():
+        for head in outbox.channel_heads(now, sorted(media)):
             if head.channel in finished:
                 continue
             if head.next_attempt_at is not None and head.next_attempt_at > now:
@@ -207,27 +229,81 @@ def _claim_next(settings: Settings, now: datetime, finished: set[str]) -> _Claim
             if not outbox.claim(head.id, now, now + CLAIM_LEASE):
                 finished.add(head.channel)  # another deliverer got there first
                 continue
-            return _Claimed(head.id, head.channel, head.text, list(head.blocks), head.attempts + 1)
+            return _Claimed(
+                head.id,
+                head.channel,
+                head.text,
+                list(head.blocks),
+                head.attempts + 1,
+                head.medium,
+                head.body,
+                head.fallback,
+                head.notice_key is not None,
+            )
     return None
 
 
-def _post(client: WebClient, message: _Claimed) -> str | _Failure:
+def _send(settings: Settings, client: WebClient | None, message: _Claimed) -> str | _Failure:
+    """Slack's timestamp of the posted message ("email" for an e-mail), or why not."""
+    if message.medium == EMAIL:
+        return _mail(settings, message)
+    assert client is not None  # only e-mail is claimed without a client
+    channel = message.channel
+    if message.medium == SLACK_BY_EMAIL:
+        found = _member_by_email(client, message.channel)
+        if isinstance(found, _Failure):
+            return found
+        channel = found
+    return _post(client, message, channel)
+
+
+def _member_by_email(client: WebClient, email: str) -> str | _Failure:
+    """The Slack member ID of this e-mail (users.lookupByEmail), or why not."""
+    try:
+        response = client.users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        return _api_failure(exc, client.token)
+    except (SlackClientError, OSError, HTTPException) as exc:
+        return _unreached(client, exc)
+    return str(response["user"]["id"])
+
+
+def _mail(settings: Settings, message: _Claimed) -> str | _Failure:
+    from complaints.notifications.messages import MailError, mailer
+
+    try:
+        mailer(settings).send(message.channel, message.text, message.body or message.text)
+    except MailError as exc:
+        return _Failure(
+            _one_line(str(exc), None), stops_delivery=not exc.permanent, unreachable=exc.permanent
+        )
+    return EMAIL  # in place of Slack's timestamp: the mail server took it
+
+
+def _post(client: WebClient, message: _Claimed, channel: str) -> str | _Failure:
     """Slack's timestamp of the posted message, or why it was not posted."""
     try:
         response = client.chat_postMessage(
-            channel=message.channel,
+            channel=channel,
             text=message.text,
             blocks=message.blocks,
             unfurl_links=False,
-            metadata={"event_type": EVENT_TYPE, "event_payload": {"outbox_id": message.id}},
+            metadata={
+                "event_type": NOTICE_EVENT_TYPE if message.notice else EVENT_TYPE,
+                "event_payload": {"outbox_id": message.id},
+            },
         )
     except SlackApiError as exc:
         return _api_failure(exc, client.token)
     except (SlackClientError, OSError, HTTPException) as exc:  # refused, reset, timed out
-        reason = getattr(exc, "reason", None) or exc
-        text = f"could not reach Slack at {client.base_url}: {type(exc).__name__}: {reason}"
-        return _Failure(_one_line(text, client.token), stops_delivery=True)
+        return _unreached(client, exc)
     return str(response["ts"])
+
+
+def _unreached(client: WebClient, exc: Exception) -> _Failure:
+    reason = getattr(exc, "reason", None) or exc
+    text = f"could not reach Slack at {client.base_url}: {type(exc).__name__}: {reason}"
+    return _Failure(_one_line(text, client.token), stops_delivery=True)
 
 
 def _api_failure(exc: SlackApiError, token: str | None) -> _Failure:
@@ -240,7 +316,9 @@ def _api_failure(exc: SlackApiError, token: str | None) -> _Failure:
         retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
         reason += f" (Retry-After {retry_after} s)"
     stops = status >= 500 or error in _SERVICE_ERRORS
-    return _Failure(_one_line(reason, token), stops_delivery=stops)
+    return _Failure(
+        _one_line(reason, token), stops_delivery=stops, unreachable=error in _UNREACHABLE
+    )
 
 
 def _mark_sent(settings: Settings, outbox_id: int, ts: str, now: datetime) -> None:
@@ -253,14 +331,28 @@ def _mark_sent(settings: Settings, outbox_id: int, ts: str, now: datetime) -> No
         row.last_error = None
 
 
-def _mark_failed(settings: Settings, message: _Claimed, reason: str, now: datetime) -> datetime:
+def _mark_failed(
+    settings: Settings, message: _Claimed, failure: _Failure, now: datetime
+) -> datetime:
+    """The next attempt: after a backoff. A notice whose recipient will never take it goes
+    at once by e-mail (a member Slack does not know, with SMTP), else to its fallback
+    channel, else nowhere (undeliverable: the case's department heard of it anyway)."""
     doublings = min(message.attempts - 1, 16)  # far past the cap; keeps the number small
     backoff = timedelta(seconds=settings.slack.backoff_seconds * 2**doublings)
     retry_at = now + min(backoff, MAX_BACKOFF)
     with unit_of_work(settings.database_url) as session:
         row = EscalationRepository(session).message(message.id)
+        row.last_error = failure.reason
+        if failure.unreachable and row.medium == SLACK_BY_EMAIL and settings.smtp_host:
+            row.last_error = f"{failure.reason}; e-mailed instead"
+            row.medium, retry_at = EMAIL, now
+        elif failure.unreachable and row.fallback:
+            row.last_error = f"{failure.reason}; sent to {row.fallback} instead"
+            row.channel, row.medium, row.fallback = row.fallback, SLACK, None
+            retry_at = now
+        elif failure.unreachable and row.notice_key is not None:
+            row.status = UNDELIVERABLE  # nowhere else to go; escalations keep trying
         row.next_attempt_at = retry_at
-        row.last_error = reason
     return retry_at
 
 

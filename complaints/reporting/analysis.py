@@ -612,7 +612,7 @@ class PeriodQuery:
                         AuditEntry.case_id == case.id,
                         AuditEntry.at < self.end,
                         AuditEntry.decision != INVALID_INPUT,  # asked again: not where it is
-                        AuditEntry.step != Step.REFUSED.value,
+                        AuditEntry.step.not_in([Step.REFUSED.value, Step.NOTIFY.value]),
                     )
                     .order_by(AuditEntry.id)
                 )

@@ -3,6 +3,7 @@ report. Repositories add and flush; only the unit of work commits (models.db).""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from models.ledger import (
     StepDeadline,
     SurveyAnswer,
 )
-from rules.enums import CaseStatus, Category
+from rules.enums import CaseStatus, Category, Department
 
 
 class CaseRepository:
@@ -102,6 +103,27 @@ class CaseRepository:
         )
         return [(row[0], row[1]) for row in self.session.execute(stmt)]
 
+    def waiting(
+        self, department: Department | None = None
+    ) -> Sequence[tuple[Case, StepDeadline | None]]:
+        """Open cases waiting for a person (of one department), with their current step's
+        running clock."""
+        clock = sa.and_(
+            StepDeadline.case_id == Case.id,
+            StepDeadline.step == Case.current_step,
+            StepDeadline.cycle == Case.cycle,
+            StepDeadline.done_at.is_(None),
+        )
+        stmt = (
+            sa.select(Case, StepDeadline)
+            .outerjoin(StepDeadline, clock)
+            .where(Case.status != CaseStatus.CLOSED, Case.waiting_key.is_not(None))
+            .order_by(Case.id)
+        )
+        if department is not None:
+            stmt = stmt.where(Case.department == department)
+        return [(row[0], row[1]) for row in self.session.execute(stmt)]
+
     def unstarted(self, limit: int = 100) -> Sequence[Case]:
         stmt = (
             sa.select(Case)
@@ -115,6 +137,19 @@ class CaseRepository:
     def audit(self, case_id: int) -> Sequence[AuditEntry]:
         stmt = sa.select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id)
         return self.session.scalars(stmt).all()
+
+    def audits(self, case_ids: Sequence[int]) -> dict[int, builtins.list[AuditEntry]]:
+        """The audit trails of many cases in one query, each oldest first."""
+        trails: dict[int, builtins.list[AuditEntry]] = {case_id: [] for case_id in case_ids}
+        for start in range(0, len(case_ids), 500):  # bounded IN lists
+            stmt = (
+                sa.select(AuditEntry)
+                .where(AuditEntry.case_id.in_(case_ids[start : start + 500]))
+                .order_by(AuditEntry.id)
+            )
+            for entry in self.session.scalars(stmt):
+                trails[entry.case_id].append(entry)
+        return trails
 
     def has_entry(self, case_id: int, key: str) -> bool:
         """Whether the case's audit trail holds an entry under `key`."""

@@ -116,11 +116,17 @@ class EscalationRepository:
             raise LookupError(f"no Slack outbox message {outbox_id}")
         return row
 
-    def channel_heads(self) -> Sequence[SlackOutbox]:
-        """The oldest pending message of each channel, oldest first."""
+    def channel_heads(self, now: datetime, media: Sequence[str]) -> Sequence[SlackOutbox]:
+        """The oldest pending message of each channel that may go now by one of `media`,
+        oldest first. A notice held until business hours open is no head before then: the
+        channel's later messages (a major case's at night) go past it."""
         heads = (
             sa.select(sa.func.min(SlackOutbox.id))
-            .where(SlackOutbox.status == PENDING)
+            .where(
+                SlackOutbox.status == PENDING,
+                SlackOutbox.medium.in_(media),
+                sa.or_(SlackOutbox.not_before.is_(None), SlackOutbox.not_before <= now),
+            )
             .group_by(SlackOutbox.channel)
         )
         return self.session.scalars(

@@ -34,7 +34,15 @@ def messages_of(settings: Any, case_no: str) -> Counter[tuple[str, int]]:
 
 
 def decisions_of(settings: Any, case_no: str) -> list[tuple[str, str]]:
-    return [(e.step, e.decision) for e in casefile.read(settings, case_no).audit]
+    """The process's steps and decisions (the notices to staff beside them: forwarded)."""
+    return [
+        (e.step, e.decision) for e in casefile.read(settings, case_no).audit if e.step != "notify"
+    ]
+
+
+def forwarded_to(settings: Any, case_no: str) -> list[str]:
+    audit = casefile.read(settings, case_no).audit
+    return [e.payload["department"] for e in audit if e.decision == "forwarded"]
 
 
 def _report(settings: Any, case_no: str) -> str:
@@ -78,6 +86,9 @@ class CaseLifecycle:
             ("callback", "satisfied"),
             ("close", "closed"),
         ]
+        responsible = casework.load(settings, case_no).department
+        assert responsible is not None
+        assert forwarded_to(settings, case_no)[-1] == responsible.value
         file = casefile.read(settings, case_no)
         stored = _report(settings, case_no)
         assert stored.count("\n## ") == 6 and case_no in stored

@@ -39,7 +39,13 @@ def watching(product: Stack) -> None:
 
 
 def about(slack: FakeSlack, case_no: str) -> list[Posted]:
-    return [m for m in slack.messages if case_no in json.dumps(m.blocks, ensure_ascii=False)]
+    """The escalations about the case (the staff notices beside them: test_notices)."""
+    return [
+        m
+        for m in slack.messages
+        if case_no in json.dumps(m.blocks, ensure_ascii=False)
+        and (m.metadata or {}).get("event_type") == "complaint_escalation"
+    ]
 
 
 def levels_sent(slack: FakeSlack, case_no: str) -> list[str]:

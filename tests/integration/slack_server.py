@@ -1,6 +1,7 @@
 """A local server that speaks enough of the Slack Web API for the real slack_sdk client.
 
-It answers `chat.postMessage`, `auth.test`, `conversations.list` and the three calls of a
+It answers `chat.postMessage` (to a channel, or to a member's ID: a direct message),
+`users.lookupByEmail`, `auth.test`, `conversations.list` and the three calls of a
 file upload (`files.getUploadURLExternal`, the upload itself, `files.completeUploadExternal`)
 on 127.0.0.1, keeps every accepted message and shared file in order, and can misbehave on request: rate limits (HTTP 429 with Retry-After), an outage
 (HTTP 503), a rejected token, an unknown channel.
@@ -75,6 +76,7 @@ class FakeSlack:
         }
     )
     uploads: dict[str, Uploaded] = field(default_factory=dict)
+    members: dict[str, str] = field(default_factory=dict)  # e-mail -> member ID (U…)
     _rate_limited: int = 0
     _retry_after: int = 1
     _outage: bool = False
@@ -105,6 +107,9 @@ class FakeSlack:
             self.calls.append(Call(method, status, body.get("error"), time.monotonic()))
             return status, headers, body
 
+    def direct_messages(self, member: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == member]
+
     def _answer(
         self, method: str, authorization: str | None, params: dict[str, Any]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -125,6 +130,11 @@ class FakeSlack:
             return 200, {}, {"ok": True, "team": "Local", "user": "complaints", "bot_id": "B0LOCAL"}
         if method == "chat.postMessage":
             return 200, {}, self._post(params)
+        if method == "users.lookupByEmail":
+            member = self.members.get(str(params.get("email") or "").lower())
+            if member is None:
+                return 200, {}, {"ok": False, "error": "users_not_found"}
+            return 200, {}, {"ok": True, "user": {"id": member, "is_bot": False}}
         if method == "conversations.list":
             # as Slack does: each kind of channel asked for needs its own scope
             kinds = str(params.get("types") or "public_channel").split(",")
@@ -170,6 +180,8 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if channel in self.missing_channels:
             return {"ok": False, "error": "channel_not_found"}
+        if channel[0] in "UW" and channel[1:].isalnum() and channel not in self.members.values():
+            return {"ok": False, "error": "channel_not_found"}  # no such member to write to
         blocks = _json_param(params.get("blocks")) or []
         text = params.get("text")
         if not text and not blocks:
@@ -202,6 +214,14 @@ def _handler(slack: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            method = path.removeprefix("/api/")
+            status, headers, body = slack.answer(
+                method, self.headers.get("Authorization"), dict(parse_qsl(query))
+            )
+            self._reply(status, headers, body)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body_bytes = self.rfile.read(length)
@@ -221,6 +241,9 @@ def _handler(slack: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 params = dict(parse_qsl(raw))
             method = self.path.split("?", 1)[0].removeprefix("/api/")
             status, headers, body = slack.answer(method, self.headers.get("Authorization"), params)
+            self._reply(status, headers, body)
+
+        def _reply(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

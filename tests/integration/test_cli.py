@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from complaints.cases import casework
 from complaints.settings import Settings, get_settings
+from complaints.timesource import utc_now
 from rules.case_number import is_case_number
 from rules.intake import ComplaintIn
 from rules.steps import Step, event_key
@@ -214,12 +215,13 @@ def test_acting_while_prefect_is_unreachable_exits_2_with_one_line(
     run: Any, write: Any, settings: Settings, case_no: str
 ) -> None:
     casework.open_step(settings, case_no, Step.VERIFY, "verify-c0", datetime.now(UTC))
-    casework.attach_run(settings, case_no, "6f1f3f2e-5a8b-4c1d-9e7f-0a1b2c3d4e5f")
+    casework.attach_run(settings, case_no, "6f1f3f2e-5a8b-4c1d-9e7f-0a1b2c3d4e5f", utc_now())
 
     result = run("act", case_no, "verify", "--input", write(VERIFIED))
 
     assert_one_line(result, f"cannot read the flow run of {case_no} from Prefect")
-    assert keys_of(settings, case_no) == [event_key(Step.REGISTER)]
+    # registered, and its department told when the run was attached; nothing of the act
+    assert keys_of(settings, case_no) == [event_key(Step.REGISTER), f"fwd:{case_no}:1"]
 
 
 # -- show and list -----------------------------------------------------------------------------
@@ -362,6 +364,20 @@ def test_the_example_directory_is_imported_listed_and_a_person_deactivated(
         ("name,department,roles\n王五,客服部,handler\n王五,物流部,handler\n", "more than once"),
         ("[[person]\n", "not TOML"),
         ("", "no people in it"),
+        (
+            "name,department,roles,slack_id\n王五,客服部,handler,U0WANG\n李四,客服部,handler,lisi\n",
+            "staff.csv line 3: 李四: slack_id: 不是 Slack 成员 ID",
+        ),
+        (
+            "name,department,roles,email\n王五,客服部,handler,wang@\n",
+            "staff.csv line 2: 王五: email",
+        ),
+        (
+            '[[person]]\nname = "王五"\ndepartment = "客服部"\nroles = ["handler"]\n'
+            '[[person]]\nname = "李四"\ndepartment = "客服部"\nroles = ["handler"]\n'
+            'mobile = "1381234"\n',
+            "staff.toml person 2: 李四: mobile: 不是有效的手机号",
+        ),
     ],
 )
 def test_a_directory_file_that_cannot_be_right_is_refused_in_one_line_and_writes_nothing(

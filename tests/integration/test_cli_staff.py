@@ -13,6 +13,7 @@ import pytest
 
 from complaints.cases import casework
 from complaints.settings import Settings, get_settings
+from complaints.timesource import utc_now
 from rules.intake import ComplaintIn
 from rules.steps import Step
 from tests.integration.cli_support import COMPLAINT, assert_one_line
@@ -193,7 +194,7 @@ def test_a_plan_from_the_ui_form_is_checked_for_its_owner_as_the_case_run_record
 def test_a_change_prefect_cannot_be_told_of_is_saved_and_says_how_to_show_the_forms_again(
     run: Any, settings: Settings, case_no: str
 ) -> None:
-    casework.attach_run(settings, case_no, "0b6f3f5e-9a52-4d59-8f0e-3a1d2c4b5a69")
+    casework.attach_run(settings, case_no, "0b6f3f5e-9a52-4d59-8f0e-3a1d2c4b5a69", utc_now())
 
     added = run("staff", "add", "钱八", "--department", "产品部", "--roles", "handler")
 

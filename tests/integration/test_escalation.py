@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from complaints.cases import casefile, casework
 from complaints.deadlines import watch
 from complaints.settings import Settings
+from complaints.timesource import utc_now
 from models.db import unit_of_work
 from models.ledger import Case, Escalation, EscalationCase, SlackOutbox, StepDeadline
 from rules.enums import Category, Channel, Demand, Scope, Severity
@@ -115,7 +116,8 @@ def outbox(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def outbox_messages(settings: Settings) -> list[SlackOutbox]:
-    return all_of(settings, SlackOutbox)
+    """The escalations' messages (staff notices beside them are tested in test_notices)."""
+    return [m for m in all_of(settings, SlackOutbox) if m.escalation_id is not None]
 
 
 def linked_cases(settings: Settings, key: str) -> list[str]:
@@ -432,7 +434,7 @@ def test_a_registration_alert_not_yet_sent_gets_its_open_in_prefect_button_with_
     run_id = "0b7c6a52-3f0e-4b8e-9a53-1c2d3e4f5a6b"
     assert run_id not in json.dumps(before.blocks)
 
-    casework.attach_run(settings, case_no, run_id)
+    casework.attach_run(settings, case_no, run_id, utc_now())
 
     (after,) = outbox_messages(settings)
     assert f"/runs/flow-run/{run_id}" in json.dumps(after.blocks)

@@ -218,3 +218,15 @@ def test_the_retention_runs_every_night_at_half_past_three_in_shanghai() -> None
         datetime(2027, 1, 2, 3, 30, tzinfo=SHANGHAI),
     ]
     assert spec.entrypoint.startswith("flows/retention.py:")
+
+
+def test_the_morning_list_runs_at_nine_in_shanghai_and_its_time_can_be_changed() -> None:
+    spec = spec_named("morning-list")
+    friday = datetime(2026, 11, 27, 12, 0, tzinfo=SHANGHAI)
+    # every day: the run itself sends nothing on a day the calendar does not work
+    assert next_times(spec, friday, 2) == [
+        datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI),
+        datetime(2026, 11, 29, 9, 0, tzinfo=SHANGHAI),
+    ]
+    (earlier,) = [s for s in specs(morning_cron="30 8 * * *") if s.flow_name == "morning-list"]
+    assert next_times(earlier, friday, 1) == [datetime(2026, 11, 28, 8, 30, tzinfo=SHANGHAI)]

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from complaints.settings import Settings, SettingsError, get_settings
-from rules.enums import Category, Department, Scope, Severity
+from rules.enums import Category, Department, Role, Scope, Severity
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
 from rules.steps import Step
@@ -265,4 +265,36 @@ def test_customer_data_is_kept_three_years_after_closing_unless_configured(monke
     assert Settings().retention_days == 730
     monkeypatch.setenv("COMPLAINTS_RETENTION_DAYS", "0")
     with pytest.raises(SettingsError, match="COMPLAINTS_RETENTION_DAYS"):
+        get_settings()
+
+
+def test_departments_and_roles_are_told_where_the_settings_say(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLACK__TOKEN", "xoxb-test")
+    monkeypatch.setenv(
+        "COMPLAINTS_DEPARTMENTS",
+        '{"物流部": {"slack_channel": "#logistics", "email_to": ["wuliu@example.com"]}}',
+    )
+    monkeypatch.setenv("COMPLAINTS_SLACK__ROLE_CHANNELS", '{"department_director": "#directors"}')
+    settings = get_settings()
+    assert settings.department_channel(Department.LOGISTICS) == "#logistics"
+    assert settings.department_channel(Department.PRODUCT) == "#complaints"  # the W channel
+    assert settings.department_emails(Department.LOGISTICS) == []  # no SMTP: no e-mail
+    assert settings.slack.role_channels == {Role.DEPARTMENT_DIRECTOR: "#directors"}
+
+
+def test_without_slack_only_departments_with_an_address_and_smtp_can_be_told(monkeypatch):
+    from embedded.up import _notice_status
+
+    monkeypatch.setenv("COMPLAINTS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMPLAINTS_DEPARTMENTS", '{"物流部": {"email_to": ["wuliu@example.com"]}}')
+    settings = get_settings()
+    assert settings.department_reachable(Department.LOGISTICS)
+    assert not settings.department_reachable(Department.PRODUCT)
+    status = _notice_status(settings)
+    assert status.startswith("WARNING: 产品部, 客服部") and "物流部" not in status
+
+
+def test_an_unknown_role_channel_is_a_settings_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SLACK__ROLE_CHANNELS", '{"boss": "#bosses"}')
+    with pytest.raises(SettingsError, match="COMPLAINTS_SLACK__ROLE_CHANNELS"):
         get_settings()
