@@ -15,8 +15,9 @@ import hashlib
 import hmac
 import json
 import secrets
+import struct
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
@@ -105,11 +106,64 @@ def verify(key: bytes, token: str, page: Page, now: datetime) -> Link:
     return link
 
 
+# -- short links, for an SMS ----------------------------------------------------------------
+# An SMS template holds its link as the product's address with one variable, and a variable
+# is a few dozen characters at most: the same link packed into bytes — page, case number,
+# cycle, expiry day — and signed with a truncated HMAC, 26 characters in all.
+EPOCH = date(2000, 1, 1)
+SHORT = struct.Struct(">cHIBH")  # page, case day, case sequence, cycle, expiry day
+SHORT_MAC = 9
+
+
+def short_token(key: bytes, link: Link) -> str:
+    """`link` in 26 URL-safe characters; it expires at the end of its expiry's day (UTC)."""
+    _, day, sequence = link.case_no.split("-")
+    case_day = (datetime.strptime(day, "%Y%m%d").date() - EPOCH).days
+    expiry_day = (link.expires.astimezone(UTC).date() - EPOCH).days
+    body = SHORT.pack(link.page.value.encode(), case_day, int(sequence), link.cycle, expiry_day)
+    mac = hmac.new(key, b"short:" + body, hashlib.sha256).digest()[:SHORT_MAC]
+    return _b64(body + mac)
+
+
+def verify_short(key: bytes, token: str, now: datetime) -> Link:
+    """The link a short token stands for; LinkRefused when forged, malformed or expired."""
+    try:
+        raw = _unb64(token)
+        body, mac = raw[: SHORT.size], raw[SHORT.size :]
+        expected = hmac.new(key, b"short:" + body, hashlib.sha256).digest()[:SHORT_MAC]
+        if len(mac) != SHORT_MAC or not hmac.compare_digest(mac, expected):
+            raise ValueError("signature")
+        page, case_day, sequence, cycle, expiry_day = SHORT.unpack(body)
+        case_no = f"TS-{EPOCH + timedelta(days=case_day):%Y%m%d}-{sequence:04d}"
+        end = datetime.combine(EPOCH + timedelta(days=expiry_day + 1), datetime.min.time(), UTC)
+        link = Link(Page(page.decode()), case_no, cycle, end)
+    except (ValueError, TypeError, struct.error, UnicodeDecodeError):
+        raise LinkRefused("this link is not valid") from None
+    if link.expires <= now:
+        raise LinkRefused("this link has expired", expired=True)
+    return link
+
+
+def long_url(settings: Settings, key: bytes, link: Link) -> str:
+    """The page a verified short link leads to."""
+    return f"{settings.public_url}/{link.page.value}/{sign(key, link)}"
+
+
+def short_url(settings: Settings, key: bytes, link: Link) -> str:
+    return f"{settings.public_url}/l/{short_token(key, link)}"
+
+
+def status_link(settings: Settings, case_no: str, now: datetime) -> Link:
+    return Link(Page.STATUS, case_no, 0, now + timedelta(days=settings.status_link_days))
+
+
+def survey_link(settings: Settings, case_no: str, cycle: int, now: datetime) -> Link:
+    return Link(Page.SURVEY, case_no, cycle, now + timedelta(days=settings.survey_link_days))
+
+
 def status_url(settings: Settings, key: bytes, case_no: str, now: datetime) -> str:
-    link = Link(Page.STATUS, case_no, 0, now + timedelta(days=settings.status_link_days))
-    return f"{settings.public_url}/c/{sign(key, link)}"
+    return long_url(settings, key, status_link(settings, case_no, now))
 
 
 def survey_url(settings: Settings, key: bytes, case_no: str, cycle: int, now: datetime) -> str:
-    link = Link(Page.SURVEY, case_no, cycle, now + timedelta(days=settings.survey_link_days))
-    return f"{settings.public_url}/s/{sign(key, link)}"
+    return long_url(settings, key, survey_link(settings, case_no, cycle, now))

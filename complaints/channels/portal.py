@@ -284,6 +284,15 @@ def _file(settings: Settings, case_no: str) -> CaseFile | None:
         return None
 
 
+def unfold(settings: Settings, token: str, now: datetime) -> str:
+    """The page a short link (from an SMS) stands for; refused when forged or expired."""
+    key = links.secret(settings, now)
+    try:
+        return links.long_url(settings, key, links.verify_short(key, token, now))
+    except links.LinkRefused as exc:
+        raise Refused(410 if exc.expired else 404, str(exc)) from None
+
+
 def _linked(
     settings: Settings, token: str, page: links.Page, now: datetime
 ) -> tuple[links.Link, CaseFile]:

@@ -5,6 +5,7 @@
     POST /api/v1/complaints/{case_no}/chase   the customer asks for progress (催办)
     GET  /c/{token}, POST …/chase      the customer's status page (signed link), and chasing
     GET  /s/{token}, POST /s/{token}   the customer's satisfaction survey (signed, once)
+    GET  /l/{token}                    a short link from an SMS: on to the page it stands for
     GET  /docs, /openapi.json          the API's documentation
 
 Run by `complaints up` beside the Prefect UI, or alone with `complaints web` (several
@@ -21,7 +22,7 @@ from typing import Any
 from fastapi import Body, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from complaints.channels import keys, portal
 from complaints.channels.wire import (
@@ -168,6 +169,12 @@ def create_app(settings: Settings) -> Any:
             portal.channel_chase, settings, caller, number, note, utc_now()
         )
         return ChasedOut(case_no=done.case_no, escalated=done.escalated)
+
+    @app.get("/l/{token}", include_in_schema=False)
+    async def short_link(token: str) -> Response:
+        """A link from an SMS: the page it stands for, signed in full."""
+        target = await run_in_threadpool(portal.unfold, settings, token, utc_now())
+        return RedirectResponse(target, status_code=303)
 
     @app.post("/c/{token}/chase", response_class=HTMLResponse, include_in_schema=False)
     async def chase_page(token: str, request: Request) -> Response:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from complaints.channels import links
 from complaints.channels.web import survey_answer_from_form
@@ -158,3 +160,36 @@ def test_a_survey_form_missing_or_out_of_range_names_each_field(form, field) -> 
     _, problems = survey_answer_from_form(form)
 
     assert any(p.startswith(f"{field}:") for p in problems)
+
+
+@given(
+    page=st.sampled_from(list(links.Page)),
+    day=st.dates(min_value=date(2020, 1, 1), max_value=date(2099, 12, 31)),
+    sequence=st.integers(min_value=1, max_value=99_999),
+    cycle=st.integers(min_value=0, max_value=20),
+)
+def test_a_short_link_stands_for_its_page_in_at_most_35_characters(
+    page: links.Page, day: date, sequence: int, cycle: int
+) -> None:
+    case_no = f"TS-{day:%Y%m%d}-{sequence:04d}"
+    expires = datetime(2100, 1, 1, 8, 0, tzinfo=UTC)
+    token = links.short_token(KEY, links.Link(page, case_no, cycle, expires))
+    assert len(token) <= 35 and token.replace("-", "").replace("_", "").isalnum()
+    read = links.verify_short(KEY, token, datetime(2099, 12, 31, tzinfo=UTC))
+    assert (read.page, read.case_no, read.cycle) == (page, case_no, cycle)
+
+
+def test_a_short_link_expires_after_its_day_and_a_forged_one_is_refused() -> None:
+    link = links.Link(
+        links.Page.STATUS, "TS-20261201-0001", 0, datetime(2026, 12, 10, 9, tzinfo=UTC)
+    )
+    token = links.short_token(KEY, link)
+    assert links.verify_short(KEY, token, datetime(2026, 12, 10, 23, 59, tzinfo=UTC))
+    with pytest.raises(links.LinkRefused) as expired:
+        links.verify_short(KEY, token, datetime(2026, 12, 11, tzinfo=UTC))
+    assert expired.value.expired
+    for forged in (token[:-1] + ("A" if token[-1] != "A" else "B"), token[:10], "x" * 26, ""):
+        with pytest.raises(links.LinkRefused):
+            links.verify_short(KEY, forged, datetime(2026, 12, 1, tzinfo=UTC))
+    with pytest.raises(links.LinkRefused):
+        links.verify_short(b"other key", token, datetime(2026, 12, 1, tzinfo=UTC))
