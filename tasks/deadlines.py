@@ -1,4 +1,5 @@
-"""The deadline watch's work: fire what is due, deliver the Slack outbox, show escalations.
+"""The deadline watch's work: fire what is due, deliver the Slack outbox, show escalations,
+and ask what became of the SMS sent.
 
 One task per watch run, polling for about a minute: a task run per pass would cost the
 Prefect server a dozen state writes a minute for nothing, most passes finding nothing.
@@ -12,7 +13,7 @@ from datetime import timedelta
 from prefect import get_run_logger
 
 from complaints.deadlines import watch
-from complaints.notifications import slack
+from complaints.notifications import messages, slack
 from complaints.settings import get_settings
 from complaints.timesource import utc_now
 from tasks.kinds import ledger_task
@@ -31,8 +32,12 @@ def keep_deadlines(window_seconds: float, every_seconds: float) -> dict[str, int
     until = utc_now() + timedelta(seconds=window_seconds)
     fired_total = sent_total = 0
     to_publish: set[str] = set()
+    reports_due = utc_now()
     while True:
         fired = watcher.watch_once(utc_now())
+        if settings.sms.provider and utc_now() >= reports_due:  # what became of the SMS
+            messages.refresh_sms_reports(settings, utc_now())
+            reports_due = utc_now() + timedelta(seconds=settings.sms.report_every_seconds)
         if client is not None or settings.smtp_host:  # first: people wait on it
             report = slack.deliver_outbox(settings, client, utc_now())
             sent_total += report.sent

@@ -2,22 +2,25 @@
 
 The ledger row (unique per case, kind and plan cycle) is written before sending, so a retry
 or a replayed run finds it and never sends twice. With an e-mail address and SMTP
-configured the message is e-mailed; otherwise it is kept as a call/SMS script for the
-receiver to read to the customer.
+configured the message is e-mailed; else, with a mainland mobile and SMS configured, it is
+sent by the kind's approved SMS template (its links short, complaints.notifications.sms);
+otherwise it is kept as a call script for the receiver to read to the customer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from complaints.channels import links
+from complaints.notifications import sms
 from complaints.notifications.mailer import Mailer, MailError
 from complaints.settings import Settings
 from complaints.templating import MessageContext, MessageKind, Renderer
 from models.db import unit_of_work
 from models.ledger import Case, CustomerMessage
 from models.repositories import CaseRepository
+from rules import sms as sms_rules
 from rules.sla import response_promise
 from rules.working_time import Unit
 
@@ -64,7 +67,7 @@ def send_once(
             message = repo.add_message(composed)
         message_id = message.id
         outcome = Outcome(kind.value, message.delivery, message.status, message.recipient)
-    if outcome.status in ("sent", "script"):
+    if outcome.status in ("sent", "delivered", "script"):
         return outcome
     return _deliver(settings, message_id, now)
 
@@ -99,24 +102,141 @@ def _compose(
     )
     rendered = Renderer(settings.templates_dir).message(kind, case.language.value, context)
     by_email = bool(case.customer_email and settings.smtp_host)
+    params, why_not = (
+        (None, None)
+        if by_email
+        else _sms_params(settings, key, case, kind, cycle, now, context, extra)
+    )
+    delivery = "email" if by_email else "sms" if params is not None else "script"
     return CustomerMessage(
         case_id=case.id,
         kind=kind.value,
         cycle=cycle,
         language=case.language.value,
-        delivery="email" if by_email else "script",
+        delivery=delivery,
         recipient=(case.customer_email if by_email else case.customer_phone)
         or case.customer_email
         or "",
         subject=rendered.subject,
         body=rendered.body,
-        status="pending" if by_email else "script",
+        status="script" if delivery == "script" else "pending",
+        error=why_not,
         attempts=0,
         created_at=now,
+        sms_params=params,
     )
 
 
+def _sms_params(
+    settings: Settings,
+    key: bytes,
+    case: Case,
+    kind: MessageKind,
+    cycle: int,
+    now: datetime,
+    context: MessageContext,
+    extra: dict[str, str | None],
+) -> tuple[dict[str, str] | None, str | None]:
+    """The SMS template's variables when this message can go by SMS (a provider, the
+    kind's template, a mainland mobile); else None, with why not when SMS was configured."""
+    template = settings.sms.templates.get(kind.value)
+    if settings.sms.provider is None or not sms_rules.can_text(case.customer_phone):
+        return None, None
+    if template is None:
+        return (
+            None,
+            f"no SMS template for {kind.value} (COMPLAINTS_SMS__TEMPLATES): kept as a script",
+        )
+    link = (
+        links.survey_link(settings, case.case_no, cycle, now)
+        if kind is MessageKind.SURVEY_INVITATION
+        else links.status_link(settings, case.case_no, now)
+    )
+    values = {
+        "case": case.case_no,
+        "code": links.short_token(key, link),
+        "promise": sms_rules.promise_text(context.promised_hours, context.promised_days),
+        "days": str(settings.survey_link_days),
+        "time": extra.get("expected_at") or "",
+    }
+    params = {name: values[name] for name in sms_rules.VARIABLES[kind.value]}
+    problems = sms_rules.problems(kind.value, params, settings.sms.variable_max_chars)
+    if problems:
+        return None, f"not sent by SMS ({'; '.join(problems)}): kept as a script"
+    return params, None
+
+
 def _deliver(settings: Settings, message_id: int, now: datetime) -> Outcome:
+    with unit_of_work(settings.database_url) as session:
+        by_sms = CaseRepository(session).message_by_id(message_id).delivery == "sms"
+    return _text(settings, message_id, now) if by_sms else _mail(settings, message_id, now)
+
+
+def _text(settings: Settings, message_id: int, now: datetime) -> Outcome:
+    """Send the message by its SMS template. Refused for good (not a mobile, a blocked
+    number), it becomes a script for the receiver to phone the customer; not taken now
+    (throttled, unreachable), it raises and the step tries again later."""
+    texter = sms.provider(settings)
+    with unit_of_work(settings.database_url) as session:
+        message = CaseRepository(session).message_by_id(message_id)
+        phone, params = message.recipient, dict(message.sms_params or {})
+        template = settings.sms.templates.get(message.kind.split("#")[0], "")
+    failure: sms.SmsUnavailable | None = None
+    sent = sms.Sent(refused="SMS is no longer configured")
+    if texter is not None and template:
+        try:
+            sent = texter.send(phone, template, params, out_id=str(message_id))
+        except sms.SmsUnavailable as exc:
+            failure = exc
+    with unit_of_work(settings.database_url) as session:
+        message = CaseRepository(session).message_by_id(message_id)
+        message.attempts += 1
+        if failure is not None:
+            message.status, message.error = "failed", str(failure)
+        elif sent.ref is not None:
+            message.status, message.provider_ref, message.sent_at = "sent", sent.ref, now
+            message.error = None
+        else:
+            message.delivery, message.status = "script", "script"
+            message.error = f"SMS refused for good, kept as a script: {sent.refused}"
+        outcome = Outcome(message.kind, message.delivery, message.status, message.recipient)
+    if failure is not None:
+        raise failure
+    return outcome
+
+
+def refresh_sms_reports(settings: Settings, now: datetime, limit: int = 50) -> int:
+    """Ask the provider what became of the SMS sent in the last three days and not known
+    delivered yet: delivered, or failed for good (then a script for a colleague to phone).
+    Returns how many changed."""
+    texter = sms.provider(settings)
+    if texter is None:
+        return 0
+    with unit_of_work(settings.database_url) as session:
+        waiting = [
+            (m.id, m.recipient, m.provider_ref or "", m.sent_at or now)
+            for m in CaseRepository(session).sms_awaiting_report(now - timedelta(days=3), limit)
+        ]
+    changed = 0
+    for message_id, phone, ref, sent_at in waiting:
+        try:
+            report = texter.report(phone, ref, sent_at)
+        except sms.SmsUnavailable:
+            break  # the provider is not answering: the next pass asks again
+        if not (report.delivered or report.failed):
+            continue
+        with unit_of_work(settings.database_url) as session:
+            message = CaseRepository(session).message_by_id(message_id)
+            if report.delivered:
+                message.status = "delivered"
+            else:
+                message.delivery, message.status = "script", "script"
+                message.error = f"SMS not delivered ({report.failed}), kept as a script"
+        changed += 1
+    return changed
+
+
+def _mail(settings: Settings, message_id: int, now: datetime) -> Outcome:
     """E-mail the message under a Message-ID the ledger holds before the first attempt (a
     reply threading on it finds the case; a retry is the same mail). A passing failure
     raises (the task tries again later); a refusal for good (no such mailbox) turns it

@@ -167,6 +167,20 @@ class CaseRepository:
         return True
 
     # -- messages, surveys, deadlines, reports --------------------------------------------
+    def sms_awaiting_report(self, since: datetime, limit: int) -> Sequence[CustomerMessage]:
+        """SMS the provider took since `since` whose delivery is not known yet, oldest first."""
+        stmt = (
+            sa.select(CustomerMessage)
+            .where(
+                CustomerMessage.delivery == "sms",
+                CustomerMessage.status == "sent",
+                CustomerMessage.sent_at >= since,
+            )
+            .order_by(CustomerMessage.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
     def message(self, case_id: int, kind: str, cycle: int) -> CustomerMessage | None:
         stmt = sa.select(CustomerMessage).where(
             CustomerMessage.case_id == case_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ import pytest
 from complaints.cases import casefile, casework
 from complaints.settings import DEFAULT_CHANNELS
 from embedded.stack import Stack
-from rules.enums import Severity
+from rules.enums import Channel, Severity
+from tests.flows.conftest import SMS_TEMPLATES
 from tests.flows.support import (
     HAPPY_PATH,
     act_through,
@@ -35,6 +37,7 @@ from tests.flows.support import (
     wait_until,
 )
 from tests.integration.slack_server import FakeSlack
+from tests.integration.sms_server import FakeSms
 
 pytestmark = pytest.mark.e2e
 
@@ -253,3 +256,24 @@ def test_a_case_that_skips_the_plan_still_invites_the_customer_whose_answer_clos
     wait_closed(settings, case_no)
     (survey,) = casefile.read(settings, case_no).surveys
     assert survey.actor == "客户本人（在线问卷）" and survey.accepts_result
+
+
+def test_a_hotline_customer_with_only_a_mobile_is_texted_a_link_to_their_case(
+    web: Stack, settings: Any, sms: FakeSms
+) -> None:
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    complaint = new_complaint(channel=Channel.HOTLINE, customer_email=None, customer_phone=phone)
+    case_no, _ = submit(settings, complaint)
+
+    (text,) = wait_until(
+        lambda: [t for t in sms.texts if t.phone == phone],
+        what="the acknowledgement SMS at the provider",
+    )
+    assert text.template == SMS_TEMPLATES["acknowledgement"] and text.params["case"] == case_no
+
+    page = httpx.get(f"{settings.public_url}/l/{text.params['code']}", follow_redirects=True)
+    assert page.status_code == 200 and case_no in page.text
+    message = next(
+        m for m in casefile.read(settings, case_no).messages if m.kind == "acknowledgement"
+    )
+    assert (message.delivery, message.recipient) == ("sms", phone)

@@ -124,6 +124,7 @@ def test_a_customers_raw_data_never_leaves_the_case_record(
         "link key": os.environ["COMPLAINTS_LINK_SECRET"],
         "smtp password": os.environ["COMPLAINTS_SMTP_PASSWORD"],
         "mailbox password": os.environ["COMPLAINTS_MAILBOX__PASSWORD"],
+        "SMS AccessKey secret": os.environ["COMPLAINTS_SMS__ACCESS_KEY_SECRET"],
         "intake API key": api_key,
     }
     exposed = {

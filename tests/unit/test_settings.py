@@ -298,3 +298,21 @@ def test_an_unknown_role_channel_is_a_settings_error_naming_the_variable(monkeyp
     monkeypatch.setenv("COMPLAINTS_SLACK__ROLE_CHANNELS", '{"boss": "#bosses"}')
     with pytest.raises(SettingsError, match="COMPLAINTS_SLACK__ROLE_CHANNELS"):
         get_settings()
+
+
+def test_sms_needs_its_key_and_signature_and_knows_its_message_kinds(monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_SMS__PROVIDER", "aliyun")
+    with pytest.raises(SettingsError, match="access_key_id, access_key_secret, sign_name"):
+        get_settings()
+    monkeypatch.setenv("COMPLAINTS_SMS__ACCESS_KEY_ID", "LTAI5t")
+    monkeypatch.setenv("COMPLAINTS_SMS__ACCESS_KEY_SECRET", "s")
+    monkeypatch.setenv("COMPLAINTS_SMS__SIGN_NAME", "客服中心")
+    monkeypatch.setenv("COMPLAINTS_SMS__TEMPLATES", '{"acknowledgment": "SMS_1"}')
+    get_settings.cache_clear()
+    with pytest.raises(
+        SettingsError, match="COMPLAINTS_SMS__TEMPLATES: no message kind acknowledgment"
+    ):
+        get_settings()
+    monkeypatch.setenv("COMPLAINTS_SMS__TEMPLATES", '{"acknowledgement": "SMS_1"}')
+    get_settings.cache_clear()
+    assert get_settings().sms.templates == {"acknowledgement": "SMS_1"}
