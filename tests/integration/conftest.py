@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from complaints.settings import PROJECT_ROOT, Settings, get_settings
+from complaints.settings import PROJECT_ROOT, Settings, SlackSettings, SmsSettings, get_settings
 from models.db import engine_for, upgrade
 from models.ledger import Base
 from rules.routing import DEFAULT_ROUTING
@@ -106,6 +106,9 @@ def settings(database_url: str) -> Settings:
         smtp_timeout_seconds=5,
         templates_dir=PROJECT_ROOT / "templates",
         link_secret=None,  # the ledger's own key, not one an end-to-end stack left in the env
+        slack=SlackSettings(),  # nor its Slack, SMS or departments: each test sets its own
+        sms=SmsSettings(),
+        departments={},
     )
 
 
