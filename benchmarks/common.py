@@ -83,16 +83,27 @@ def product_stack(
             shutil.rmtree(root, ignore_errors=True)
 
 
-def deploy_benchmark_flow(entrypoint: str, name: str) -> None:
-    """Deploy a flow of benchmarks/ on the product's work pool, as the product's are."""
+def deploy_benchmark_flow(
+    entrypoint: str, name: str, job_variables: dict[str, Any] | None = None
+) -> None:
+    """Deploy a flow of benchmarks/ on the product's work pool, as the product's are (their
+    job variables unless others are given)."""
     from typing import cast
 
     from prefect import Flow
+
+    from complaints.settings import get_settings
+    from deployments.definitions import job_variables as product_job_variables
 
     flow = cast(Flow[..., Any], Flow.from_source(source=str(PROJECT_ROOT), entrypoint=entrypoint))
     flow.deploy(
         name=name,
         work_pool_name=WORK_POOL,
+        job_variables=(
+            product_job_variables(get_settings().heartbeat_seconds)
+            if job_variables is None
+            else job_variables
+        ),
         build=False,
         push=False,
         ignore_warnings=True,

@@ -201,14 +201,21 @@ def product_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Ite
 
 
 # -- the yardstick ---------------------------------------------------------------------------
-def bare_desk(bench: Bench, args: argparse.Namespace) -> tuple[Desk, list[Item]]:
+def bare_desk(
+    bench: Bench,
+    args: argparse.Namespace,
+    name: str = "bare",
+    job_variables: dict[str, Any] | None = None,
+) -> tuple[Desk, list[Item]]:
+    """The bare flow's desk; `name` and `job_variables` deploy it under another name and
+    with other job variables (benchmarks.heartbeat_cost)."""
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
 
-    common.deploy_benchmark_flow("benchmarks/bare_flow.py:bare_steps", "bare")
+    common.deploy_benchmark_flow("benchmarks/bare_flow.py:bare_steps", name, job_variables)
 
     def start(_: Any = None) -> Item:
-        run = run_deployment("bare-steps/bare", timeout=0, as_subflow=False)
+        run = run_deployment(f"bare-steps/{name}", timeout=0, as_subflow=False)
         return Item(str(run.id), str(run.id))
 
     def ready(items: list[Item]) -> list[tuple[Item, str | None, str | None]]:

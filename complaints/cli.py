@@ -522,6 +522,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
         settings.timezone,
         settings.report_crons,
         mailbox=bool(settings.mailbox.host),
+        heartbeat_seconds=settings.heartbeat_seconds,
     )
     emit(args, [str(i) for i in ids], f"registered {len(ids)} deployments on {settings.work_pool}")
 

@@ -51,6 +51,7 @@ DEFAULT_VAR = PROJECT_ROOT / "var"
 # A flow-run process is ~100-130 MB and mostly busy starting Python and importing Prefect:
 # two per core keeps the cores busy while one waits on the server, and bounds the memory.
 DEFAULT_WORKER_LIMIT = max(4, 2 * (os.cpu_count() or 2))
+MINIMUM_HEARTBEAT_SECONDS = 30  # prefect.flow_engine.MINIMUM_HEARTBEAT_INTERVAL
 
 
 class SettingsError(RuntimeError):
@@ -293,6 +294,12 @@ class Settings(BaseSettings):
         gt=0,
         description="a case run Running this long has lost its process and is restarted",
     )
+    heartbeat_seconds: int = Field(
+        default=30,
+        description="every flow run says it is alive this often; one silent for three of "
+        "these lost its process and is marked Crashed, and reconcile restarts it; 0 turns "
+        "this off (then only stalled_after_minutes finds such runs)",
+    )
     watch_every_seconds: float = Field(
         default=5, gt=0, le=30, description="how often the deadline watch polls the ledger"
     )
@@ -383,6 +390,16 @@ class Settings(BaseSettings):
         for kind, cron in value.items():
             if len(cron.split()) != 5:
                 raise ValueError(f"{kind}: {cron!r} is not a five-field cron expression")
+        return value
+
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _heartbeat_seconds(cls, value: int) -> int:
+        if value != 0 and value < MINIMUM_HEARTBEAT_SECONDS:
+            raise ValueError(
+                f"must be 0 (off) or at least {MINIMUM_HEARTBEAT_SECONDS}: Prefect sends a "
+                "flow run's heartbeat no more often than that"
+            )
         return value
 
     @field_validator("public_url")

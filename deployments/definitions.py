@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from prefect.schedules import Cron, Schedule
+
+if TYPE_CHECKING:
+    from prefect.events.schemas.automations import AutomationCore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,12 +31,17 @@ class DeploymentSpec:
     schedules: list[Schedule] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    work_queue: str | None = None  # None: the pool's default queue
 
     @property
     def full_name(self) -> str:
         return f"{self.flow_name}/{self.name}"
 
 
+# The queue the worker serves first: the deadline watch (it delivers escalations and staff
+# notices) and reconcile (it restarts crashed cases) must not wait behind a burst of case
+# runs for a free slot, or nobody hears of anything until the burst has drained.
+URGENT_QUEUE = "urgent"
 WATCH_CRON = "* * * * *"  # each run watches for about a minute, then the next one starts
 DEPARTMENT_CRON = "0 9 5 * *"  # each department summarises its month by the 5th
 MONTHLY_CRON = "0 9 7 * *"  # the consolidated monthly analysis is due by the 7th
@@ -77,6 +86,7 @@ def specs(
             entrypoint="flows/reconcile.py:reconcile_cases",
             description="启动未启动的案件、重启中断的案件 / start unstarted and restart stalled case runs",
             schedules=[Cron(reconcile_cron, timezone=timezone)],
+            work_queue=URGENT_QUEUE,
         ),
         DeploymentSpec(
             flow_name="customer-wait",
@@ -93,6 +103,7 @@ def specs(
             description="到期预警与逐级升级、同类投诉集中预警、Slack 发送 / fire SLA alerts "
             "and escalations, cluster alerts, deliver Slack messages",
             schedules=[Cron(WATCH_CRON, timezone=timezone)],
+            work_queue=URGENT_QUEUE,
         ),
         DeploymentSpec(
             flow_name="analysis-report",
@@ -134,19 +145,145 @@ def specs(
     ]
 
 
+UNRESPONSIVE = "投诉-无响应的运行 / runs that lost their process"
+MISSED_HEARTBEATS = 3  # silent this many heartbeats: the run's process is gone
+# After these a run's process stops saying it is alive on purpose: it has ended, or it
+# waits for a person (Suspended) or for a worker (Scheduled, Late, Restarting).
+QUIET_STATES = (
+    "Completed",
+    "Failed",
+    "Cancelled",
+    "Crashed",
+    "Suspended",
+    "Paused",
+    "Scheduled",
+    "Late",
+    "Restarting",
+)
+
+
+def unresponsive_runs(heartbeat_seconds: int, deployment_ids: list[UUID]) -> AutomationCore:
+    """Prefect's zombie detection, for the runs of these deployments: a run that started
+    running or sent a heartbeat, and then sent nothing for `MISSED_HEARTBEATS` heartbeats
+    without ending or suspending, lost its process (a killed worker, a lost machine) and is
+    marked Crashed; reconcile-cases restarts a case's run. Starting to run opens the watch
+    too, so a process killed before its first heartbeat is found as well; runs of other
+    deployments on the same server, which may send no heartbeats, are never touched."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    silent = heartbeat_seconds * MISSED_HEARTBEATS
+    return AutomationCore(
+        name=UNRESPONSIVE,
+        description=f"{silent} 秒没有心跳的运行标记为崩溃，案件的运行由 reconcile-cases 重启 / "
+        f"a run silent for {silent} s is marked Crashed; reconcile-cases restarts a case's run",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
+            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in QUIET_STATES)},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification(
+                {
+                    "prefect.resource.role": "deployment",
+                    "prefect.resource.id": [f"prefect.deployment.{i}" for i in deployment_ids],
+                }
+            ),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=silent),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"没有心跳 {silent} 秒：进程已丢失 / no heartbeat for {silent} s: "
+                "the run's process is gone",
+            )
+        ],
+    )
+
+
+RESTART_CRASHED = "投诉-崩溃的案件立即重启 / restart a crashed case at once"
+
+
+def restart_crashed_cases(case_deployment: UUID, reconcile_deployment: UUID) -> AutomationCore:
+    """When a case's run is marked Crashed (its process lost), reconcile-cases runs at once
+    and restarts it from the ledger, instead of at its next five-minute turn."""
+    from prefect.events.actions import RunDeployment
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    return AutomationCore(
+        name=RESTART_CRASHED,
+        description="案件的运行崩溃后立即运行 reconcile-cases，从台账重启 / a case run marked "
+        "Crashed starts reconcile-cases at once, which restarts it from the ledger",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Crashed"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification(
+                {
+                    "prefect.resource.role": "deployment",
+                    "prefect.resource.id": [f"prefect.deployment.{case_deployment}"],
+                }
+            ),
+            posture=Posture.Reactive,
+            threshold=1,
+            within=timedelta(0),
+        ),
+        actions=[RunDeployment(source="selected", deployment_id=reconcile_deployment)],
+    )
+
+
+def ensure_unresponsive_detection(
+    heartbeat_seconds: int, deployment_ids: list[UUID], restart: tuple[UUID, UUID] | None = None
+) -> None:
+    """Create or update the automation over these deployments, and (`restart`: the case and
+    reconcile deployments) the one that restarts a crashed case at once; with heartbeats
+    off (0), remove both."""
+    from prefect.client.orchestration import get_client
+
+    wanted = (
+        []
+        if not heartbeat_seconds
+        else [unresponsive_runs(heartbeat_seconds, deployment_ids)]
+        + ([restart_crashed_cases(*restart)] if restart else [])
+    )
+    with get_client(sync_client=True) as client:
+        for name in (UNRESPONSIVE, RESTART_CRASHED):
+            existing = client.read_automations_by_name(name)
+            automation = next((a for a in wanted if a.name == name), None)
+            if automation is None:
+                for old in existing:
+                    client.delete_automation(old.id)
+            elif existing:
+                client.update_automation(existing[0].id, automation)
+            else:
+                client.create_automation(automation)
+
+
+def job_variables(heartbeat_seconds: int) -> dict[str, Any]:
+    """What every deployment's runs get from their worker: the heartbeat, when it is on."""
+    if not heartbeat_seconds:
+        return {}
+    return {"env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(heartbeat_seconds)}}
+
+
 def deploy_all(
     work_pool: str,
     timezone: str = "Asia/Shanghai",
     report_crons: dict[str, str] | None = None,
     mailbox: bool = False,
+    heartbeat_seconds: int = 0,
 ) -> list[UUID]:
     """Register every deployment; `report_crons` may replace the report schedules
     (keys monthly, half_year, annual, department) and the morning list's (morning);
-    `mailbox`: a mailbox is configured, so
-    the mail intake runs too."""
+    `mailbox`: a mailbox is configured, so the mail intake runs too; `heartbeat_seconds`:
+    how often their runs say they are alive (0: never), with the automation that marks a
+    run silent for too long Crashed."""
     from prefect import Flow
 
-    ids: list[UUID] = []
+    ids: dict[str, UUID] = {}
     crons = report_crons or {}
     for spec in specs(
         timezone,
@@ -165,13 +302,37 @@ def deploy_all(
             schedules=spec.schedules,
             parameters=spec.parameters,
             tags=spec.tags,
+            work_queue_name=spec.work_queue,
+            job_variables=job_variables(heartbeat_seconds),
             build=False,
             push=False,
             print_next_steps=False,
             ignore_warnings=True,
         )
-        ids.append(cast(UUID, deployment_id))
-    return ids
+        ids[spec.name] = cast(UUID, deployment_id)
+    restart = (ids["case-lifecycle"], ids["reconcile-cases"])
+    ensure_unresponsive_detection(heartbeat_seconds, list(ids.values()), restart)
+    return list(ids.values())
+
+
+def _first_served(client: Any, pool: str) -> None:
+    """The urgent queue of the pool, at priority 1: a worker takes its runs first."""
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    try:
+        queue = client.read_work_queue_by_name(URGENT_QUEUE, work_pool_name=pool)
+    except ObjectNotFound:
+        with contextlib.suppress(ObjectAlreadyExists):
+            client.create_work_queue(
+                name=URGENT_QUEUE,
+                work_pool_name=pool,
+                priority=1,
+                description="先于案件运行：到期监控与重启 / served before case runs: the "
+                "deadline watch and reconcile",
+            )
+        queue = client.read_work_queue_by_name(URGENT_QUEUE, work_pool_name=pool)
+    if queue.priority != 1:
+        client.update_work_queue(queue.id, priority=1)
 
 
 def ensure_work_pool(name: str, worker_type: str) -> None:
@@ -184,6 +345,7 @@ def ensure_work_pool(name: str, worker_type: str) -> None:
         with contextlib.suppress(ObjectAlreadyExists):
             client.create_work_pool(WorkPoolCreate(name=name, type=worker_type))
         existing = client.read_work_pool(name).type
+        _first_served(client, name)
     if existing != worker_type:
         raise SystemExit(
             f"work pool {name!r} is of type {existing!r}, the worker type setting says "

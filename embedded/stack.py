@@ -299,6 +299,7 @@ def deploy_product(stack: Stack, settings: Settings, workers: int, worker_prefix
         settings.timezone,
         settings.report_crons,
         mailbox=bool(settings.mailbox.host),
+        heartbeat_seconds=settings.heartbeat_seconds,
     )
     for index in range(workers):
         stack.start_worker(settings.work_pool, name=f"{worker_prefix}-{index}")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from complaints.cases import casefile, casework, intake, supervision
+from complaints.cases import casefile, casework, intake
 from complaints.timesource import utc_now
 from embedded.stack import Stack, free_port
 from embedded.synthetic import decisions_for
@@ -57,10 +57,24 @@ def test_a_case_finishes_after_its_worker_is_killed_between_two_steps_and_mid_st
     product.kill_workers()
     assert flow_run_state(view.flow_run_id or "") == "RUNNING"  # left behind, no process
     product.start_worker("complaints")
-    restarted = supervision.restart_stalled(
-        settings.model_copy(update={"stalled_after_minutes": 0.001}), utc_now()
+    # Its heartbeats stop: Prefect marks it Crashed after three missed ones, and
+    # reconcile-cases, with the stock 15-minute threshold for silent runs, restarts it.
+    silent = 3 * settings.heartbeat_seconds
+    wait_until(
+        lambda: flow_run_state(view.flow_run_id or "") == "CRASHED",
+        timeout=silent + 60,
+        what="Prefect to mark the run that lost its process Crashed",
     )
-    assert case_no in restarted
+    # Crashed starts reconcile-cases at once (the automation), which restarts it from the
+    # ledger: no five-minute wait for its schedule, no fifteen for the stalled threshold.
+    assert settings.stalled_after_minutes == 15
+    wait_until(
+        lambda: (
+            flow_run_state(view.flow_run_id or "") in ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
+        ),
+        timeout=90,
+        what="reconcile, started by the crash, to restart the run",
+    )
 
     for step in ("approve_plan", "execute", "feedback", "callback"):
         act_when_waiting(settings, case_no, step, steps[step])
@@ -131,3 +145,41 @@ def test_a_complaint_entered_in_the_prefect_ui_run_form_is_registered_and_named(
 
     # The same complaint submitted again from another channel client is the same case.
     assert intake.submit(complaint, settings, utc_now()).case_no == case_no
+
+
+def test_deploying_again_keeps_one_unresponsive_run_automation_and_0_removes_it(
+    product: Stack, settings: Any
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from deployments.definitions import (
+        RESTART_CRASHED,
+        UNRESPONSIVE,
+        ensure_unresponsive_detection,
+    )
+
+    def automations(name: str = UNRESPONSIVE) -> list[Any]:
+        with get_client(sync_client=True) as client:
+            return client.read_automations_by_name(name)
+
+    with get_client(sync_client=True) as client:
+        deployments = {d.name: d.id for d in client.read_deployments()}
+    ours = list(deployments.values())
+    restart = (deployments["case-lifecycle"], deployments["reconcile-cases"])
+    (deployed,) = automations()  # `complaints deploy` made it when the stack started
+    assert deployed.enabled and deployed.trigger.within.total_seconds() == 90
+    assert len(automations(RESTART_CRASHED)) == 1
+    try:
+        ensure_unresponsive_detection(45, ours, restart)  # a changed setting, deployed again
+        (changed,) = automations()
+        assert changed.id == deployed.id and changed.trigger.within.total_seconds() == 135
+        ensure_unresponsive_detection(0, ours, restart)
+        assert automations() == [] and automations(RESTART_CRASHED) == []
+    finally:
+        ensure_unresponsive_detection(settings.heartbeat_seconds, ours, restart)
+    assert len(automations()) == 1 and len(automations(RESTART_CRASHED)) == 1
+    # The watch and reconcile are served first, so a burst of case runs never holds them up.
+    with get_client(sync_client=True) as client:
+        urgent = client.read_work_queue_by_name("urgent", work_pool_name=settings.work_pool)
+        watch = client.read_deployment_by_name("sla-watch/sla-watch")
+    assert urgent.priority == 1 and watch.work_queue_name == "urgent"

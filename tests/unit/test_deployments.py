@@ -7,6 +7,7 @@ import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -230,3 +231,68 @@ def test_the_morning_list_runs_at_nine_in_shanghai_and_its_time_can_be_changed()
     ]
     (earlier,) = [s for s in specs(morning_cron="30 8 * * *") if s.flow_name == "morning-list"]
     assert next_times(earlier, friday, 1) == [datetime(2026, 11, 28, 8, 30, tzinfo=SHANGHAI)]
+
+
+def expected_by(trigger: Any, event: str) -> bool:
+    from prefect.events.schemas.events import matches
+
+    return any(matches(pattern, event) for pattern in trigger.expect)
+
+
+def test_a_run_that_stops_sending_heartbeats_without_ending_or_waiting_is_marked_crashed():
+    from prefect.client.schemas.objects import StateType
+
+    from deployments.definitions import unresponsive_runs
+
+    ours = [uuid4(), uuid4()]
+    automation = unresponsive_runs(heartbeat_seconds=30, deployment_ids=ours)
+    trigger = automation.trigger
+    assert trigger.posture == "Proactive" and trigger.threshold == 1
+    assert trigger.within == timedelta(seconds=90)  # three heartbeats missed
+    # Silence is timed from the last heartbeat, or from starting to run: a process killed
+    # before its first heartbeat is found too.
+    assert trigger.after == {"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}
+    assert trigger.for_each == {"prefect.resource.id"}  # each run on its own
+    # Only the product's own runs: another flow on the same server may send no heartbeats.
+    related = trigger.match_related
+    assert set(related["prefect.resource.role"]) == {"deployment"}
+    assert set(related["prefect.resource.id"]) == {f"prefect.deployment.{i}" for i in ours}
+    # A run that ends, or suspends to wait for a person, or waits for a worker again, stops
+    # its heartbeats on purpose: it is not marked.
+    for state in ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Scheduled"):
+        assert expected_by(trigger, f"prefect.flow-run.{state}"), state
+    assert expected_by(trigger, "prefect.flow-run.heartbeat")
+    # Starting to run is no reason to stop: a process killed right after its first heartbeat
+    # must still be found.
+    for state in ("Running", "Pending", "Cancelling"):
+        assert not expected_by(trigger, f"prefect.flow-run.{state}"), state
+    (action,) = automation.actions
+    assert action.type == "change-flow-run-state" and action.state == StateType.CRASHED
+
+
+def test_a_crashed_case_run_starts_reconcile_at_once_and_only_a_case_run_does() -> None:
+    from prefect.events.schemas.events import matches
+
+    from deployments.definitions import restart_crashed_cases
+
+    case, reconcile = uuid4(), uuid4()
+    automation = restart_crashed_cases(case, reconcile)
+    trigger = automation.trigger
+    assert trigger.posture == "Reactive" and trigger.threshold == 1
+    assert [
+        e
+        for e in ("Crashed", "Failed", "Completed")
+        if any(matches(p, f"prefect.flow-run.{e}") for p in trigger.expect)
+    ] == ["Crashed"]
+    assert set(trigger.match_related["prefect.resource.id"]) == {f"prefect.deployment.{case}"}
+    (action,) = automation.actions
+    assert action.type == "run-deployment" and action.deployment_id == reconcile
+
+
+def test_the_watch_and_reconcile_are_served_before_case_runs_and_cases_are_not() -> None:
+    from deployments.definitions import URGENT_QUEUE
+
+    assert {s.flow_name for s in SPECS if s.work_queue == URGENT_QUEUE} == {
+        "sla-watch",
+        "reconcile-cases",
+    }

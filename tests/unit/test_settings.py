@@ -92,6 +92,19 @@ def test_an_unknown_time_zone_is_a_settings_error_naming_the_variable(monkeypatc
         get_settings()
 
 
+@pytest.mark.parametrize("seconds", ["10", "29", "-30"])
+def test_a_heartbeat_more_often_than_prefect_sends_one_is_a_settings_error(monkeypatch, seconds):
+    monkeypatch.setenv("COMPLAINTS_HEARTBEAT_SECONDS", seconds)
+    with pytest.raises(SettingsError, match=r"COMPLAINTS_HEARTBEAT_SECONDS: .*at least 30"):
+        get_settings()
+
+
+@pytest.mark.parametrize("seconds", ["0", "30", "60"])
+def test_heartbeats_are_off_at_0_or_at_least_30_seconds_apart(monkeypatch, seconds):
+    monkeypatch.setenv("COMPLAINTS_HEARTBEAT_SECONDS", seconds)
+    assert get_settings().heartbeat_seconds == int(seconds)
+
+
 @pytest.mark.parametrize(
     "url",
     ["mysql://app@db/complaints", "mysql+pymysql://app@db/complaints", "oracle://db", "db.sqlite"],
