@@ -944,9 +944,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _is_text(argument: str) -> bool:
     try:
-        args = build_parser().parse_args(argv)
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    unreadable = next((n for n, a in enumerate(given, 1) if not _is_text(a)), None)
+    if unreadable is not None:  # bytes the locale could not decode reach us as surrogates
+        print(
+            f"complaints: argument {unreadable} is not valid text (undecodable bytes); "
+            "give it in UTF-8",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    try:
+        args = build_parser().parse_args(given)
     except SystemExit as exc:  # --help, or arguments refused in one line
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:

@@ -155,6 +155,22 @@ def test_hostile_arguments_are_refused_in_one_line(
     assert rows(migrated) == before
 
 
+@pytest.mark.parametrize(
+    ("argv", "which"),
+    [
+        (("key", "revoke", "\ud800"), 3),  # found by the hostile-arguments property test
+        (("hold", "TS-20261201-0001", "--reason", "坏\udcff字节"), 4),  # a non-UTF-8 locale's bytes
+    ],
+)
+def test_an_argument_of_undecodable_bytes_is_refused_in_one_line(
+    run: Any, migrated: str, argv: tuple[str, ...], which: int
+) -> None:
+    before = rows(migrated)
+    line = refused(run(*argv))
+    assert f"argument {which} is not valid text" in line
+    assert rows(migrated) == before
+
+
 def test_a_file_in_gbk_is_registered_like_utf_8(run: Any, tmp_path: Path) -> None:
     payload = json.dumps(COMPLAINT, ensure_ascii=False).encode("gbk")
     result = run("submit", write(tmp_path, payload), "--json")
