@@ -12,6 +12,7 @@ from prefect.logging import get_run_logger
 
 from complaints.cases import casefile, worklist
 from complaints.cases.casefile import masker
+from complaints.notifications.notices import forwardings
 from complaints.settings import Settings
 from complaints.timesource import utc_now
 from rules.enums import CaseStatus, Department
@@ -70,7 +71,7 @@ def publish_case(settings: Settings, case_no: str, open_cases: bool = True) -> N
             )
         if open_cases:
             publish_open_cases(settings)
-            routed = {e.payload.get("department") for e in file.audit if e.step == "notify"}
+            routed = {e.payload.get("department") for e in forwardings(file.audit)}
             departments = {Department(d) for d in routed if d} | (
                 {case.department} if case.department else set()
             )

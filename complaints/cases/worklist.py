@@ -13,7 +13,7 @@ from typing import TypeVar
 from complaints.cases import staff
 from complaints.deadlines import clocks
 from complaints.deadlines.escalation import run_url
-from complaints.notifications.notices import owner_of_plan
+from complaints.notifications.notices import forwardings, owner_of_plan
 from complaints.settings import Settings
 from models.db import unit_of_work
 from models.repositories import CaseRepository
@@ -54,9 +54,7 @@ def waiting(settings: Settings, department: Department | None = None) -> list[Wa
                 told = tuple(
                     p.name for p in who_is_told(people, offered, step, case.department, owner)
                 )
-            routings = [
-                e.at for e in audit if e.step == Step.NOTIFY.value and e.key.startswith("fwd:")
-            ]
+            routings = [e.at for e in forwardings(audit)]
             found.append(
                 Waiting(
                     case_no=case.case_no,

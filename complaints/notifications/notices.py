@@ -26,7 +26,7 @@ from models.db import unit_of_work
 from models.ledger import AuditEntry, Case, SlackOutbox
 from models.repositories import CaseRepository
 from models.repositories.staff import StaffRepository
-from rules.enums import Department, Role
+from rules.enums import Department
 from rules.escalation import HANDLING
 from rules.notices import (
     Address,
@@ -68,9 +68,7 @@ def forward_if_new(repo: CaseRepository, settings: Settings, case: Case, now: da
     already (the last routing named it); a re-routing says from whom. True when told."""
     if case.department is None:
         return False
-    routings = [
-        e for e in repo.audit(case.id) if e.step == Step.NOTIFY.value and e.key.startswith("fwd:")
-    ]
+    routings = forwardings(repo.audit(case.id))
     last = routings[-1].payload.get("department") if routings else None
     if last == case.department.value:
         return False
@@ -124,6 +122,11 @@ def forward_if_new(repo: CaseRepository, settings: Settings, case: Case, now: da
     return bool(addresses)
 
 
+def forwardings(audit: Sequence[AuditEntry]) -> list[AuditEntry]:
+    """The case's forwarding notices (one per routing), oldest first."""
+    return [e for e in audit if e.step == Step.NOTIFY.value and e.key.startswith("fwd:")]
+
+
 # -- your turn ---------------------------------------------------------------------------
 def tell_turn(
     settings: Settings,
@@ -151,7 +154,7 @@ def tell_turn(
             told,
             step,
             department_channel,
-            lambda role: _role_channel(settings, role),
+            settings.slack.role_channels.get,
             slack=settings.slack_configured,
             email=bool(settings.smtp_host),
         )
@@ -182,10 +185,6 @@ def owner_of_plan(audit: Sequence[AuditEntry], cycle: int) -> str | None:
         if e.step == Step.PLAN.value and e.cycle == cycle and "owner" in (e.payload or {})
     ]
     return str(plans[-1].payload["owner"]) if plans else None
-
-
-def _role_channel(settings: Settings, role: Role) -> str | None:
-    return settings.slack.role_channels.get(role)
 
 
 # -- the outbox ----------------------------------------------------------------------------
