@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration flows bench clean
+.PHONY: run test quick lint unit integration flows bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The inner loop, in under two minutes: lint, then the unit and integration tiers on SQLite
+# (no PostgreSQL, no end-to-end stack). `make test` before pushing runs everything.
+quick: lint
+	$(BIN)/pytest -m "not postgres and not e2e" tests/unit tests/integration
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

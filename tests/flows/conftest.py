@@ -20,6 +20,7 @@ import pytest
 from embedded.stack import Stack, local_product
 from rules.sms import VARIABLES
 from tests.conftest import postgres_url
+from tests.flows.stacks import STACKS, stack_of
 from tests.integration.slack_server import FakeSlack, slack_server
 from tests.integration.sms_server import ACCESS_KEY_ID, FakeSms, sms_server
 
@@ -35,6 +36,35 @@ SECONDS_POLICY = {
     "COMPLAINTS_PATTERNS__CLUSTER_WINDOW": "10m",
     "COMPLAINTS_WATCH_EVERY_SECONDS": "1",
 }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every end-to-end module has its stack group: one left out would start a stack in
+    every process that draws one of its tests."""
+    missing = sorted(
+        {i.nodeid.split("::")[0] for i in items if i.nodeid.startswith("tests/flows/")}
+        - set(STACKS)
+    )
+    if missing:
+        raise pytest.UsageError(f"add {', '.join(missing)} to STACKS in tests/flows/stacks.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After the last test of its group in this process, the session's embedded stack is
+    set aside (server and worker stopped): an idle stack costs a fifth of a core, which the
+    tests still running in the other processes need. Its files stay; `live_worker` starts
+    it again should another embedded group follow in this process."""
+    group = stack_of(item.nodeid)
+    if group is None or (nextitem is not None and stack_of(nextitem.nodeid) == group):
+        return
+    if group.startswith("embedded"):
+        for stack in _EMBEDDED:
+            stack.kill_workers()
+            stack.stop_server()
+
+
+_EMBEDDED: list[Stack] = []  # the session's embedded stack, once started
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +111,7 @@ def product(
     """The embedded default: server and ledger on SQLite, one worker."""
     root = tmp_path_factory.mktemp("product")
     with local_product(root, extra_env=product_env(root, slack, sms)) as stack:
+        _EMBEDDED.append(stack)
         yield stack
 
 
@@ -115,7 +146,10 @@ def production_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 @pytest.fixture(autouse=True)
 def live_worker(product: Stack) -> None:
-    """A test that killed the workers must not leave the next one without any."""
+    """A test that killed the workers must not leave the next one without any; a stack set
+    aside after its group (below) is started again for a group that comes after it."""
+    if product.server is None:
+        product.start_server()
     if not any(worker.poll() is None for worker in product.workers):
         product.start_worker("complaints")
     assert product.env()["PREFECT_API_URL"] == os.environ["PREFECT_API_URL"]

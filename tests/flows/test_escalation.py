@@ -212,11 +212,17 @@ def test_a_case_waiting_on_the_customer_fires_nothing_until_the_customer_answers
         )
         assert run.state is not None and run.state.is_completed(), run.state
 
-    received = utc_now()
-    case_no = register(settings, new_complaint(severity=Severity.GENERAL, received_at=received))
-    customer_wait(True, "已请客户补充故障照片")
-    held = utc_now()
-    assert held < received + timedelta(seconds=20), "the hold came after the deadline"
+    # The hold must come before the 20-second deadline, through a run the worker starts: on
+    # a machine too busy for that, the case is left to its ladder and a new one is tried.
+    for _ in range(3):
+        received = utc_now()
+        complaint = new_complaint(severity=Severity.GENERAL, received_at=received)
+        case_no = register(settings, complaint)
+        customer_wait(True, "已请客户补充故障照片")
+        if utc_now() < received + timedelta(seconds=15):
+            break
+    else:
+        raise AssertionError("three holds in a row came after their deadline")
     time.sleep(max(0.0, (received + timedelta(seconds=40) - utc_now()).total_seconds()))
     quiet = levels_sent(slack, case_no)
     assert quiet in ([], ["W"])  # the warning may have come before the hold; nothing after

@@ -25,7 +25,7 @@ from models.db import engine_for, upgrade
 from models.ledger import Base
 from rules.routing import DEFAULT_ROUTING
 from rules.sla import SlaPolicy
-from tests.conftest import postgres_url
+from tests.conftest import migrated_sqlite, postgres_url
 from tests.integration.cli_support import UNREACHABLE_PREFECT, Result, invoke
 from tests.integration.slack_server import FakeSlack, slack_server
 from tests.integration.smtp_server import Inbox, smtp_server
@@ -75,8 +75,7 @@ def _empty(url: str) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty ledger at the newest schema, on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
-        upgrade(url)
+        url = migrated_sqlite(tmp_path / "ledger.db")
         try:
             yield url
         finally:
@@ -136,12 +135,11 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for name in list(os.environ):
         if name.upper().startswith("COMPLAINTS_"):
             monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = migrated_sqlite(tmp_path / "ledger.db")
     monkeypatch.setenv("COMPLAINTS_DATABASE_URL", url)
     monkeypatch.setenv("PREFECT_API_URL", UNREACHABLE_PREFECT)
     monkeypatch.chdir(tmp_path)  # no .env file from the working directory
     get_settings.cache_clear()
-    upgrade(url)
     # Prefect reads its settings once, at import: change them in its own context too.
     with temporary_settings(updates={PREFECT_API_URL: UNREACHABLE_PREFECT}):
         yield url

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from models.db import engine_for, upgrade
+from models.db import engine_for
 from models.ledger import Base
+from tests.conftest import migrated_sqlite
 from tests.hostile import HOSTILE, HOSTILE_TEXT, VALID
 from tests.integration.cli_support import COMPLAINT, Result
 
@@ -45,8 +46,7 @@ def hostile_form(
 
 @pytest.fixture
 def migrated(ledger: str) -> str:
-    upgrade(ledger)
-    return ledger
+    return ledger  # `ledger` is a copy of a migrated ledger
 
 
 def rows(url: str) -> dict[str, int]:
@@ -185,12 +185,9 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from models.db import upgrade
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
     env.pop("PYTHONUNBUFFERED", None)  # a shell's usual buffered stdout, written at exit
-    env["COMPLAINTS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'ledger.db'}"
-    upgrade(env["COMPLAINTS_DATABASE_URL"])
+    env["COMPLAINTS_DATABASE_URL"] = migrated_sqlite(tmp_path / "ledger.db")
     process = subprocess.Popen(
         [sys.executable, "-m", "complaints.cli", "list"],
         stdout=subprocess.PIPE,

@@ -24,7 +24,10 @@ from rules.intake import ComplaintIn
 from tests.integration.sms_server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, FakeSms, sms_server
 from tests.integration.smtp_server import HOST, Inbox
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+# 10:00 in Shanghai on the Monday of last week: the texts' links (valid 14 days from
+# sending) are followed by the web service at today's real time.
+_TODAY = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+NOW = _TODAY - timedelta(days=_TODAY.weekday() + 7)
 MOBILE = "13812345678"
 TEMPLATES = {kind: f"SMS_{100 + n}" for n, kind in enumerate(sorted(m.value for m in MessageKind))}
 
