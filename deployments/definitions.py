@@ -162,6 +162,14 @@ QUIET_STATES = (
 )
 
 
+# Each of these restarts the silence: an event both in `after` and in `expect` is the one
+# kind Prefect lets close a window and open the next from itself. With Running only in
+# `after`, a resumed run killed before its first heartbeat was never found: the window
+# left open by its last heartbeat had already counted the Suspended before the resume,
+# and a Running that is not expected does not replace a window that is still open.
+SIGNS_OF_LIFE = ("prefect.flow-run.heartbeat", "prefect.flow-run.Running")
+
+
 def unresponsive_runs(heartbeat_seconds: int, deployment_ids: list[UUID]) -> AutomationCore:
     """Prefect's zombie detection, for the runs of these deployments: a run that started
     running or sent a heartbeat, and then sent nothing for `MISSED_HEARTBEATS` heartbeats
@@ -180,8 +188,8 @@ def unresponsive_runs(heartbeat_seconds: int, deployment_ids: list[UUID]) -> Aut
         description=f"{silent} 秒没有心跳的运行标记为崩溃，案件的运行由 reconcile-cases 重启 / "
         f"a run silent for {silent} s is marked Crashed; reconcile-cases restarts a case's run",
         trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
-            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in QUIET_STATES)},
+            after=set(SIGNS_OF_LIFE),
+            expect={*SIGNS_OF_LIFE, *(f"prefect.flow-run.{s}" for s in QUIET_STATES)},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
             match_related=ResourceSpecification(
                 {
