@@ -40,6 +40,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from complaints.settings import Settings, secret_from_block
 from models.db import unit_of_work
@@ -49,9 +52,44 @@ from models.repositories.escalations import PENDING, SENT
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
-# Longer than one send can take (timeouts, retries, Retry-After waits); after it a claim
-# whose deliverer died is taken over.
-CLAIM_LEASE = timedelta(minutes=15)
+MAX_RATE_LIMIT_WAIT = 30
+"""Seconds a send waits out Slack's Retry-After; a longer one ends the send, and the outbox
+tries the message again after its backoff."""
+
+
+def claim_lease(settings: Settings) -> timedelta:
+    """Longer than one send can take (every try timing out, the rate-limit waits between, a
+    few seconds of server-error backoff); after it, a claim whose deliverer died is taken
+    over. A lease no longer than that keeps a channel — a ladder level's escalations with
+    it — waiting at most this long after a worker is killed mid-send."""
+    slack = settings.slack
+    tries = slack.retry_limit + 1
+    longest = max(slack.timeout_seconds, settings.smtp_timeout_seconds)
+    waits = slack.retry_limit * (MAX_RATE_LIMIT_WAIT + 5)
+    return timedelta(seconds=math.ceil(tries * longest + waits + 10))
+
+
+class _BoundedRateLimitRetry(RateLimitErrorRetryHandler):
+    """Slack's rate-limit retry, waiting at most `MAX_RATE_LIMIT_WAIT` seconds: a send never
+    outlives its claim's lease."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
+        try:
+            return int(wait[0]) <= MAX_RATE_LIMIT_WAIT
+        except (TypeError, ValueError, IndexError):
+            return False
+
+
 EVENT_TYPE = "complaint_escalation"
 NOTICE_EVENT_TYPE = "complaint_notice"  # a forwarding notice, a person's turn
 UNCONFIGURED = (
@@ -150,7 +188,7 @@ def slack_client(settings: Settings, warn: bool = True) -> WebClient | None:
             # Only failures to connect or to send the request: after a reset or a lost
             # answer Slack may already have posted the message, and the outbox decides.
             ConnectionErrorRetryHandler(max_retry_count=retries, error_types=[URLError]),
-            RateLimitErrorRetryHandler(max_retry_count=retries),
+            _BoundedRateLimitRetry(max_retry_count=retries),
             ServerErrorRetryHandler(max_retry_count=retries),
         ],
     )
@@ -226,7 +264,7 @@ def _claim_next(
             if head.next_attempt_at is not None and head.next_attempt_at > now:
                 finished.add(head.channel)  # backing off, or being sent by someone else
                 continue
-            if not outbox.claim(head.id, now, now + CLAIM_LEASE):
+            if not outbox.claim(head.id, now, now + claim_lease(settings)):
                 finished.add(head.channel)  # another deliverer got there first
                 continue
             return _Claimed(

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from complaints.notifications import slack
-from complaints.notifications.slack import deliver_outbox, outbox_status, slack_client, slack_token
+from complaints.notifications.slack import (
+    MAX_RATE_LIMIT_WAIT,
+    claim_lease,
+    deliver_outbox,
+    outbox_status,
+    slack_client,
+    slack_token,
+)
 from complaints.settings import Settings, SlackSettings
 from models.db import unit_of_work
 from models.ledger import Escalation, SlackOutbox
@@ -158,6 +165,39 @@ def test_a_rate_limited_message_is_sent_once_after_the_retry_after_wait(
     assert (refused.status, accepted.status) == (429, 200)
     assert accepted.at - refused.at >= 1
     assert outbox(connected)[0].status == "sent"
+
+
+def test_a_rate_limit_longer_than_a_send_may_wait_leaves_the_message_to_the_outbox(
+    settings: Settings, slack_api: FakeSlack
+) -> None:
+    connected = with_slack(settings, slack_api.base_url, retry_limit=2)
+    queue(connected, alert(1))
+    slack_api.rate_limit(1, retry_after=MAX_RATE_LIMIT_WAIT + 30)
+
+    started = time.monotonic()
+    report = deliver_outbox(connected, slack_client(connected), NOW)
+
+    assert time.monotonic() - started < MAX_RATE_LIMIT_WAIT  # no 60-second sleep in the send
+    assert (report.sent, report.failed, report.pending) == (0, 1, 1)
+    (row,) = outbox(connected)
+    assert row.status == "pending" and row.next_attempt_at is not None
+
+
+def test_a_message_whose_deliverer_died_mid_send_goes_within_minutes_not_a_quarter_hour(
+    connected: Settings, slack_api: FakeSlack
+) -> None:
+    from models.repositories import EscalationRepository
+
+    (outbox_id,) = queue(connected, alert(1))
+    lease = claim_lease(connected)
+    with unit_of_work(connected.database_url) as session:  # claimed, then the worker was killed
+        assert EscalationRepository(session).claim(outbox_id, NOW, NOW + lease)
+    client = slack_client(connected)
+
+    assert deliver_outbox(connected, client, NOW + lease - timedelta(seconds=1)).sent == 0
+    assert deliver_outbox(connected, client, NOW + lease).sent == 1
+    assert lease <= timedelta(minutes=3)  # the defaults: 4 tries of 10 s, 3 waits of ≤ 35 s
+    assert delivered_ids(slack_api) == [outbox_id]
 
 
 def test_messages_queued_during_an_outage_arrive_once_each_and_in_order_after_it(
