@@ -92,6 +92,11 @@ class MailboxSettings(BaseModel):
     folder: str = Field(default="INBOX", max_length=200)
     batch: int = Field(default=50, ge=1, le=500, description="mails read per pass")
     timeout_seconds: float = Field(default=30, gt=0)
+    owner_channel: str | None = Field(
+        default=None,
+        max_length=80,
+        description="Slack channel told of each mail left for a person; unset: the W channel",
+    )
 
 
 class SlackSettings(BaseModel):

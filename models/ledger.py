@@ -346,3 +346,22 @@ class StaffMember(Base):
     mobile: Mapped[str | None] = mapped_column(sa.String(20))
     added_at: Mapped[datetime]
     changed_at: Mapped[datetime]
+
+
+class SkippedMail(Base):
+    """A mail of the complaints mailbox the intake left for a person: it could not be read or
+    registered, or failed while being stored. It stays in the mailbox (flagged
+    `$ComplaintsSkipped`); this row is what the intake's owner is told, once, and what the
+    failed-mail report lists. No text of the mail is kept: the sender masked, the reason,
+    and the case registered before the failure, if one was."""
+
+    __tablename__ = "skipped_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_key: Mapped[str] = mapped_column(sa.String(120), unique=True)  # Message-ID or digest
+    uid: Mapped[str] = mapped_column(sa.String(20))
+    folder: Mapped[str] = mapped_column(sa.String(200))
+    sender: Mapped[str | None] = mapped_column(sa.String(254))  # masked
+    reason: Mapped[str] = mapped_column(sa.Text)
+    case_no: Mapped[str | None] = mapped_column(sa.String(20))
+    skipped_at: Mapped[datetime]

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import Any
 
 from rules.case_number import PATTERN
 from rules.patterns import normal_email
@@ -41,6 +41,18 @@ _CASE = re.compile(PATTERN.pattern, re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,248}>")
 THREAD_LIMIT = 50
 """Message-IDs looked up per mail: a long thread's References are cut to its newest."""
+NAME_BYTES = 200
+"""An attachment's stored name, in UTF-8 bytes: file systems take 255 bytes a name (98
+Chinese characters are 294), less room for the "-2" of a repeated name."""
+GB_FAMILY = frozenset(
+    {"gb2312", "gb_2312", "gb_2312-80", "csgb2312", "euc-cn", "x-euc-cn", "gbk", "x-gbk"}
+    | {"cp936", "ms936", "windows-936", "gb18030"}
+)
+"""Charsets read as GB18030: mail programs (Outlook, Foxmail) label GBK text "GB2312", and
+GB18030 reads both and every character GBK added (堃 镕 玥)."""
+_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{d}{n}" for d in ("COM", "LPT") for n in range(1, 10)}
+)
 
 
 class Unreadable(ValueError):
@@ -49,22 +61,31 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Attachment:
-    filename: str
+    filename: str  # safe to store on any file system (`safe_filename`)
     content_type: str
     data: bytes
+    original: str = ""  # the name the mail gave it, when that is not `filename`
 
 
 @dataclass(frozen=True)
 class NotKept:
-    """An attachment left out of the case for its size."""
+    """An attachment left out of the case: over the size limit, or (`why`) one that could
+    not be read or stored."""
 
     filename: str
     content_type: str
     size: int  # bytes
+    why: str = ""  # empty: over the size limit
 
     @property
     def note(self) -> str:
         """What the handler reads on the case (the mail is left in the mailbox)."""
+        if self.why:
+            return (
+                f"附件「{self.filename}」未能存入案件（{self.why}），原件在邮箱的原邮件中"
+                f" / attachment {self.filename!r} could not be kept ({self.why}); the original"
+                " mail in the mailbox still has it"
+            )
         size = f"{self.size / 1024 / 1024:.1f} MB"
         limit = f"{ATTACHMENT_LIMIT // 1024 // 1024} MB"
         return (
@@ -88,6 +109,9 @@ class Mail:
     # the Message-IDs the mail answers, the nearest first: In-Reply-To, then References
     # from the newest
     replies_to: tuple[str, ...] = ()
+    # a text whose bytes no charset explains (neither the declared one, nor UTF-8, nor
+    # GB18030): read with replacement characters, and said so on the case
+    garbled: bool = False
 
     @property
     def description(self) -> str:
@@ -104,8 +128,9 @@ def read(raw: bytes) -> Mail:
     if not isinstance(message, EmailMessage) or not message.keys():
         raise Unreadable("not a mail message (no headers)")
     try:
-        senders = getaddresses([str(message.get("From", ""))])
-        subject = " ".join(str(message.get("Subject", "")).split())
+        senders = getaddresses([_header(message, "From")[0]])
+        subject, subject_read = _header(message, "Subject")
+        subject = " ".join(subject.split())
         message_id = str(message.get("Message-ID", "")).strip()
         replies_to = _thread(
             str(message.get("In-Reply-To", "")), str(message.get("References", ""))
@@ -115,9 +140,11 @@ def read(raw: bytes) -> Mail:
     name, address = senders[0] if senders else ("", "")
     if "@" not in address:
         raise Unreadable("no sender address (From)")
-    text = _text_of(message)
+    text, text_read = _text_of(message)
+    forwarded, forwarded_read = _forwarded_text(message)
     if not message_id:  # some systems send none: the content itself identifies the mail
         message_id = f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}>"
+    text = "\n\n".join(t for t in (_new_text(text), forwarded) if t)
     found = _CASE.search(subject) or _CASE.search(text)
     kept, not_kept = _attachments(message)
     return Mail(
@@ -125,13 +152,54 @@ def read(raw: bytes) -> Mail:
         sender_name=" ".join(name.split())[:50] or address.split("@")[0][:50],
         sender_email=address.strip(),
         subject=subject[:200],
-        text=_new_text(text),
+        text=text,
         sent_at=_date(message),
         case_no=found.group(0).upper() if found else None,
         attachments=kept,
         not_kept=not_kept,
         replies_to=replies_to,
+        garbled=not (subject_read and text_read and forwarded_read),
     )
+
+
+def decode_text(data: bytes, declared: str | None) -> tuple[str, bool]:
+    """The text of `data` and whether it read cleanly: in its declared charset (the GB
+    family as GB18030), else — undeclared, declared ASCII with 8-bit bytes, or a label that
+    lies — as UTF-8, then as GB18030; when nothing fits, UTF-8 with replacement characters
+    and False, so the case can say the mail is garbled."""
+    label = (declared or "").strip().lower()
+    tried = ["gb18030"] if label in GB_FAMILY else [label] if label not in ("", "us-ascii") else []
+    for charset in dict.fromkeys([*tried, "utf-8", "gb18030"]):
+        try:
+            return data.decode(charset), True
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", "replace"), False
+
+
+def _header(message: EmailMessage, name: str) -> tuple[str, bool]:
+    """A header's text and whether it read cleanly. The parser's own reading is kept when it
+    is clean; a header it could not read (a GB2312 label on GBK text, raw 8-bit bytes) is
+    decoded again from its raw value by `decode_text`."""
+    value = str(message.get(name, ""))
+    if "\ufffd" not in value and not _SURROGATE.search(value):
+        return value, True
+    raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), "")
+    texts, clean = [], True
+    for chunk, charset in decode_header(str(raw)):
+        if isinstance(chunk, str):
+            data = chunk.encode("utf-8", "surrogateescape")
+        elif charset is None:  # text between encoded words, escaped by decode_header
+            data = chunk.decode("raw-unicode-escape").encode("utf-8", "surrogateescape")
+        else:
+            data = chunk
+        text, read_cleanly = decode_text(data, charset)
+        texts.append(text)
+        clean = clean and read_cleanly
+    return "".join(texts), clean
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def case_joined(
@@ -172,22 +240,62 @@ def _thread(in_reply_to: str, references: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))[:THREAD_LIMIT]
 
 
-def _text_of(message: EmailMessage) -> str:
-    plain = message.get_body(preferencelist=("plain",))
-    if plain is not None:
-        return _content(plain)
-    rich = message.get_body(preferencelist=("html",))
-    if rich is not None:
-        return html_to_text(_content(rich))
-    return ""
+def _text_of(message: Message) -> tuple[str, bool]:
+    """The mail's own text (a forwarded message inside it is not its body) and whether it
+    read cleanly."""
+    if not isinstance(message, EmailMessage):
+        return "", True
+    for kind in ("plain", "html"):
+        body = message.get_body(preferencelist=(kind,))
+        if body is not None:
+            text, clean = _content(body)
+            return (text if kind == "plain" else html_to_text(text)), clean
+    return "", True
 
 
-def _content(part: Any) -> str:
-    try:
-        return str(part.get_content())
-    except (LookupError, UnicodeError, ValueError):  # an unknown or lying charset
-        payload = part.get_payload(decode=True)
-        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+def _content(part: Message) -> tuple[str, bool]:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return "", True
+    return decode_text(payload, part.get_content_charset())
+
+
+def _forwarded(message: Message) -> list[Message]:
+    """The mails this one carries whole (message/rfc822 parts), the outermost ones only: a
+    forward of a forward is one mail, kept with everything inside it."""
+    if message.get_content_type() == "message/rfc822":
+        inner = message.get_payload()
+        return (
+            [inner[0]]
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message)
+            else []
+        )
+    if message.is_multipart():
+        parts = message.get_payload()
+        return [m for part in parts if isinstance(part, Message) for m in _forwarded(part)]
+    return []
+
+
+FORWARD_DEPTH = 5
+"""Forwards inside forwards read for their text; deeper ones are kept in the .eml only."""
+
+
+def _forwarded_text(message: Message, depth: int = 1) -> tuple[str, bool]:
+    """The text of each forwarded mail, under who sent it and its subject, and whether all
+    of it read cleanly: a mail that is wholly a forward is a complaint in that text."""
+    texts, clean = [], True
+    for inner in _forwarded(message) if depth <= FORWARD_DEPTH else []:
+        if not isinstance(inner, EmailMessage):
+            continue
+        sender, sender_read = _header(inner, "From")
+        subject, subject_read = _header(inner, "Subject")
+        body, body_read = _text_of(inner)
+        deeper, deeper_read = _forwarded_text(inner, depth + 1)
+        clean = clean and sender_read and subject_read and body_read and deeper_read
+        head = f"---------- 转发的邮件 / Forwarded message ----------\n发件人 / From: {sender}"
+        text = "\n\n".join(t for t in (_new_text(body), deeper) if t)
+        texts.append(f"{head}\n主题 / Subject: {' '.join(subject.split())}\n\n{text}".strip())
+    return "\n\n".join(texts), clean
 
 
 def html_to_text(markup: str) -> str:
@@ -220,29 +328,68 @@ def _date(message: EmailMessage) -> datetime | None:
 
 
 def _attachments(message: EmailMessage) -> tuple[list[Attachment], list[NotKept]]:
-    """The attachments to keep, and those over the limit (named, with their size)."""
+    """The attachments to keep, and those left out: over the limit (named, with their
+    size), or not readable (named, with why). A mail that is itself a forward (its body one
+    message/rfc822 part) keeps the forwarded mail as an attachment too."""
     found: list[Attachment] = []
-    too_big: list[NotKept] = []
-    for number, part in enumerate(message.iter_attachments(), start=1):
-        data = part.get_payload(decode=True)
+    left: list[NotKept] = []
+    parts = list(message.iter_attachments())
+    if message.get_content_type() == "message/rfc822":
+        parts.append(message)
+    for number, part in enumerate(parts, start=1):
         default = f"attachment-{number}"
-        if part.get_content_type() == "message/rfc822":  # a mail forwarded as an attachment
-            inner = part.get_payload()
-            first = inner[0] if isinstance(inner, list) and inner else None
-            data = first.as_bytes() if isinstance(first, Message) else None
-            default += ".eml"
+        kind = part.get_content_type()
+        given = default
+        try:
+            given = (part.get_filename() or default) if part is not message else default
+            if kind == "message/rfc822":  # a mail forwarded as an attachment, as its .eml
+                given = given if given != default else f"{default}.eml"
+                data = _forwarded_bytes(part)
+            else:
+                payload = part.get_payload(decode=True)
+                data = payload if isinstance(payload, bytes) else None
+        except Exception as exc:  # a part broken in any way is one file left out, not the mail
+            left.append(NotKept(safe_filename(str(given)), kind, 0, why=_why(exc)))
+            continue
         if not isinstance(data, bytes) or not data:
             continue
-        name = safe_filename(part.get_filename() or default)
+        name = safe_filename(given)
         if len(data) > ATTACHMENT_LIMIT:
-            too_big.append(NotKept(name, part.get_content_type(), len(data)))
+            left.append(NotKept(name, kind, len(data)))
             continue
-        found.append(Attachment(name, part.get_content_type(), data))
-    return found, too_big
+        found.append(Attachment(name, kind, data, original="" if name == given else given))
+    return found, left
+
+
+def _forwarded_bytes(part: Message) -> bytes | None:
+    inner = part.get_payload()
+    first = inner[0] if isinstance(inner, list) and inner else None
+    if not isinstance(first, Message):
+        return None
+    try:
+        return first.as_bytes()
+    except (UnicodeError, LookupError, ValueError):  # a corrupted forward: its text as it came
+        return first.as_string(policy=policy.compat32).encode("utf-8", "surrogateescape")
+
+
+def _why(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}".rstrip(": ")
 
 
 def safe_filename(name: str) -> str:
-    """A file name that stays inside its folder: no path, no control characters."""
+    """A file name that stays inside its folder and that any file system takes: no path, no
+    control or reserved characters, no device name, at most `NAME_BYTES` bytes in UTF-8
+    (cut on a character, keeping the extension)."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable() and c not in '<>:"|?*').strip(" .")
-    return name[:120] or "attachment"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem or len(suffix.encode()) > 16:
+        stem, suffix = name, ""
+    else:
+        suffix = f".{suffix}"
+    if stem.upper() in _RESERVED:
+        stem = f"_{stem}"
+    room = NAME_BYTES - len(suffix.encode())
+    if len(stem.encode()) > room:
+        stem = stem.encode()[: room - len("…".encode())].decode("utf-8", "ignore") + "…"
+    return f"{stem}{suffix}" if stem else "attachment"

@@ -196,6 +196,32 @@ def _notice(
     return Notice(key=key, text=title, blocks=blocks, body="\n".join(lines) + "\n")
 
 
+def skipped_mail_key(mail_key: str) -> str:
+    return f"mail-skipped:{mail_key}"
+
+
+def skipped_notice(
+    mail_key: str, uid: str, folder: str, sender: str | None, reason: str, case_no: str | None
+) -> Notice:
+    """The mailbox owner's notice of one mail the intake left for a person (`sender`
+    masked): where it is, why, and the case it reached before failing."""
+    title = f"📭 邮件未能受理 / A mail was left for a person: {folder} #{uid}"
+    lines = [
+        title,
+        f"发件人 / From: {sender or '—'}",
+        f"原因 / Why: {reason}",
+        f"已登记的案件 / Case registered: {case_no}"
+        if case_no
+        else "未登记案件 / No case was registered",
+        "原邮件留在邮箱中（$ComplaintsSkipped），请人工处理 / The mail stays in the mailbox"
+        " (flagged $ComplaintsSkipped) for a person to handle",
+    ]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+    return Notice(
+        key=skipped_mail_key(mail_key), text=title, blocks=blocks, body="\n".join(lines) + "\n"
+    )
+
+
 def person_address(person: Person, slack: bool, email: bool, fallback: str) -> Address:
     """How one person is told: a direct message by member ID, else the member Slack finds
     by their e-mail, else an e-mail; else the `fallback` channel. `slack`, `email`: whether

@@ -15,6 +15,8 @@ from complaints.cases.casefile import masker
 from complaints.notifications.notices import forwardings
 from complaints.settings import Settings
 from complaints.timesource import utc_now
+from models.db import unit_of_work
+from models.repositories import CaseRepository
 from rules.enums import CaseStatus, Department
 from rules.presentation import (
     alert_tags,
@@ -121,3 +123,38 @@ def publish_escalated(settings: Settings, case_nos: list[str], budget_seconds: f
         publish_case(settings, case_no, open_cases=False)
     publish_open_cases(settings)
     return []
+
+
+SKIPPED_MAILS_KEY = "mail-skipped"
+SKIPPED_MAILS_SHOWN = 100
+
+
+def publish_skipped_mails(settings: Settings) -> None:
+    """The failed-mail report: the mails the intake left for a person, newest first."""
+    try:
+        with unit_of_work(settings.database_url) as session:
+            repo = CaseRepository(session)
+            mails = repo.skipped_mails(SKIPPED_MAILS_SHOWN + 1)
+            rows = [
+                {
+                    "时间 when": m.skipped_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
+                    "邮件 mail": f"{m.folder} #{m.uid}",
+                    "发件人 from": m.sender or "—",
+                    "原因 why": m.reason,
+                    "案件 case": m.case_no or "—",
+                }
+                for m in mails[:SKIPPED_MAILS_SHOWN]
+            ]
+        cut = (
+            f"，仅列最近 {SKIPPED_MAILS_SHOWN} 封 / the newest {SKIPPED_MAILS_SHOWN} shown"
+            if len(mails) > SKIPPED_MAILS_SHOWN
+            else ""
+        )
+        create_table_artifact(
+            table=rows,
+            key=SKIPPED_MAILS_KEY,
+            description="未能受理、留给人工处理的邮件（原邮件在邮箱中）/ mails left for a person, "
+            f"still in the mailbox{cut}",
+        )
+    except Exception as exc:
+        get_run_logger().warning("could not refresh the failed-mail report: %s", exc)

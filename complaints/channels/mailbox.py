@@ -10,9 +10,14 @@ to that case as the customer's correspondence instead; from anyone else it is a 
 of its own (rules.mail.case_joined).
 
 A mail is flagged handled (IMAP keyword `$ComplaintsHandled`) only after the ledger
-committed what it said. One that cannot be read or registered is flagged
-`$ComplaintsSkipped`, stays in the mailbox for a person, and is reported by the pass; it is
-never read again, so it is never lost and never retried forever.
+committed what it said. A mail is never more than itself: whatever goes wrong with one
+(it cannot be read or registered, an attachment cannot be stored, any error at all) flags
+it `$ComplaintsSkipped` with the reason, and the pass goes on with the next. A skipped mail
+stays in the mailbox for a person, is never read again (never lost, never retried for
+ever), is listed in the ledger (`skipped_mails`, the failed-mail report) and its owner is
+told once on Slack; a case registered before the failure says on its timeline what went
+wrong. An attachment that cannot be stored is one file left out, named on the case, not a
+failed mail.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from complaints.cases import casework, intake
+from complaints.notifications.notices import queue
 from complaints.settings import Settings, secret_from_block
 from models.db import unit_of_work
+from models.ledger import SkippedMail
 from models.repositories import CaseRepository
 from rules.enums import Channel, Demand
 from rules.intake import ComplaintIn
-from rules.mail import Attachment, Mail, Unreadable, case_joined, cases_named, read
+from rules.mail import Attachment, Mail, NotKept, case_joined, cases_named, read
 from rules.masking import mask_email
+from rules.notices import Address, skipped_notice
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,18 @@ class MailboxError(RuntimeError):
     """The mailbox could not be read this pass (server down, login refused); one line."""
 
 
+class NotStored(RuntimeError):
+    """The mail's case was registered or joined, but an attachment could not be stored: the
+    mail is left for a person, who still has the attachment in the mailbox."""
+
+
+@dataclass
+class Taking:
+    """How far one mail got: the case it registered or joined, once it did."""
+
+    case_no: str | None = None
+
+
 @dataclass
 class MailboxPass:
     registered: list[str] = field(default_factory=list)  # new cases
@@ -61,43 +81,66 @@ class MailboxPass:
         return sum(map(len, (self.registered, self.repeated, self.correspondence, self.skipped)))
 
 
-def take(settings: Settings, raw: bytes, now: datetime) -> tuple[str, str]:
+def take(
+    settings: Settings, raw: bytes, now: datetime, taking: Taking | None = None
+) -> tuple[str, str]:
     """What one mail becomes: ("registered" | "repeated" | "correspondence", case number).
-    Raises Unreadable or intake.ComplaintRefused when it can become nothing."""
+    Raises Unreadable or intake.ComplaintRefused when it can become nothing; `taking` says
+    which case it reached if it fails after that."""
+    taking = taking or Taking()
     mail = read(raw)
     case_no = _case_of_sender(settings, mail)
     if case_no is not None:
-        evidence = _keep(settings, case_no, mail.attachments)
+        taking.case_no = case_no
+        evidence, not_stored = _keep(settings, case_no, mail.attachments)
         casework.record_correspondence(
             settings,
             case_no,
             now,
             mail.message_id,
             "customer_wrote",
-            {"note": mail.description, "message_id": mail.message_id, "evidence": evidence},
+            {
+                "note": mail.description,
+                "message_id": mail.message_id,
+                "evidence": evidence,
+                **_originals(mail.attachments, evidence),
+            },
         )
-        _note_not_kept(settings, case_no, mail, now)
+        _note_not_kept(settings, case_no, mail, not_stored, now)
         if CHASE_WORDS.search(mail.description):
             with contextlib.suppress(casework.CaseStateError):  # closed: a letter, not a chase
                 casework.chase(settings, case_no, now, "email", mail.text[:200] or None)
+        _refuse_if_not_stored(not_stored)
         return "correspondence", case_no
     complaint = _complaint(settings, mail, now)
     try:
         submitted = intake.submit(complaint, settings, now)
     except casework.IdempotencyConflict as exc:
         raise intake.ComplaintRefused(str(exc)) from None
-    if mail.attachments:
-        evidence = _keep(settings, submitted.case_no, mail.attachments)
+    taking.case_no = submitted.case_no
+    evidence, not_stored = _keep(settings, submitted.case_no, mail.attachments)
+    if evidence:
         casework.record_correspondence(
             settings,
             submitted.case_no,
             now,
             mail.message_id,
             "evidence",
-            {"note": f"随邮件附件 / attached: {', '.join(evidence)}", "evidence": evidence},
+            {
+                "note": f"随邮件附件 / attached: {', '.join(evidence)}",
+                "evidence": evidence,
+                **_originals(mail.attachments, evidence),
+            },
         )
-    _note_not_kept(settings, submitted.case_no, mail, now)
+    _note_not_kept(settings, submitted.case_no, mail, not_stored, now)
+    _refuse_if_not_stored(not_stored)
     return ("registered" if submitted.created else "repeated"), submitted.case_no
+
+
+def _refuse_if_not_stored(not_stored: list[NotKept]) -> None:
+    if not_stored:
+        named = "; ".join(f"{left.filename}: {left.why}" for left in not_stored)
+        raise NotStored(f"attachment not stored ({named})")
 
 
 def poll(settings: Settings, now: datetime) -> MailboxPass:
@@ -110,17 +153,84 @@ def poll(settings: Settings, now: datetime) -> MailboxPass:
         uids = _search(imap)[: box.batch]
         for uid in uids:
             raw = _fetch(imap, uid)
+            taking = Taking()
             try:
-                outcome, case_no = take(settings, raw, now)
-            except (Unreadable, intake.ComplaintRefused) as exc:
+                outcome, case_no = take(settings, raw, now, taking)
+            except Exception as exc:  # one mail, whatever it did, never stops the others
                 _flag(imap, uid, SKIPPED)
-                line = f"mail {uid}: {_reason(exc)}"
+                line = skip(settings, uid, raw, exc, taking.case_no, now)
                 log.warning("left in the mailbox for a person: %s", line)
                 done.skipped.append(line)
                 continue
             _flag(imap, uid, HANDLED)  # only now: the ledger has committed it
             getattr(done, outcome).append(case_no)
     return done
+
+
+def skip(
+    settings: Settings, uid: str, raw: bytes, exc: Exception, case_no: str | None, now: datetime
+) -> str:
+    """Record a mail left for a person, once: its row in `skipped_mails`, the owner's Slack
+    notice, and on the case it registered or joined before failing, what went wrong. Never
+    raises: the pass goes on whatever the ledger says. The line the pass reports."""
+    reason = _reason(exc)
+    line = f"mail {uid}: {reason}" + (f" (case {case_no})" if case_no else "")
+    key, sender = identity(raw)
+    try:
+        with unit_of_work(settings.database_url) as session:
+            repo = CaseRepository(session)
+            if repo.skipped_mail(key) is not None:
+                return line
+            repo.add_skipped_mail(
+                SkippedMail(
+                    mail_key=key,
+                    uid=uid[:20],
+                    folder=settings.mailbox.folder,
+                    sender=sender,
+                    reason=reason,
+                    case_no=case_no,
+                    skipped_at=now,
+                )
+            )
+            case = repo.get(case_no) if case_no else None
+            channel = settings.mailbox.owner_channel or settings.slack.channels["W"]
+            folder = settings.mailbox.folder
+            notice = skipped_notice(key, uid, folder, sender, reason, case_no)
+            queue(session, case.id if case else None, notice, Address("slack", channel), None, now)
+        if case_no:
+            casework.record_correspondence(
+                settings,
+                case_no,
+                now,
+                f"{key} skipped",
+                "mail_not_finished",
+                {
+                    "note": f"邮件处理中断，原邮件留在邮箱 / the mail could not be finished and "
+                    f"stays in the mailbox: {reason}",
+                    "message_id": key,
+                },
+                actor=RECEIVER,
+            )
+    except Exception:  # the ledger itself is failing: the log and the run say it
+        log.exception("could not record the skipped mail %s", uid)
+    return line
+
+
+def identity(raw: bytes) -> tuple[str, str | None]:
+    """The mail's key (its Message-ID, else a digest of its bytes) and its sender, masked,
+    read as leniently as the bytes allow."""
+    import hashlib
+    from email import message_from_bytes, policy
+    from email.utils import parseaddr
+
+    try:
+        message = message_from_bytes(raw, policy=policy.compat32)
+        message_id = " ".join(str(message.get("Message-ID", "")).split())[:100]
+        sender = parseaddr(str(message.get("From", "")))[1]
+    except Exception:
+        message_id, sender = "", ""
+    key = message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}>"
+    return key, (mask_email(sender) if "@" in sender else None)
 
 
 def _case_of_sender(settings: Settings, mail: Mail) -> str | None:
@@ -134,9 +244,26 @@ def _case_of_sender(settings: Settings, mail: Mail) -> str | None:
         return case_joined(mail, threads, customers)
 
 
-def _note_not_kept(settings: Settings, case_no: str, mail: Mail, now: datetime) -> None:
-    """Tell the handler, on the case, of each attachment left out for its size."""
-    for number, left in enumerate(mail.not_kept, start=1):
+def _note_not_kept(
+    settings: Settings, case_no: str, mail: Mail, not_stored: list[NotKept], now: datetime
+) -> None:
+    """Tell the handler, on the case, of each attachment left out (for its size, or because
+    it could not be read or stored), and of a mail whose text no charset explains."""
+    if mail.garbled:
+        casework.record_correspondence(
+            settings,
+            case_no,
+            now,
+            f"{mail.message_id} garbled",
+            "mail_garbled",
+            {
+                "note": "邮件的编码无法识别，部分文字可能显示为乱码，原邮件在邮箱中 / the mail's "
+                "charset could not be told; some text may be garbled, the original is in the "
+                "mailbox",
+                "message_id": mail.message_id,
+            },
+        )
+    for number, left in enumerate([*mail.not_kept, *not_stored], start=1):
         casework.record_correspondence(
             settings,
             case_no,
@@ -172,22 +299,40 @@ def _complaint(settings: Settings, mail: Mail, now: datetime) -> ComplaintIn:
     )
 
 
-def _keep(settings: Settings, case_no: str, attachments: list[Attachment]) -> list[str]:
-    """Save the attachments under the case's evidence folder; their names as saved."""
+def _keep(
+    settings: Settings, case_no: str, attachments: list[Attachment]
+) -> tuple[list[str], list[NotKept]]:
+    """Save the attachments under the case's evidence folder: their names as saved, and
+    those the file system would not take (the reason named)."""
     if not attachments:
-        return []
+        return [], []
     folder = Path(settings.evidence_dir) / case_no
-    folder.mkdir(parents=True, exist_ok=True)
-    names = []
+    names: list[str] = []
+    failed: list[NotKept] = []
     for attachment in attachments:
-        path = folder / attachment.filename
-        stem, suffix, n = path.stem, path.suffix, 1
-        while path.exists() and path.read_bytes() != attachment.data:
-            n += 1
-            path = folder / f"{stem}-{n}{suffix}"
-        path.write_bytes(attachment.data)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / attachment.filename
+            stem, suffix, n = path.stem, path.suffix, 1
+            while path.exists() and path.read_bytes() != attachment.data:
+                n += 1
+                path = folder / f"{stem}-{n}{suffix}"
+            path.write_bytes(attachment.data)
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            size = len(attachment.data)
+            failed.append(NotKept(attachment.filename, attachment.content_type, size, why))
+            continue
         names.append(path.name)
-    return names
+    return names, failed
+
+
+def _originals(attachments: list[Attachment], saved: list[str]) -> dict[str, Any]:
+    """The names the mail gave the attachments saved under another name (made safe for the
+    file system), for the ledger: saved name → original."""
+    renamed = {a.filename: a.original for a in attachments if a.original}
+    originals = {name: renamed[name] for name in saved if name in renamed}
+    return {"original_names": originals} if originals else {}
 
 
 def _reason(exc: Exception) -> str:

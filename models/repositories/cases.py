@@ -17,6 +17,7 @@ from models.ledger import (
     CaseCounter,
     CaseReport,
     CustomerMessage,
+    SkippedMail,
     StepDeadline,
     SurveyAnswer,
 )
@@ -220,6 +221,20 @@ class CaseRepository:
             return {}
         stmt = sa.select(Case.case_no, Case.customer_email).where(Case.case_no.in_(case_nos))
         return {case_no: email for case_no, email in self.session.execute(stmt)}
+
+    # -- mails the intake left for a person ------------------------------------------
+    def skipped_mail(self, mail_key: str) -> SkippedMail | None:
+        stmt = sa.select(SkippedMail).where(SkippedMail.mail_key == mail_key)
+        return self.session.scalars(stmt).first()
+
+    def add_skipped_mail(self, mail: SkippedMail) -> None:
+        self.session.add(mail)
+        self.session.flush()
+
+    def skipped_mails(self, limit: int) -> Sequence[SkippedMail]:
+        """The newest first."""
+        stmt = sa.select(SkippedMail).order_by(SkippedMail.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()
 
     def add_message(self, message: CustomerMessage) -> CustomerMessage:
         self.session.add(message)

@@ -106,6 +106,17 @@ class Mailbox:
         finally:
             imap.logout()
 
+    def contents(self) -> list[bytes]:
+        """Each mail as the server keeps it, in arrival order."""
+        imap = self.client()
+        try:
+            imap.select("INBOX")
+            status, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
+            assert status == "OK", data
+            return [item[1] for item in data if isinstance(item, tuple)]
+        finally:
+            imap.logout()
+
 
 @contextmanager
 def imap_server() -> Iterator[Mailbox]:

@@ -6,10 +6,21 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from rules.mail import ATTACHMENT_LIMIT, Unreadable, case_joined, html_to_text, read, safe_filename
+from rules.mail import (
+    ATTACHMENT_LIMIT,
+    NAME_BYTES,
+    Unreadable,
+    case_joined,
+    html_to_text,
+    read,
+    safe_filename,
+)
 
 
 def raw(subject: str, body: str, sender: str = "张三 <zs@example.com>", **headers: str) -> bytes:
@@ -135,15 +146,19 @@ def test_an_attachment_over_the_limit_is_named_with_its_size_instead_of_kept() -
     assert "开箱.mp4" in left.note and "10.0 MB" in left.note and "10 MB" in left.note
 
 
-def test_a_mail_forwarded_as_an_attachment_is_kept_as_an_eml_file() -> None:
-    earlier = EmailMessage()
-    earlier["From"] = "快递公司 <notice@courier.example>"
-    earlier["Subject"] = "您的包裹已签收"
-    earlier.set_content("包裹已由门卫代收。")
+def letter(sender: str, subject: str, body: str | EmailMessage, **content: Any) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = "张三 <zs@example.com>"
-    message["Subject"] = "我根本没收到包裹"
-    message.set_content("快递说已签收，但我没收到，见附件邮件。")
+    message["From"] = sender
+    message["Subject"] = subject
+    message.set_content(body, **content)
+    return message
+
+
+def test_a_mail_forwarded_as_an_attachment_is_kept_as_an_eml_file() -> None:
+    earlier = letter("快递公司 <notice@courier.example>", "您的包裹已签收", "包裹已由门卫代收。")
+    message = letter(
+        "张三 <zs@example.com>", "我根本没收到包裹", "快递说已签收，但我没收到，见附件邮件。"
+    )
     message.add_attachment(earlier)
 
     mail = read(bytes(message))
@@ -155,3 +170,101 @@ def test_a_mail_forwarded_as_an_attachment_is_kept_as_an_eml_file() -> None:
     assert isinstance(forwarded, EmailMessage)
     body = forwarded.get_body()
     assert body is not None and "包裹已由门卫代收" in body.get_content()
+
+
+# -- Chinese mail as real mail programs send it -------------------------------------------
+GBK_ONLY = "赵堃 镕 玥"  # in GBK and GB18030, not in GB2312
+
+
+def gb_mail(label: str | None, body: str, name: str = "赵堃", subject: str = "投诉：镕玥") -> bytes:
+    """A mail as Outlook or Foxmail writes it: headers as RFC 2047 words in `label`, the body
+    8-bit in GBK, labelled `label` (None: no charset at all)."""
+    import base64
+
+    def word(text: str) -> str:
+        encoded = base64.b64encode(text.encode("gbk")).decode()
+        return f"=?{label or 'gbk'}?B?{encoded}?="
+
+    charset = f"; charset={label}" if label else ""
+    head = (
+        f"From: {word(name)} <zhao@example.com>\r\nSubject: {word(subject)}\r\n"
+        f"Message-ID: <gb-{label}@example.com>\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/plain{charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    return head.encode("ascii") + body.encode("gbk") + b"\r\n"
+
+
+@pytest.mark.parametrize("label", ["gb2312", "GB2312", "gbk", "x-gbk", "cp936", "gb18030"])
+def test_a_mail_labelled_gb2312_that_holds_gbk_characters_reads_as_written(label: str) -> None:
+    mail = read(gb_mail(label, f"我是{GBK_ONLY}，热水壶漏水。"))
+
+    assert mail.sender_name == "赵堃"
+    assert mail.subject == "投诉：镕玥"
+    assert mail.text == f"我是{GBK_ONLY}，热水壶漏水。"
+    assert not mail.garbled
+
+
+def test_an_undeclared_8bit_body_is_read_as_utf8_else_as_gb18030() -> None:
+    gbk = read(gb_mail(None, "热水壶漏水，要求换货。"))
+    assert gbk.text == "热水壶漏水，要求换货。" and not gbk.garbled
+
+    utf8 = gb_mail(None, "").replace(b"\r\n\r\n", b"\r\n\r\n" + "退货退款。".encode(), 1)
+    assert read(utf8).text == "退货退款。"
+
+
+def test_a_body_no_charset_explains_is_read_with_replacements_and_flagged() -> None:
+    nonsense = gb_mail(None, "").replace(b"\r\n\r\n", b"\r\n\r\n\x80\xff\xfe abc \x81", 1)
+
+    mail = read(nonsense)
+
+    assert mail.garbled and "abc" in mail.text
+
+
+def test_a_mail_that_is_wholly_a_forward_is_the_forwarded_text_and_keeps_the_original() -> None:
+    original = letter(
+        "李四 <li@example.com>", "洗碗机报修三天无人上门", "洗碗机报修三天了，一直没有人上门。"
+    )
+    # the body is one message/rfc822 part
+    outer = letter(
+        "张三 <zs@example.com>", "Fwd: 洗碗机报修三天无人上门", original, disposition="inline"
+    )
+
+    mail = read(bytes(outer))
+
+    assert "洗碗机报修三天了，一直没有人上门。" in mail.text
+    assert "李四" in mail.text and "洗碗机报修三天无人上门" in mail.text
+    (kept,) = mail.attachments
+    assert kept.filename.endswith(".eml") and b"li@example.com" in kept.data
+
+
+LONG_NAME = "关于电热水壶底部漏水问题的照片" * 7 + "。"  # 99 characters, 297 bytes in UTF-8
+
+
+def test_a_long_chinese_attachment_name_is_cut_by_bytes_keeping_its_extension_and_original() -> (
+    None
+):
+    message = EmailMessage()
+    message["From"] = "张三 <zs@example.com>"
+    message["Subject"] = "照片"
+    message.set_content("见附件。")
+    message.add_attachment(
+        b"\xff\xd8jpg", maintype="image", subtype="jpeg", filename=f"{LONG_NAME}.jpg"
+    )
+
+    (kept,) = read(bytes(message)).attachments
+
+    assert len(kept.filename.encode()) <= NAME_BYTES and kept.filename.endswith(".jpg")
+    assert kept.filename.startswith("关于电热水壶底部漏水问题的照片")
+    assert kept.original == f"{LONG_NAME}.jpg"
+
+
+@given(st.text(st.sampled_from("赵堃镕玥照片漏水.") | st.characters(), max_size=400))
+@example(LONG_NAME)
+@example("CON.txt")
+def test_any_attachment_name_becomes_one_any_file_system_takes(name: str) -> None:
+    safe = safe_filename(name)
+
+    assert 0 < len(safe.encode()) <= NAME_BYTES
+    assert "/" not in safe and "\\" not in safe and "\x00" not in safe
+    assert safe not in (".", "..")
+    assert safe.split(".")[0].upper() not in ("CON", "NUL", "AUX", "PRN")
