@@ -365,3 +365,13 @@ class SkippedMail(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     case_no: Mapped[str | None] = mapped_column(sa.String(20))
     skipped_at: Mapped[datetime]
+
+
+class WatchPass(Base):
+    """When the deadline watch last kept the timers (one row): a gap longer than a missed
+    minute is told to the W channel, so a watch that was down cannot go unnoticed."""
+
+    __tablename__ = "watch_passes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    passed_at: Mapped[datetime]

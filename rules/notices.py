@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -194,6 +194,41 @@ def _notice(
     if brief.run_url:
         lines += ["", f"{OPEN_BUTTON}: {brief.run_url}"]
     return Notice(key=key, text=title, blocks=blocks, body="\n".join(lines) + "\n")
+
+
+WATCH_GAP = timedelta(minutes=2)
+"""Longer than this between two passes of the deadline watch, and a minute was missed: the
+watch runs every minute and keeps the timers for most of it."""
+
+
+def watch_gap(last_pass: datetime | None, now: datetime) -> timedelta | None:
+    """How long the deadline watch kept no timers before `now`, when a minute was missed;
+    None when it was keeping them (or never ran before)."""
+    if last_pass is None or now - last_pass <= WATCH_GAP:
+        return None
+    return now - last_pass
+
+
+def watch_gap_notice(last_pass: datetime, now: datetime, tz: ZoneInfo) -> Notice:
+    """The W channel's notice that the deadline watch was down from `last_pass` to `now`:
+    alerts that fell due meanwhile fire now, late by up to the gap."""
+    minutes = round((now - last_pass).total_seconds() / 60)
+    since, until = (t.astimezone(tz).strftime("%m-%d %H:%M") for t in (last_pass, now))
+    title = f"⏱️ 时限监控中断 {minutes} 分钟 / The deadline watch was down {minutes} min"
+    lines = [
+        title,
+        f"{since} – {until}",
+        "期间到期的提醒现已补发，可能迟到至多上述时长；请检查 worker 与 Prefect 服务器 / alerts "
+        "that fell due meanwhile fire now, up to that late; check the worker and the Prefect "
+        "server",
+    ]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+    return Notice(
+        key=f"watch-gap:{last_pass.isoformat()}",
+        text=title,
+        blocks=blocks,
+        body="\n".join(lines) + "\n",
+    )
 
 
 def skipped_mail_key(mail_key: str) -> str:

@@ -16,6 +16,7 @@ from complaints.deadlines import clocks
 from complaints.deadlines.escalation import escalate, raise_for_case, run_url
 from complaints.notifications.mailer import MailError
 from complaints.notifications.messages import send_once
+from complaints.notifications.notices import queue
 from complaints.reporting import rectification
 from complaints.settings import Settings
 from complaints.templating import MessageKind
@@ -23,6 +24,7 @@ from models.db import unit_of_work
 from models.repositories import CaseRepository, EscalationRepository
 from rules.alerts import Alert, ClusterMember, Trigger
 from rules.escalation import EVENT_LEVEL, on_clock, tells_customer
+from rules.notices import Address, watch_gap, watch_gap_notice
 from rules.patterns import CaseFacts, find_clusters
 
 log = logging.getLogger("complaints.deadlines.watch")
@@ -167,8 +169,12 @@ class Watcher:
 
     settings: Settings
     mark: int | None = None
+    recorded: datetime | None = None  # when this run last recorded its pass
 
     def watch_once(self, now: datetime) -> Fired:
+        if self.recorded is None or now - self.recorded >= PASS_RECORDED_EVERY:
+            record_pass(self.settings, now)
+            self.recorded = now
         fired = fire_due(self.settings, now)
         fired.keys += rectification.fire_due(self.settings, now)
         with unit_of_work(self.settings.database_url) as session:
@@ -182,4 +188,21 @@ class Watcher:
         return fired
 
 
-__all__ = ["Fired", "Watcher", "detect_clusters", "fire_due"]
+PASS_RECORDED_EVERY = timedelta(seconds=30)
+
+
+def record_pass(settings: Settings, now: datetime) -> timedelta | None:
+    """Record that the watch keeps the timers now; after a gap in which a minute was missed
+    (the worker or the server was down, the schedule stalled), tell the W channel once, so
+    a watch that was down cannot go unnoticed. The gap, when there was one."""
+    with unit_of_work(settings.database_url) as session:
+        last = EscalationRepository(session).pass_watch(now)
+        gap = watch_gap(last, now)
+        if last is not None and gap is not None:
+            log.warning("the deadline watch kept no timers for %s (since %s)", gap, last)
+            notice = watch_gap_notice(last, now, settings.tz)
+            queue(session, None, notice, Address("slack", settings.slack.channels["W"]), None, now)
+        return gap
+
+
+__all__ = ["Fired", "Watcher", "detect_clusters", "fire_due", "record_pass"]

@@ -15,7 +15,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.ledger import Case, Escalation, EscalationCase, SlackOutbox, StepDeadline
+from models.ledger import Case, Escalation, EscalationCase, SlackOutbox, StepDeadline, WatchPass
 
 PENDING, SENT = "pending", "sent"
 
@@ -23,6 +23,17 @@ PENDING, SENT = "pending", "sent"
 class EscalationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    # -- the deadline watch's own pass ------------------------------------------------------
+    def pass_watch(self, now: datetime) -> datetime | None:
+        """Record that the watch keeps the timers at `now`; when it last did before."""
+        row = self.session.get(WatchPass, 1, with_for_update=True)
+        if row is None:
+            self.session.add(WatchPass(id=1, passed_at=now))
+            self.session.flush()
+            return None
+        last, row.passed_at = row.passed_at, max(row.passed_at, now)
+        return last
 
     # -- escalations -----------------------------------------------------------------------
     def by_key(self, key: str) -> Escalation | None:

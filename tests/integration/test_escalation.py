@@ -797,3 +797,25 @@ def test_a_watch_run_looks_for_clusters_only_after_a_case_changed(settings: Sett
     assert [key.split(":")[0] for key in fired.keys] == ["cluster"]
     assert third in fired.cases
     assert watcher.mark != mark
+
+
+def test_a_watch_that_was_down_for_minutes_is_told_to_the_warning_channel_once(
+    settings: Settings,
+) -> None:
+    start = datetime(2026, 11, 23, 2, 0, tzinfo=ZoneInfo("UTC"))
+
+    def gap_notices() -> list[SlackOutbox]:
+        with unit_of_work(settings.database_url) as session:
+            rows = session.scalars(sa.select(SlackOutbox).order_by(SlackOutbox.id))
+            return [r for r in rows if (r.notice_key or "").startswith("watch-gap:")]
+
+    assert watch.record_pass(settings, start) is None  # the first pass ever: nothing to tell
+    assert watch.record_pass(settings, start + timedelta(seconds=55)) is None  # the next minute
+    assert gap_notices() == []
+
+    back = start + timedelta(seconds=55, minutes=7)  # the worker was down for seven minutes
+    assert watch.record_pass(settings, back) == timedelta(minutes=7)
+    assert watch.record_pass(settings, back + timedelta(seconds=30)) is None
+    (notice,) = gap_notices()
+    assert notice.channel == settings.slack.channels["W"]
+    assert "7 min" in notice.text and "10:00" in notice.body and "10:07" in notice.body

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -170,3 +170,13 @@ def test_opening_time_is_the_policy_s_own() -> None:
     night = datetime(2026, 11, 23, 23, 0, tzinfo=SHANGHAI)
     at = not_before(night, later.clock(SHANGHAI), urgent=False)
     assert at is not None and at.astimezone(SHANGHAI).time() == time(8, 30)
+
+
+def test_a_watch_gap_is_one_only_when_a_minute_was_missed() -> None:
+    from rules.notices import WATCH_GAP, watch_gap
+
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    assert watch_gap(None, now) is None
+    assert watch_gap(now - timedelta(seconds=65), now) is None  # one run to the next
+    assert watch_gap(now - WATCH_GAP, now) is None
+    assert watch_gap(now - timedelta(minutes=5), now) == timedelta(minutes=5)
