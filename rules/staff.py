@@ -52,7 +52,7 @@ class Person(BaseModel):
     name: Line = Field(min_length=1, max_length=50, title="姓名 / Name")
     department: Department = Field(title="部门 / Department")
     roles: frozenset[Role] = Field(min_length=1, title="角色 / Roles")
-    active: bool = True
+    active: bool = Field(default=True, strict=True)  # true or false, not "yes"
     # Where the person is told that work is theirs (complaints.notifications.notices): a
     # Slack direct message (by member ID, else found by e-mail), else an e-mail.
     slack_id: str | None = Field(default=None, title="Slack 用户 ID / Slack member ID")

@@ -53,13 +53,16 @@ def directory(settings: Settings, session: Session | None = None) -> dict[str, P
 def parse_person(raw: dict[str, Any], where: str = "") -> Person:
     """A person from a file's row or the command line: roles by code or Chinese name,
     as a list or separated by commas. `where` names the row in a refusal."""
-    roles = raw.get("roles", [])
+    who = f"{where}{raw.get('name', '?')!r}"  # quoted: a name is echoed, never obeyed
+    roles = raw.get("roles") or []
     if isinstance(roles, str):
         roles = [r.strip() for r in roles.replace("，", ",").split(",") if r.strip()]
+    if not isinstance(roles, list):
+        raise StaffRefused(f"{who}: roles: a list of roles or one text of roles, not {roles!r}")
     try:
         return Person.model_validate({**raw, "roles": [_role(r) for r in roles]})
     except ValidationError as exc:
-        raise StaffRefused(f"{where}{raw.get('name', '?')}: {describe_errors(exc)}") from None
+        raise StaffRefused(f"{who}: {describe_errors(exc)}") from None
 
 
 def _role(text: Any) -> Role | Any:
@@ -87,6 +90,13 @@ def read_file(path: Path) -> list[Person]:
             rows = tomllib.loads(text).get("person", [])
         except tomllib.TOMLDecodeError as exc:
             raise StaffRefused(f"{path}: not TOML: {exc}") from None
+        if isinstance(rows, dict):
+            raise StaffRefused(f"{path}: one [person] table; write each as [[person]]")
+        if not isinstance(rows, list):
+            raise StaffRefused(f"{path}: person is {rows!r}; write each as a [[person]] table")
+        for n, row in enumerate(rows, 1):
+            if not isinstance(row, dict):
+                raise StaffRefused(f"{path} person {n}: {row!r} is not a [[person]] table")
     if not rows:
         raise StaffRefused(f"{path}: no people in it (TOML [[person]] tables or CSV rows)")
     # a CSV's first row of people is line 2, under its header
@@ -96,7 +106,7 @@ def read_file(path: Path) -> list[Person]:
     names = [p.name for p in people]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise StaffRefused(f"{path}: named more than once: {', '.join(twice)}")
+        raise StaffRefused(f"{path}: named more than once: {', '.join(map(repr, twice))}")
     return people
 
 
@@ -132,7 +142,7 @@ def deactivate(settings: Settings, name: str, now: datetime) -> Person:
     with unit_of_work(settings.database_url) as session:
         member = StaffRepository(session).by_name(name.strip())
         if member is None:
-            raise StaffRefused(f"{name} is not in the staff directory; `complaints staff list`")
+            raise StaffRefused(f"{name!r} is not in the staff directory; `complaints staff list`")
         if member.active:
             member.active, member.changed_at = False, now
         return as_person(member)

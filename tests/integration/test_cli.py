@@ -366,17 +366,17 @@ def test_the_example_directory_is_imported_listed_and_a_person_deactivated(
         ("", "no people in it"),
         (
             "name,department,roles,slack_id\n王五,客服部,handler,U0WANG\n李四,客服部,handler,lisi\n",
-            "staff.csv line 3: 李四: slack_id: 不是 Slack 成员 ID",
+            "staff.csv line 3: '李四': slack_id: 不是 Slack 成员 ID",
         ),
         (
             "name,department,roles,email\n王五,客服部,handler,wang@\n",
-            "staff.csv line 2: 王五: email",
+            "staff.csv line 2: '王五': email",
         ),
         (
             '[[person]]\nname = "王五"\ndepartment = "客服部"\nroles = ["handler"]\n'
             '[[person]]\nname = "李四"\ndepartment = "客服部"\nroles = ["handler"]\n'
             'mobile = "1381234"\n',
-            "staff.toml person 2: 李四: mobile: 不是有效的手机号",
+            "staff.toml person 2: '李四': mobile: 不是有效的手机号",
         ),
     ],
 )

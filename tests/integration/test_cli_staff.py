@@ -204,3 +204,42 @@ def test_a_change_prefect_cannot_be_told_of_is_saved_and_says_how_to_show_the_fo
         assert said in added.err
     listed = run("staff", "list", "--json").json()
     assert [p["name"] for p in listed] == ["钱八"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("words.toml", 'person = "abc"\n', "[[person]] table"),
+        ("single.toml", '[person]\nname = "张三"\n', "one [person] table"),
+        ("strings.toml", 'person = ["a", "b"]\n', "person 1: 'a' is not a [[person]] table"),
+        ("number.toml", "person = 5\n", "[[person]] table"),
+        (
+            "roles.toml",
+            '[[person]]\nname = "张三"\ndepartment = "客服部"\nroles = 5\n',
+            "roles: a list of roles",
+        ),
+        (
+            "yes.toml",
+            '[[person]]\nname = "张三"\ndepartment = "客服部"\nroles = ["受理人"]\nactive = "yes"\n',
+            "active",
+        ),
+        ("name-only.csv", "name,department,roles\n张三\n", "line 2: '张三'"),
+    ],
+)
+def test_a_malformed_directory_file_is_refused_in_one_line_and_writes_nothing(
+    run: Any, write: Any, ledger: str, name: str, text: str, said: str
+) -> None:
+    from models.db import unit_of_work
+    from models.repositories.staff import StaffRepository
+
+    refused = run("staff", "import", write(text, name))
+
+    assert_one_line(refused, said)
+    with unit_of_work(ledger) as session:
+        assert StaffRepository(session).people() == {}
+
+
+def test_a_refused_name_is_echoed_quoted_never_obeyed(run: Any) -> None:
+    refused = run("staff", "deactivate", "没有\n这个人\x1b[31m")
+
+    assert_one_line(refused, "'没有\\n这个人\\x1b[31m'")
