@@ -92,6 +92,11 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return fields
 
 
+RECEIVER_NAME = 44
+"""Characters of a key's name in the receiver it registers a complaint by, with " (API)"
+within the register's 50."""
+
+
 def submit(settings: Settings, caller: Caller, body: Any, now: datetime) -> Submitted:
     if not isinstance(body, dict):
         raise Refused(422, "a complaint must be a JSON object")
@@ -105,8 +110,9 @@ def submit(settings: Settings, caller: Caller, body: Any, now: datetime) -> Subm
         )
     body["channel"] = caller.channel.value
     typed = "receiver" in body  # else the key's name registers it, not a person to check
-    body.setdefault("receiver", f"{caller.name} (API)")
-    if not body.get("external_ref"):
+    body.setdefault("receiver", f"{caller.name[:RECEIVER_NAME]} (API)")
+    ref = body.get("external_ref")
+    if not ref or (isinstance(ref, str) and not ref.strip()):  # blank: a new case per retry
         raise Refused(
             422,
             "invalid complaint",
@@ -194,6 +200,7 @@ def answer_survey(
     try:
         actions.act(settings, form.case_no, Step.CALLBACK.value, raw, as_customer=True)
     except actions.ActionRefused as exc:
+        survey(settings, token, now)  # answered meanwhile (a second click): says so, 410
         raise Refused(
             409, f"your answer could not be taken just now ({exc}); please try again"
         ) from None

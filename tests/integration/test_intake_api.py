@@ -310,6 +310,30 @@ def test_a_body_that_is_no_json_object_is_refused_in_json(service: Service, cont
     assert response.json()["error"]
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_reference_is_refused_naming_it_and_writes_nothing(
+    service: Service, blank: str
+) -> None:
+    before = service.cases()
+
+    response = service.post(complaint(external_ref=blank))
+
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["fields"]] == ["external_ref"]
+    assert service.cases() == before
+
+
+def test_a_key_with_a_long_name_registers_complaints_without_a_receiver(service: Service) -> None:
+    long_key = keys.create(service.settings, "渠道" * 24, Channel.APP, utc_now())  # 48 characters
+
+    response = service.post(complaint(external_ref="APP-LONG-KEY-1"), key=long_key)
+
+    assert response.status_code == 201, response.text
+    with unit_of_work(service.settings.database_url) as session:
+        case = CaseRepository(session).get(response.json()["case_no"])
+        assert case is not None and case.receiver == "渠道" * 22 + " (API)"
+
+
 def test_a_complaint_for_another_channel_is_refused(service: Service) -> None:
     response = service.post(complaint(external_ref="APP-C", channel="hotline"))
 

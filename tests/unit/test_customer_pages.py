@@ -193,3 +193,32 @@ def test_a_short_link_expires_after_its_day_and_a_forged_one_is_refused() -> Non
             links.verify_short(KEY, forged, datetime(2026, 12, 1, tzinfo=UTC))
     with pytest.raises(links.LinkRefused):
         links.verify_short(b"other key", token, datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_a_survey_sent_twice_says_the_first_answer_was_taken_not_try_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A double click: the second answer loses the wait to the first, which the case has
+    recorded by the time it looks again."""
+    from complaints.cases import actions
+    from complaints.channels import portal
+
+    answered: list[str] = []
+
+    def survey(settings: object, token: str, now: datetime) -> object:
+        if answered:
+            raise portal.Refused(410, "this survey has been answered already")
+        return portal.SurveyForm("TS-20261123-0001", "张*", None, token, "zh-CN")
+
+    def act(*_: object, **__: object) -> None:
+        answered.append("the first click")  # the other request won the wait meanwhile
+        raise actions.ActionRefused("TS-20261123-0001 was answered by 客户 / customer")
+
+    monkeypatch.setattr(portal, "survey", survey)
+    monkeypatch.setattr(actions, "validate_input", lambda *_: None)
+    monkeypatch.setattr(actions, "act", act)
+
+    with pytest.raises(portal.Refused) as refused:
+        portal.answer_survey(object(), "token", {"efficiency": "5"}, datetime.now(UTC))  # type: ignore[arg-type]
+
+    assert refused.value.status == 410 and "answered already" in str(refused.value)
