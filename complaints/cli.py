@@ -444,6 +444,8 @@ def cmd_report(args: argparse.Namespace) -> None:
         + ([f"corrective actions: {', '.join(refs)}"] if refs else [])
     )
     emit(args, data, text)
+    if "NOT " in delivered:  # saved, but not where it was meant to go: a failure to script on
+        raise CliError("the report is saved but NOT delivered (above)", EXIT_FAILED)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> None:

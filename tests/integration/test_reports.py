@@ -48,9 +48,11 @@ def settings(
     get_settings.cache_clear()
 
 
-def report(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, str]:
+def report(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> dict[str, str]:
+    """`complaints report … --json`; `code`: the exit status it must end with (1: saved, but
+    a delivery failed)."""
     capsys.readouterr()
-    assert main(["report", *argv, "--json"]) == 0
+    assert main(["report", *argv, "--json"]) == code
     return json.loads(capsys.readouterr().out)
 
 
@@ -81,7 +83,7 @@ def test_a_failed_delivery_keeps_the_report_and_a_second_run_sends_it(
     build_ledger(settings)
     slack_api.outage(True)
 
-    failed = report(capsys, "monthly", "--period", "2026-10")
+    failed = report(capsys, "monthly", "--period", "2026-10", code=1)
 
     assert failed["delivery"].startswith("NOT delivered")
     assert Path(failed["html"]).exists() and Path(failed["csv"]).exists()
@@ -158,7 +160,7 @@ def test_a_reports_channel_slack_cannot_resolve_says_how_to_fix_it(
     monkeypatch.setenv("COMPLAINTS_SLACK__REPORTS_CHANNEL", channel)
     get_settings.cache_clear()
     slack_api.missing_scopes = scopes_missing
-    failed = report(capsys, "monthly", "--period", "2026-10")
+    failed = report(capsys, "monthly", "--period", "2026-10", code=1)
     delivery = failed["delivery"]
     assert delivery.startswith("NOT delivered") and told in delivery, delivery
     assert "channel's ID" in delivery and "NoneType" not in delivery
