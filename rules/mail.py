@@ -27,7 +27,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.header import decode_header
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from rules.case_number import PATTERN
 from rules.patterns import normal_email
@@ -143,7 +143,7 @@ def read(raw: bytes) -> Mail:
     text, text_read = _text_of(message)
     forwarded, forwarded_read = _forwarded_text(message)
     if not message_id:  # some systems send none: the content itself identifies the mail
-        message_id = f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}>"
+        message_id = content_id(raw)
     text = "\n\n".join(t for t in (_new_text(text), forwarded) if t)
     found = _CASE.search(subject) or _CASE.search(text)
     kept, not_kept = _attachments(message)
@@ -160,6 +160,24 @@ def read(raw: bytes) -> Mail:
         replies_to=replies_to,
         garbled=not (subject_read and text_read and forwarded_read),
     )
+
+
+def content_id(raw: bytes) -> str:
+    """The id of a mail that carries no Message-ID (some systems send none): its content."""
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}>"
+
+
+def identity(raw: bytes) -> tuple[str, str]:
+    """The key of any bytes in the mailbox, read or not — its Message-ID, else
+    `content_id` — and its sender's address ("" when none is found), read as leniently as
+    the bytes allow: what a mail the intake could not take is known by."""
+    try:
+        message = message_from_bytes(raw, policy=policy.compat32)
+        message_id = " ".join(str(message.get("Message-ID", "")).split())[:100]
+        sender = parseaddr(str(message.get("From", "")))[1]
+    except Exception:  # bytes no parser makes sense of
+        message_id, sender = "", ""
+    return message_id or content_id(raw), sender
 
 
 def decode_text(data: bytes, declared: str | None) -> tuple[str, bool]:
@@ -260,16 +278,19 @@ def _content(part: Message) -> tuple[str, bool]:
     return decode_text(payload, part.get_content_charset())
 
 
+def _carried(part: Message) -> Message | None:
+    """The mail a message/rfc822 part carries."""
+    inner = part.get_payload()
+    first = inner[0] if isinstance(inner, list) and inner else None
+    return first if isinstance(first, Message) else None
+
+
 def _forwarded(message: Message) -> list[Message]:
     """The mails this one carries whole (message/rfc822 parts), the outermost ones only: a
     forward of a forward is one mail, kept with everything inside it."""
     if message.get_content_type() == "message/rfc822":
-        inner = message.get_payload()
-        return (
-            [inner[0]]
-            if isinstance(inner, list) and inner and isinstance(inner[0], Message)
-            else []
-        )
+        carried = _carried(message)
+        return [carried] if carried is not None else []
     if message.is_multipart():
         parts = message.get_payload()
         return [m for part in parts if isinstance(part, Message) for m in _forwarded(part)]
@@ -362,9 +383,8 @@ def _attachments(message: EmailMessage) -> tuple[list[Attachment], list[NotKept]
 
 
 def _forwarded_bytes(part: Message) -> bytes | None:
-    inner = part.get_payload()
-    first = inner[0] if isinstance(inner, list) and inner else None
-    if not isinstance(first, Message):
+    first = _carried(part)
+    if first is None:
         return None
     try:
         return first.as_bytes()

@@ -40,7 +40,7 @@ from models.ledger import SkippedMail
 from models.repositories import CaseRepository
 from rules.enums import Channel, Demand
 from rules.intake import ComplaintIn
-from rules.mail import Attachment, Mail, NotKept, case_joined, cases_named, read
+from rules.mail import Attachment, Mail, NotKept, case_joined, cases_named, identity, read
 from rules.masking import mask_email
 from rules.notices import Address, skipped_notice
 
@@ -106,7 +106,7 @@ def take(
                 **_originals(mail.attachments, evidence),
             },
         )
-        _note_not_kept(settings, case_no, mail, not_stored, now)
+        _note_left_out(settings, case_no, mail, not_stored, now)
         if CHASE_WORDS.search(mail.description):
             with contextlib.suppress(casework.CaseStateError):  # closed: a letter, not a chase
                 casework.chase(settings, case_no, now, "email", mail.text[:200] or None)
@@ -132,7 +132,7 @@ def take(
                 **_originals(mail.attachments, evidence),
             },
         )
-    _note_not_kept(settings, submitted.case_no, mail, not_stored, now)
+    _note_left_out(settings, submitted.case_no, mail, not_stored, now)
     _refuse_if_not_stored(not_stored)
     return ("registered" if submitted.created else "repeated"), submitted.case_no
 
@@ -175,7 +175,8 @@ def skip(
     raises: the pass goes on whatever the ledger says. The line the pass reports."""
     reason = _reason(exc)
     line = f"mail {uid}: {reason}" + (f" (case {case_no})" if case_no else "")
-    key, sender = identity(raw)
+    key, address = identity(raw)
+    sender = mask_email(address) if "@" in address else None
     try:
         with unit_of_work(settings.database_url) as session:
             repo = CaseRepository(session)
@@ -216,23 +217,6 @@ def skip(
     return line
 
 
-def identity(raw: bytes) -> tuple[str, str | None]:
-    """The mail's key (its Message-ID, else a digest of its bytes) and its sender, masked,
-    read as leniently as the bytes allow."""
-    import hashlib
-    from email import message_from_bytes, policy
-    from email.utils import parseaddr
-
-    try:
-        message = message_from_bytes(raw, policy=policy.compat32)
-        message_id = " ".join(str(message.get("Message-ID", "")).split())[:100]
-        sender = parseaddr(str(message.get("From", "")))[1]
-    except Exception:
-        message_id, sender = "", ""
-    key = message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}>"
-    return key, (mask_email(sender) if "@" in sender else None)
-
-
 def _case_of_sender(settings: Settings, mail: Mail) -> str | None:
     """The case the mail is about, when it threads on or names one of its sender's own."""
     if mail.case_no is None and not mail.replies_to:
@@ -244,7 +228,7 @@ def _case_of_sender(settings: Settings, mail: Mail) -> str | None:
         return case_joined(mail, threads, customers)
 
 
-def _note_not_kept(
+def _note_left_out(
     settings: Settings, case_no: str, mail: Mail, not_stored: list[NotKept], now: datetime
 ) -> None:
     """Tell the handler, on the case, of each attachment left out (for its size, or because

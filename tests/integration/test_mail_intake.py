@@ -29,7 +29,7 @@ from complaints.timesource import utc_now
 from models.db import engine_for, unit_of_work
 from models.repositories import CaseRepository
 from rules.enums import CaseStatus, Channel
-from rules.mail import ATTACHMENT_LIMIT
+from rules.mail import ATTACHMENT_LIMIT, identity
 from tests.conftest import migrated_sqlite
 from tests.integration.cli_support import UNREACHABLE_PREFECT
 from tests.integration.imap_server import Mailbox, imap_server
@@ -603,9 +603,7 @@ def test_a_pass_over_any_mutated_mails_completes_and_each_mail_ends_taken_or_ski
         # what the server keeps (it may end bare LF lines with CR LF)
         kept = server.contents()
         skipped = {
-            mailbox.identity(raw)[0]
-            for raw, f in zip(kept, flags, strict=True)
-            if mailbox.SKIPPED in f
+            identity(raw)[0] for raw, f in zip(kept, flags, strict=True) if mailbox.SKIPPED in f
         }
         assert {row.mail_key for row in repo.skipped_mails(100)} == skipped
     engine_for(url).dispose()
